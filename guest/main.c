@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vshape_guest: a virtio-balloon driver (virtio device ID 5).
+ *
+ * Device lifecycle and the work that moves the balloon.  The target is
+ * the host's (config num_pages) and the guest's own (sysfs), combined by
+ * the mode knob; the floor in balloon.c bounds what is actually taken.
+ * Config changes and sysfs stores only queue work: all inflation and
+ * deflation happens in update_work on a freezable workqueue.
+ */
+
+#include <linux/debugfs.h>
+#include <linux/module.h>
+#include <linux/oom.h>
+#include <linux/slab.h>
+#include <linux/virtio_config.h>
+
+#include "compat.h"
+#include "vshape_guest.h"
+
+#define CREATE_TRACE_POINTS
+#include "trace.h"
+
+/* Parent of the per-device debugfs directories; lives as long as the module. */
+struct dentry *vs_debugfs_root;
+
+const char * const vs_mode_names[VS_NR_MODES] = {
+	[VS_MODE_HOST] = "host",
+	[VS_MODE_GUEST] = "guest",
+	[VS_MODE_MAX] = "max",
+};
+
+/* Queue the update work unless the device is going away. */
+void vs_queue_update(struct vshape_dev *vs)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&vs->stop_update_lock, flags);
+	if (!vs->stop_update)
+		queue_work(system_freezable_wq, &vs->update_work);
+	spin_unlock_irqrestore(&vs->stop_update_lock, flags);
+}
+
+/* The host's target, in PAGE_SIZE units. */
+u32 vs_host_target_pages(struct vshape_dev *vs)
+{
+	u32 num_pages;
+
+	/* Legacy devices use LE here too, as the in-tree driver notes. */
+	virtio_cread_le(vs->vdev, struct virtio_balloon_config, num_pages,
+			&num_pages);
+	return num_pages >> (PAGE_SHIFT - VIRTIO_BALLOON_PFN_SHIFT);
+}
+
+/* What the balloon should hold, before the floor is applied. */
+unsigned long vs_effective_target(struct vshape_dev *vs)
+{
+	unsigned long host = vs_host_target_pages(vs);
+	unsigned long guest = READ_ONCE(vs->guest_target_pages);
+
+	switch (READ_ONCE(vs->mode)) {
+	case VS_MODE_HOST:
+		return host;
+	case VS_MODE_GUEST:
+		return guest;
+	default:
+		return max(host, guest);
+	}
+}
+
+static void vs_update_actual(struct vshape_dev *vs)
+{
+	u32 actual = READ_ONCE(vs->held_pages) <<
+		     (PAGE_SHIFT - VIRTIO_BALLOON_PFN_SHIFT);
+
+	virtio_cwrite_le(vs->vdev, struct virtio_balloon_config, actual,
+			 &actual);
+}
+
+static void vs_update_work(struct work_struct *work)
+{
+	struct vshape_dev *vs = container_of(work, struct vshape_dev,
+					     update_work);
+	unsigned long target = vs_effective_target(vs);
+	unsigned long held = READ_ONCE(vs->held_pages);
+
+	if (target > held)
+		vs_inflate(vs, target - held);
+	else if (target < held)
+		vs_deflate(vs, held - target);
+	vs_update_actual(vs);
+	/*
+	 * Inflation stops at the floor and is not retried until the target
+	 * changes: retrying would only fight the guest's own demand.
+	 */
+}
+
+static void vs_config_changed(struct virtio_device *vdev)
+{
+	vs_queue_update(vdev->priv);
+}
+
+/*
+ * Give memory back to the guest instead of letting the OOM killer act
+ * (VIRTIO_BALLOON_F_DEFLATE_ON_OOM).  The balloon does not refill until
+ * the next target change.
+ */
+static int vs_oom_notify(struct notifier_block *nb, unsigned long dummy,
+			 void *parm)
+{
+	struct vshape_dev *vs = container_of(nb, struct vshape_dev, oom_nb);
+	unsigned long *freed = parm;
+	unsigned long n;
+
+	n = vs_deflate(vs, VS_OOM_PAGES);
+	if (n) {
+		mutex_lock(&vs->balloon_lock);
+		vs->nr_oom_deflates++;
+		vs->oom_pages += n;
+		mutex_unlock(&vs->balloon_lock);
+		vs_update_actual(vs);
+	}
+	*freed += n;
+	return NOTIFY_OK;
+}
+
+static int vs_init_vqs(struct vshape_dev *vs)
+{
+	struct vs_vq_desc desc[3] = {
+		{ "inflate", vs_balloon_ack },
+		{ "deflate", vs_balloon_ack },
+		{ "stats", vs_stats_ack },
+	};
+	struct virtqueue *vqs[3];
+	unsigned int nvqs = 2;
+	int err;
+
+	if (virtio_has_feature(vs->vdev, VIRTIO_BALLOON_F_STATS_VQ))
+		nvqs = 3;
+	err = vs_find_vqs(vs->vdev, nvqs, vqs, desc);
+	if (err)
+		return err;
+	vs->inflate_vq = vqs[0];
+	vs->deflate_vq = vqs[1];
+	vs->stats_vq = nvqs > 2 ? vqs[2] : NULL;
+	return 0;
+}
+
+static int vs_validate(struct virtio_device *vdev)
+{
+	if (!vdev->config->get) {
+		dev_err(&vdev->dev, "config access disabled\n");
+		return -EINVAL;
+	}
+	/* Poisoning and free page hints are not implemented: never ack. */
+	__virtio_clear_bit(vdev, VIRTIO_BALLOON_F_PAGE_POISON);
+	__virtio_clear_bit(vdev, VIRTIO_BALLOON_F_FREE_PAGE_HINT);
+	__virtio_clear_bit(vdev, VIRTIO_BALLOON_F_REPORTING);
+	return 0;
+}
+
+/* Set up queues and start; shared by probe and restore. */
+static int vs_start(struct vshape_dev *vs)
+{
+	int err;
+
+	err = vs_init_vqs(vs);
+	if (err)
+		return err;
+	spin_lock_irq(&vs->stop_update_lock);
+	vs->stop_update = false;
+	spin_unlock_irq(&vs->stop_update_lock);
+	virtio_device_ready(vs->vdev);
+	if (vs->stats_vq) {
+		err = vs_stats_start(vs);
+		if (err)
+			goto err_reset;
+	}
+	if (virtio_has_feature(vs->vdev, VIRTIO_BALLOON_F_DEFLATE_ON_OOM)) {
+		err = register_oom_notifier(&vs->oom_nb);
+		if (err)
+			goto err_reset;
+	}
+	vs_queue_update(vs);
+	return 0;
+
+err_reset:
+	virtio_reset_device(vs->vdev);
+	vs->vdev->config->del_vqs(vs->vdev);
+	return err;
+}
+
+/*
+ * Stop all work, give every page back (telling the host while it still
+ * listens), reset the device.  Shared by remove and freeze.
+ */
+static void vs_stop(struct vshape_dev *vs)
+{
+	spin_lock_irq(&vs->stop_update_lock);
+	vs->stop_update = true;
+	spin_unlock_irq(&vs->stop_update_lock);
+	cancel_work_sync(&vs->update_work);
+	cancel_work_sync(&vs->stats_work);
+
+	if (virtio_has_feature(vs->vdev, VIRTIO_BALLOON_F_DEFLATE_ON_OOM))
+		unregister_oom_notifier(&vs->oom_nb);
+
+	while (READ_ONCE(vs->held_pages))
+		if (!vs_deflate(vs, READ_ONCE(vs->held_pages)))
+			break;
+	vs_update_actual(vs);
+
+	virtio_reset_device(vs->vdev);
+	vs->vdev->config->del_vqs(vs->vdev);
+}
+
+static int vs_probe(struct virtio_device *vdev)
+{
+	struct vshape_dev *vs;
+	int err;
+
+	vs = kzalloc(sizeof(*vs), GFP_KERNEL);
+	if (!vs)
+		return -ENOMEM;
+	vs->pfns = kcalloc(VS_PFNS_PER_MSG, sizeof(*vs->pfns), GFP_KERNEL);
+	if (!vs->pfns) {
+		err = -ENOMEM;
+		goto err_free_vs;
+	}
+	vs->vdev = vdev;
+	vdev->priv = vs;
+	vs->mode = VS_MODE_MAX;
+	vs->floor_margin_pages = VS_DEFAULT_FLOOR_MARGIN_KB >> (PAGE_SHIFT - 10);
+	INIT_WORK(&vs->update_work, vs_update_work);
+	INIT_WORK(&vs->stats_work, vs_stats_work);
+	spin_lock_init(&vs->stop_update_lock);
+	vs_balloon_init(vs);
+	vs->oom_nb.notifier_call = vs_oom_notify;
+	vs->oom_nb.priority = 80;	/* same as the in-tree balloon */
+
+	err = sysfs_create_group(&vdev->dev.kobj, &vs_attr_group);
+	if (err)
+		goto err_free_pfns;
+	vs_debugfs_init(vs);
+
+	err = vs_start(vs);
+	if (err)
+		goto err_debugfs;
+	dev_info(&vdev->dev, "vshape balloon ready (stats %s, deflate-on-oom %s)\n",
+		 str_on_off(vs->stats_vq),
+		 str_on_off(virtio_has_feature(vdev,
+					       VIRTIO_BALLOON_F_DEFLATE_ON_OOM)));
+	return 0;
+
+err_debugfs:
+	vs_debugfs_exit(vs);
+	sysfs_remove_group(&vdev->dev.kobj, &vs_attr_group);
+err_free_pfns:
+	kfree(vs->pfns);
+err_free_vs:
+	kfree(vs);
+	vdev->priv = NULL;
+	return err;
+}
+
+static void vs_remove(struct virtio_device *vdev)
+{
+	struct vshape_dev *vs = vdev->priv;
+
+	sysfs_remove_group(&vdev->dev.kobj, &vs_attr_group);
+	vs_debugfs_exit(vs);
+	vs_stop(vs);
+	WARN_ON(vs->held_pages);
+	kfree(vs->pfns);
+	kfree(vs);
+}
+
+#ifdef CONFIG_PM_SLEEP
+static int vs_freeze(struct virtio_device *vdev)
+{
+	vs_stop(vdev->priv);
+	return 0;
+}
+
+static int vs_restore(struct virtio_device *vdev)
+{
+	return vs_start(vdev->priv);
+}
+#endif
+
+static const struct virtio_device_id vs_id_table[] = {
+	{ VIRTIO_ID_BALLOON, VIRTIO_DEV_ANY_ID },
+	{ 0 },
+};
+
+static unsigned int vs_features[] = {
+	VIRTIO_BALLOON_F_MUST_TELL_HOST,
+	VIRTIO_BALLOON_F_STATS_VQ,
+	VIRTIO_BALLOON_F_DEFLATE_ON_OOM,
+};
+
+static struct virtio_driver vs_driver = {
+	.feature_table = vs_features,
+	.feature_table_size = ARRAY_SIZE(vs_features),
+	.driver.name = KBUILD_MODNAME,
+	.id_table = vs_id_table,
+	.validate = vs_validate,
+	.probe = vs_probe,
+	.remove = vs_remove,
+	.config_changed = vs_config_changed,
+#ifdef CONFIG_PM_SLEEP
+	.freeze = vs_freeze,
+	.restore = vs_restore,
+#endif
+};
+
+static int __init vs_init(void)
+{
+	int err;
+
+	vs_debugfs_root = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	err = register_virtio_driver(&vs_driver);
+	if (err)
+		debugfs_remove(vs_debugfs_root);
+	return err;
+}
+
+static void __exit vs_exit(void)
+{
+	unregister_virtio_driver(&vs_driver);
+	debugfs_remove(vs_debugfs_root);
+}
+
+module_init(vs_init);
+module_exit(vs_exit);
+MODULE_DEVICE_TABLE(virtio, vs_id_table);
+MODULE_DESCRIPTION("vshape predictive virtio-balloon driver");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Tracepoints of vshape_guest: one per inflate and deflate pass, with
+ * what was asked, what was done and how long the pass took (including
+ * the host's acknowledgment).
+ */
+#undef TRACE_SYSTEM
+#define TRACE_SYSTEM vshape
+
+#if !defined(_VSHAPE_TRACE_H) || defined(TRACE_HEADER_MULTI_READ)
+#define _VSHAPE_TRACE_H
+
+#include <linux/tracepoint.h>
+
+DECLARE_EVENT_CLASS(vshape_balloon_pass,
+		    TP_PROTO(unsigned long asked, unsigned long done,
+			     unsigned long held, u64 latency_ns),
+		    TP_ARGS(asked, done, held, latency_ns),
+		    TP_STRUCT__entry(__field(unsigned long, asked)
+				     __field(unsigned long, done)
+				     __field(unsigned long, held)
+				     __field(u64, latency_ns)),
+		    TP_fast_assign(__entry->asked = asked;
+				   __entry->done = done;
+				   __entry->held = held;
+				   __entry->latency_ns = latency_ns;),
+		    TP_printk("asked=%lu done=%lu held=%lu pages latency=%llu ns",
+			      __entry->asked, __entry->done, __entry->held,
+			      __entry->latency_ns));
+
+DEFINE_EVENT(vshape_balloon_pass, vshape_inflate,
+	     TP_PROTO(unsigned long asked, unsigned long done,
+		      unsigned long held, u64 latency_ns),
+	     TP_ARGS(asked, done, held, latency_ns));
+
+DEFINE_EVENT(vshape_balloon_pass, vshape_deflate,
+	     TP_PROTO(unsigned long asked, unsigned long done,
+		      unsigned long held, u64 latency_ns),
+	     TP_ARGS(asked, done, held, latency_ns));
+
+#endif /* _VSHAPE_TRACE_H */
+
+#undef TRACE_INCLUDE_PATH
+#define TRACE_INCLUDE_PATH .
+#define TRACE_INCLUDE_FILE trace
+#include <trace/define_trace.h>

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vshape guest driver: shared definitions.
+ *
+ * The driver is split by job: main.c owns the device lifecycle and the
+ * work that moves the balloon toward its target, balloon.c owns the pages
+ * held and the conversation with the host over the inflate/deflate queues,
+ * stats.c the statistics queue, sysfs.c and debugfs.c are thin views.
+ */
+#ifndef _VSHAPE_GUEST_H
+#define _VSHAPE_GUEST_H
+
+#include <linux/bits.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/notifier.h>
+#include <linux/spinlock.h>
+#include <linux/virtio.h>
+#include <linux/virtio_balloon.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+/*
+ * Size classes of the blocks the balloon holds: 2 MiB blocks first (one
+ * host huge page, one extent for the shaping protocol), 4 KiB pages when
+ * no 2 MiB block can be had.
+ */
+enum vs_size_class {
+	VS_CLASS_2M,
+	VS_CLASS_4K,
+	VS_NR_CLASSES,
+};
+
+#define VS_ORDER_2M		(21 - PAGE_SHIFT)
+#define VS_PAGES_2M		BIT(VS_ORDER_2M)
+
+/* PFNs per inflate/deflate message: 16 KiB of __virtio32, 64 MiB of RAM. */
+#define VS_PFNS_PER_MSG		4096
+
+/* Pages given back per OOM notification (one 2 MiB block's worth). */
+#define VS_OOM_PAGES		VS_PAGES_2M
+
+/* Default floor margin above the min watermarks, in KiB. */
+#define VS_DEFAULT_FLOOR_MARGIN_KB	(64 * 1024)
+
+/*
+ * How the host's target (config num_pages) and the guest's own target
+ * (sysfs guest_target_kb) combine.  See docs/ABI/sysfs-bus-virtio-vshape.
+ */
+enum vs_mode {
+	VS_MODE_HOST,	/* follow the host's target only */
+	VS_MODE_GUEST,	/* follow the guest's target only */
+	VS_MODE_MAX,	/* the larger of the two (default) */
+	VS_NR_MODES,
+};
+
+#define VS_NR_STATS		16
+
+struct vs_shaping;
+
+struct vshape_dev {
+	struct virtio_device *vdev;
+	struct virtqueue *inflate_vq;
+	struct virtqueue *deflate_vq;
+	struct virtqueue *stats_vq;	/* NULL unless STATS_VQ negotiated */
+	struct vs_shaping *shaping;	/* NULL unless VSHAPE negotiated */
+
+	/* Moves the balloon toward the effective target. */
+	struct work_struct update_work;
+	/* Answers the host's statistics request. */
+	struct work_struct stats_work;
+
+	/*
+	 * stop_update_lock guards stop_update.  Work is only queued with the
+	 * lock held and stop_update clear, so once remove has set it under
+	 * the lock no new work can appear and cancel_work_sync() is final.
+	 */
+	spinlock_t stop_update_lock;
+	bool stop_update;
+
+	/*
+	 * balloon_lock serialises every change to the balloon: it protects
+	 * the page lists, the counts below, the pfns buffer and the use of
+	 * the inflate and deflate queues.  Held across the host's ack, so it
+	 * is a mutex; the OOM notifier takes it too (process context).
+	 */
+	struct mutex balloon_lock;
+	struct list_head pages[VS_NR_CLASSES];
+	unsigned long nr_blocks[VS_NR_CLASSES];
+	unsigned long held_pages;	/* in PAGE_SIZE units */
+	__virtio32 *pfns;
+	unsigned int nr_pfns;
+	/* Counters for debugfs, also under balloon_lock. */
+	u64 nr_inflate_msgs;
+	u64 nr_deflate_msgs;
+	u64 nr_alloc_fail_2m;
+	u64 nr_alloc_fail_4k;
+	u64 nr_floor_stops;
+	u64 nr_oom_deflates;
+	u64 oom_pages;
+	int last_error;
+	unsigned int in_flight;
+
+	/* Woken when the host returns a used buffer on any queue. */
+	wait_queue_head_t acked;
+
+	/*
+	 * Knobs.  Single words written with WRITE_ONCE() from sysfs and read
+	 * with READ_ONCE() by the update work, which re-reads them on each
+	 * pass; a store queues the work, so no lock is needed.
+	 */
+	unsigned long guest_target_pages;
+	unsigned long floor_margin_pages;
+	unsigned int mode;		/* enum vs_mode */
+
+	/* Statistics buffer, owned by stats_work once the host returns it. */
+	struct virtio_balloon_stat stats[VS_NR_STATS];
+
+	struct notifier_block oom_nb;
+	struct dentry *debugfs_dir;
+};
+
+/* main.c */
+extern struct dentry *vs_debugfs_root;
+void vs_queue_update(struct vshape_dev *vs);
+u32 vs_host_target_pages(struct vshape_dev *vs);
+unsigned long vs_effective_target(struct vshape_dev *vs);
+extern const char * const vs_mode_names[VS_NR_MODES];
+
+/* balloon.c */
+void vs_balloon_init(struct vshape_dev *vs);
+unsigned long vs_floor_pages(struct vshape_dev *vs);
+unsigned long vs_inflate(struct vshape_dev *vs, unsigned long nr_pages);
+unsigned long vs_deflate(struct vshape_dev *vs, unsigned long nr_pages);
+void vs_balloon_ack(struct virtqueue *vq);
+
+/* stats.c */
+void vs_stats_ack(struct virtqueue *vq);
+void vs_stats_work(struct work_struct *work);
+int vs_stats_start(struct vshape_dev *vs);
+
+/* sysfs.c */
+extern const struct attribute_group vs_attr_group;
+
+/* debugfs.c */
+void vs_debugfs_init(struct vshape_dev *vs);
+void vs_debugfs_exit(struct vshape_dev *vs);
+
+#endif /* _VSHAPE_GUEST_H */
