@@ -1,0 +1,366 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vshape_guest selftests, run inside a VM with a virtio-balloon device
+ * bound to vshape_guest.  VSHAPE_KO names the module file for the tests
+ * that unload and reload it.
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "vshape_sysfs.h"
+#include <linux/virtio_balloon.h>
+
+#define MIB_KB		1024LL
+
+static const char *knobs[] = { "guest_target_kb", "floor_margin_kb", "mode" };
+
+/* Touch @kb of anonymous memory in a child; its wait status. */
+static int touch_in_child(long long kb)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid == 0) {
+		size_t len = (size_t)kb * 1024;
+		char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		size_t i;
+
+		if (p == MAP_FAILED)
+			_exit(2);
+		for (i = 0; i < len; i += 4096)
+			p[i] = 1;
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	return status;
+}
+
+static int oom_kills(void)
+{
+	return system("dmesg | grep -q 'Killed process'") == 0;
+}
+
+static int has_feature(int bit)
+{
+	char path[PATH_MAX], buf[128];
+	const char *dev = vs_dev_name();
+	FILE *f;
+
+	if (!dev)
+		return 0;
+	snprintf(path, sizeof(path), "/sys/bus/virtio/devices/%s/features",
+		 dev);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	return (int)strlen(buf) > bit && buf[bit] == '1';
+}
+
+static int set_num(const char *knob, long long val)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%lld", val);
+	return vs_write(knob, buf);
+}
+
+static void reset_knobs(void)
+{
+	vs_write("guest_target_kb", "0");
+	vs_write("mode", "max");
+	vs_write("floor_margin_kb", "65536");
+	vs_wait_eq("actual_kb", 0, 120);
+}
+
+/* ---- sysfs: every bad write is refused and changes nothing ---- */
+
+FIXTURE(knob) {
+	char before[3][64];
+};
+
+FIXTURE_VARIANT(knob) {
+	const char *knob;
+	const char *val;	/* NULL: twice the guest's RAM */
+	int err;
+};
+
+FIXTURE_VARIANT_ADD(knob, target_text) {
+	.knob = "guest_target_kb", .val = "lots", .err = -EINVAL,
+};
+FIXTURE_VARIANT_ADD(knob, target_negative) {
+	.knob = "guest_target_kb", .val = "-4096", .err = -EINVAL,
+};
+FIXTURE_VARIANT_ADD(knob, target_empty) {
+	.knob = "guest_target_kb", .val = "", .err = -EINVAL,
+};
+FIXTURE_VARIANT_ADD(knob, target_unaligned) {
+	.knob = "guest_target_kb", .val = "4097", .err = -EINVAL,
+};
+FIXTURE_VARIANT_ADD(knob, target_above_ram) {
+	.knob = "guest_target_kb", .val = NULL, .err = -ERANGE,
+};
+FIXTURE_VARIANT_ADD(knob, target_overflow) {
+	.knob = "guest_target_kb", .val = "99999999999999999999999",
+	.err = -ERANGE,
+};
+FIXTURE_VARIANT_ADD(knob, margin_text) {
+	.knob = "floor_margin_kb", .val = "12x", .err = -EINVAL,
+};
+FIXTURE_VARIANT_ADD(knob, margin_negative) {
+	.knob = "floor_margin_kb", .val = "-1", .err = -EINVAL,
+};
+FIXTURE_VARIANT_ADD(knob, margin_above_ram) {
+	.knob = "floor_margin_kb", .val = NULL, .err = -ERANGE,
+};
+FIXTURE_VARIANT_ADD(knob, mode_unknown) {
+	.knob = "mode", .val = "predictive", .err = -EINVAL,
+};
+FIXTURE_VARIANT_ADD(knob, mode_number) {
+	.knob = "mode", .val = "1", .err = -EINVAL,
+};
+
+FIXTURE_SETUP(knob)
+{
+	unsigned int i;
+
+	if (!vs_dev_name())
+		SKIP(return, "no device bound to vshape_guest");
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, vs_read(knobs[i], self->before[i],
+				     sizeof(self->before[i])));
+}
+
+FIXTURE_TEARDOWN(knob)
+{
+}
+
+TEST_F(knob, bad_write_refused_state_unchanged)
+{
+	char val[64], after[64];
+	unsigned int i;
+
+	if (variant->val)
+		snprintf(val, sizeof(val), "%s", variant->val);
+	else
+		snprintf(val, sizeof(val), "%lld",
+			 meminfo_kb("MemTotal") * 2);
+	EXPECT_EQ(variant->err, vs_write(variant->knob, val));
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, vs_read(knobs[i], after, sizeof(after)));
+		EXPECT_STREQ(self->before[i], after);
+	}
+	EXPECT_EQ(0, vs_read_num("actual_kb"));
+}
+
+TEST(knob_good_writes_take_effect)
+{
+	char buf[64];
+
+	if (!vs_dev_name())
+		SKIP(return, "no device bound to vshape_guest");
+	ASSERT_EQ(0, vs_write("floor_margin_kb", "131072"));
+	EXPECT_EQ(131072, vs_read_num("floor_margin_kb"));
+	ASSERT_EQ(0, vs_write("mode", "guest"));
+	ASSERT_EQ(0, vs_read("mode", buf, sizeof(buf)));
+	EXPECT_STREQ("guest", buf);
+	ASSERT_EQ(0, vs_write("mode", "host\n"));
+	ASSERT_EQ(0, vs_read("mode", buf, sizeof(buf)));
+	EXPECT_STREQ("host", buf);
+	reset_knobs();
+}
+
+/* ---- the guest's own target moves real memory, 2 MiB blocks first ---- */
+
+TEST(guest_target_inflates_and_deflates)
+{
+	long long free0, free1, free2, blocks;
+
+	if (!vs_dev_name())
+		SKIP(return, "no device bound to vshape_guest");
+	reset_knobs();
+	free0 = meminfo_kb("MemFree");
+	ASSERT_EQ(0, vs_write("mode", "guest"));
+	ASSERT_EQ(0, set_num("guest_target_kb", 256 * MIB_KB));
+	ASSERT_EQ(0, vs_wait_eq("actual_kb", 256 * MIB_KB, 120));
+	free1 = meminfo_kb("MemFree");
+	TH_LOG("MemFree %lld -> %lld KiB", free0, free1);
+	EXPECT_LE(free1, free0 - 240 * MIB_KB);
+	blocks = vs_debugfs("blocks_2m");
+	EXPECT_GE(blocks * 2048, 256 * MIB_KB * 9 / 10);
+
+	ASSERT_EQ(0, vs_write("guest_target_kb", "0"));
+	ASSERT_EQ(0, vs_wait_eq("actual_kb", 0, 120));
+	free2 = meminfo_kb("MemFree");
+	TH_LOG("after deflate MemFree %lld KiB", free2);
+	EXPECT_GE(free2, free0 - 32 * MIB_KB);
+	reset_knobs();
+}
+
+/* ---- whatever is asked, the balloon stops at the floor ---- */
+
+TEST(target_of_all_ram_stops_at_floor)
+{
+	long long total = meminfo_kb("MemTotal"), held, free, floor;
+	int status;
+
+	if (!vs_dev_name())
+		SKIP(return, "no device bound to vshape_guest");
+	reset_knobs();
+	ASSERT_EQ(0, vs_write("mode", "guest"));
+	ASSERT_EQ(0, set_num("guest_target_kb", total & ~3LL));
+	held = vs_wait_settled("actual_kb", 120);
+	free = meminfo_kb("MemFree");
+	floor = vs_read_num("floor_kb");
+	TH_LOG("held %lld KiB of %lld, MemFree %lld, floor %lld",
+	       held, total, free, floor);
+	EXPECT_LT(held, total);
+	EXPECT_GT(held, 0);
+	/* Free memory stays at the floor, less what the kernel used since. */
+	EXPECT_GE(free, floor - 16 * MIB_KB);
+	EXPECT_GT(vs_debugfs("floor_stops"), 0);
+	/* The guest still works: a 32 MiB allocation needs no OOM kill. */
+	status = touch_in_child(32 * MIB_KB);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	EXPECT_FALSE(oom_kills());
+	reset_knobs();
+}
+
+/* ---- an allocation storm deflates the balloon; nothing is killed ---- */
+
+TEST(alloc_storm_deflates_no_oom_kill)
+{
+	long long held, storm;
+	int status;
+
+	if (!vs_dev_name())
+		SKIP(return, "no device bound to vshape_guest");
+	if (!has_feature(VIRTIO_BALLOON_F_DEFLATE_ON_OOM))
+		SKIP(return, "DEFLATE_ON_OOM not negotiated");
+	reset_knobs();
+	ASSERT_EQ(0, vs_write("mode", "guest"));
+	ASSERT_EQ(0, set_num("guest_target_kb",
+			     meminfo_kb("MemTotal") & ~3LL));
+	held = vs_wait_settled("actual_kb", 120);
+	ASSERT_GT(held, 256 * MIB_KB);
+	/* More than is free: only the balloon can give it. */
+	storm = meminfo_kb("MemFree") + 256 * MIB_KB;
+	TH_LOG("balloon %lld KiB, storm of %lld KiB", held, storm);
+	status = touch_in_child(storm);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	EXPECT_FALSE(oom_kills());
+	EXPECT_GT(vs_debugfs("oom_deflates"), 0);
+	EXPECT_LT(vs_read_num("actual_kb"), held);
+	reset_knobs();
+}
+
+/* ---- load and unload, repeatedly, with pages held: nothing leaks ---- */
+
+static int vs_reload(const char *ko)
+{
+	char cmd[PATH_MAX + 16];
+	int i;
+
+	snprintf(cmd, sizeof(cmd), "insmod %s", ko);
+	if (system(cmd))
+		return -1;
+	for (i = 0; i < 100 && !vs_dev_name(); i++)
+		usleep(50000);
+	return vs_dev_name() ? 0 : -1;
+}
+
+TEST(unload_with_pages_held_leaks_nothing)
+{
+	const char *ko = getenv("VSHAPE_KO");
+	long long total0, free0, free1;
+	int i;
+
+	if (!ko)
+		SKIP(return, "VSHAPE_KO not set");
+	if (!vs_dev_name())
+		SKIP(return, "no device bound to vshape_guest");
+	reset_knobs();
+	total0 = meminfo_kb("MemTotal");
+	free0 = meminfo_kb("MemFree");
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, vs_write("mode", "guest"));
+		ASSERT_EQ(0, set_num("guest_target_kb", 128 * MIB_KB));
+		ASSERT_EQ(0, vs_wait_eq("actual_kb", 128 * MIB_KB, 120));
+		ASSERT_EQ(0, system("rmmod vshape_guest"));
+		free1 = meminfo_kb("MemFree");
+		TH_LOG("round %d: MemFree %lld -> %lld KiB", i, free0, free1);
+		EXPECT_GE(free1, free0 - 16 * MIB_KB);
+		EXPECT_EQ(total0, meminfo_kb("MemTotal"));
+		ASSERT_EQ(0, vs_reload(ko));
+	}
+	EXPECT_EQ(0, vs_read_num("actual_kb"));
+}
+
+/* ---- the documented hand-over from the in-tree virtio_balloon ---- */
+
+static int bound_driver(const char *dev, char *drv, size_t len)
+{
+	char path[PATH_MAX], link[PATH_MAX];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/virtio/devices/%s/driver", dev);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return -errno;
+	link[n] = '\0';
+	snprintf(drv, len, "%s", strrchr(link, '/') + 1);
+	return 0;
+}
+
+static int write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+TEST(takes_over_from_inbox_virtio_balloon)
+{
+	const char *ko = getenv("VSHAPE_KO");
+	char dev[256], drv[256];
+
+	if (!ko)
+		SKIP(return, "VSHAPE_KO not set");
+	if (!vs_dev_name())
+		SKIP(return, "no device bound to vshape_guest");
+	snprintf(dev, sizeof(dev), "%s", vs_dev_name());
+	reset_knobs();
+	ASSERT_EQ(0, system("rmmod vshape_guest"));
+	if (system("modprobe virtio_balloon"))
+		SKIP(vs_reload(ko); return, "no in-tree virtio_balloon module");
+	ASSERT_EQ(0, bound_driver(dev, drv, sizeof(drv)));
+	ASSERT_STREQ("virtio_balloon", drv);
+
+	/* Loading vshape_guest does not steal a bound device... */
+	ASSERT_EQ(0, system("insmod $VSHAPE_KO"));
+	ASSERT_EQ(0, bound_driver(dev, drv, sizeof(drv)));
+	EXPECT_STREQ("virtio_balloon", drv);
+
+	/* ...the administrator moves it, as docs/guest.md says. */
+	ASSERT_EQ(0, write_file("/sys/bus/virtio/drivers/virtio_balloon/unbind",
+				dev));
+	ASSERT_EQ(0, write_file(VS_DRV_DIR "/bind", dev));
+	ASSERT_EQ(0, bound_driver(dev, drv, sizeof(drv)));
+	EXPECT_STREQ("vshape_guest", drv);
+	EXPECT_EQ(0, system("rmmod virtio_balloon"));
+	EXPECT_STREQ(dev, vs_dev_name());
+}
+
+TEST_HARNESS_MAIN

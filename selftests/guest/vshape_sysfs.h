@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Small helpers the guest selftests share: find the vshape device, read
+ * and write its knobs, read /proc/meminfo and debugfs counters.
+ */
+#ifndef _VSHAPE_SELFTEST_SYSFS_H
+#define _VSHAPE_SELFTEST_SYSFS_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define VS_DRV_DIR	"/sys/bus/virtio/drivers/vshape_guest"
+#define VS_DBG_DIR	"/sys/kernel/debug/vshape_guest"
+
+/* Name of the first virtio device bound to vshape_guest, or NULL. */
+static inline const char *vs_dev_name(void)
+{
+	static char name[256];
+	struct dirent *de;
+	DIR *d = opendir(VS_DRV_DIR);
+
+	if (!d)
+		return NULL;
+	name[0] = '\0';
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, "virtio", 6)) {
+			snprintf(name, sizeof(name), "%s", de->d_name);
+			break;
+		}
+	closedir(d);
+	return name[0] ? name : NULL;
+}
+
+/* Write @val to knob @knob; returns 0 or -errno. */
+static inline int vs_write(const char *knob, const char *val)
+{
+	char path[PATH_MAX];
+	const char *dev = vs_dev_name();
+	ssize_t n;
+	int fd, err = 0;
+
+	if (!dev)
+		return -ENODEV;
+	snprintf(path, sizeof(path), VS_DRV_DIR "/%s/vshape/%s", dev, knob);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	if (n < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/* Read knob @knob into @buf (newline stripped); returns 0 or -errno. */
+static inline int vs_read(const char *knob, char *buf, size_t len)
+{
+	char path[PATH_MAX];
+	const char *dev = vs_dev_name();
+	ssize_t n;
+	int fd;
+
+	if (!dev)
+		return -ENODEV;
+	snprintf(path, sizeof(path), VS_DRV_DIR "/%s/vshape/%s", dev, knob);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+static inline long long vs_read_num(const char *knob)
+{
+	char buf[64];
+
+	if (vs_read(knob, buf, sizeof(buf)))
+		return -1;
+	return strtoll(buf, NULL, 0);
+}
+
+/* A field of /proc/meminfo in KiB, or -1. */
+static inline long long meminfo_kb(const char *field)
+{
+	char line[256];
+	long long val = -1;
+	size_t flen = strlen(field);
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, flen) && line[flen] == ':') {
+			val = strtoll(line + flen + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return val;
+}
+
+/* A "name: value" line of the device's debugfs state file, or -1. */
+static inline long long vs_debugfs(const char *name)
+{
+	char path[PATH_MAX], line[256];
+	const char *dev = vs_dev_name();
+	size_t nlen = strlen(name);
+	long long val = -1;
+	FILE *f;
+
+	if (!dev)
+		return -1;
+	snprintf(path, sizeof(path), VS_DBG_DIR "/%s/state", dev);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, name, nlen) && line[nlen] == ':') {
+			val = strtoll(line + nlen + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return val;
+}
+
+/* Poll knob @knob until it equals @want, for up to @secs seconds. */
+static inline int vs_wait_eq(const char *knob, long long want, int secs)
+{
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+	int i;
+
+	for (i = 0; i < secs * 20; i++) {
+		if (vs_read_num(knob) == want)
+			return 0;
+		nanosleep(&ts, NULL);
+	}
+	return -ETIMEDOUT;
+}
+
+/* Poll knob @knob until two reads 500 ms apart agree; returns the value. */
+static inline long long vs_wait_settled(const char *knob, int secs)
+{
+	struct timespec ts = { 0, 500 * 1000 * 1000 };
+	long long prev = vs_read_num(knob), cur = prev;
+	int i;
+
+	for (i = 0; i < secs * 2; i++) {
+		nanosleep(&ts, NULL);
+		cur = vs_read_num(knob);
+		if (cur == prev)
+			break;
+		prev = cur;
+	}
+	return cur;
+}
+
+#endif /* _VSHAPE_SELFTEST_SYSFS_H */
