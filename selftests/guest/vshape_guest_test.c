@@ -99,7 +99,7 @@ FIXTURE_VARIANT_ADD(knob, target_negative) {
 	.knob = "guest_target_kb", .val = "-4096", .err = -EINVAL,
 };
 FIXTURE_VARIANT_ADD(knob, target_empty) {
-	.knob = "guest_target_kb", .val = "", .err = -EINVAL,
+	.knob = "guest_target_kb", .val = "\n", .err = -EINVAL,
 };
 FIXTURE_VARIANT_ADD(knob, target_unaligned) {
 	.knob = "guest_target_kb", .val = "4097", .err = -EINVAL,

@@ -1,0 +1,22 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Run the in-guest selftests of vshape_guest in a VM with QEMU's stock
+# virtio-balloon device (deflate-on-oom on), on one kernel:
+#
+#   selftests/guest/run-vm.sh <kver>
+#
+# Prints the harness's TAP.  Needs build/<kver>/vshape_guest.ko
+# (scripts/build-kmods) and the test programs (make -C selftests/guest).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+kver=$(scripts/kernels "${1:?usage: run-vm.sh <kver>}" | tail -n1)
+ko=$PWD/build/$kver/vshape_guest.ko
+[ -f "$ko" ] || scripts/build-kmods "$kver" >/dev/null
+make -s -C selftests/guest >/dev/null
+
+exec scripts/vm --kernel "$kver" --mem 2G --quiet --timeout 800 \
+	--console "$PWD/build/check/vm-$kver-guest.console" \
+	--qemu-arg "-device virtio-balloon-pci,id=balloon0,deflate-on-oom=on" \
+	--env "VSHAPE_KO=$ko" \
+	-- selftests/guest/in-guest.sh
