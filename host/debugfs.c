@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vshape_host debugfs: /sys/kernel/debug/vshape_host/<dev>/
+ *   stats          counters (requests per op, statuses, rejected input)
+ *   stats_request  write anything: ask the driver for fresh balloon stats
+ */
+#include <linux/debugfs.h>
+#include <linux/seq_file.h>
+
+#include "vshape_host.h"
+
+static struct dentry *vsh_debugfs_root;
+
+static const char * const vsh_op_names[] = {
+	"bad_op", "inflate", "deflate", "reserve", "commit", "release",
+};
+
+static const char * const vsh_status_names[] = {
+	"done", "partial", "refused_capacity", "invalid",
+};
+
+static int vsh_stats_show(struct seq_file *m, void *v)
+{
+	struct vsh_dev *d = m->private;
+	struct vsh_stats *s = &d->stats;
+	unsigned int i;
+
+	mutex_lock(&d->lock);
+	for (i = 0; i < ARRAY_SIZE(vsh_op_names); i++)
+		seq_printf(m, "req_%s %llu\n", vsh_op_names[i], s->req[i]);
+	for (i = 0; i < ARRAY_SIZE(vsh_status_names); i++)
+		seq_printf(m, "status_%s %llu\n", vsh_status_names[i],
+			   s->status[i]);
+	seq_printf(m, "bad_chain %llu\n", s->bad_chain);
+	seq_printf(m, "bad_head %llu\n", s->bad_head);
+	seq_printf(m, "bad_ring %llu\n", s->bad_ring);
+	seq_printf(m, "bad_pfn %llu\n", s->bad_pfn);
+	seq_printf(m, "throttled %llu\n", s->throttled);
+	seq_printf(m, "backing_err %llu\n", s->backing_err);
+	seq_printf(m, "inflate_pages %llu\n", s->inflate_pages);
+	seq_printf(m, "deflate_pages %llu\n", s->deflate_pages);
+	seq_printf(m, "stats_bufs %llu\n", s->stats_bufs);
+	seq_printf(m, "punched_bytes %llu\n", s->punched_bytes);
+	seq_printf(m, "populated_bytes %llu\n", s->populated_bytes);
+	seq_printf(m, "inflated_bytes %llu\n", d->nr_inflated << VSH_PAGE_SHIFT);
+	seq_printf(m, "reserved_bytes %llu\n", d->nr_reserved << VSH_PAGE_SHIFT);
+	seq_printf(m, "committed_bytes %llu\n",
+		   d->nr_committed << VSH_PAGE_SHIFT);
+	seq_printf(m, "regions %u\n", d->nr_regions);
+	seq_printf(m, "features 0x%llx\n", d->features);
+	seq_printf(m, "status 0x%x\n", d->status);
+	for (i = 0; i < VIRTIO_BALLOON_S_NR; i++)
+		seq_printf(m, "guest_stat_%u %llu\n", i, d->guest_stats[i]);
+	mutex_unlock(&d->lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(vsh_stats);
+
+static ssize_t vsh_stats_request_write(struct file *file,
+				       const char __user *buf, size_t count,
+				       loff_t *ppos)
+{
+	vsh_stats_request(file->private_data);
+	return count;
+}
+
+static const struct file_operations vsh_stats_request_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.write = vsh_stats_request_write,
+	.llseek = noop_llseek,
+};
+
+void vsh_debugfs_init(void)
+{
+	vsh_debugfs_root = debugfs_create_dir("vshape_host", NULL);
+}
+
+void vsh_debugfs_exit(void)
+{
+	debugfs_remove_recursive(vsh_debugfs_root);
+	vsh_debugfs_root = NULL;
+}
+
+void vsh_debugfs_dev_add(struct vsh_dev *d)
+{
+	d->debugfs = debugfs_create_dir(dev_name(&d->vdpa.dev),
+					vsh_debugfs_root);
+	debugfs_create_file("stats", 0444, d->debugfs, d, &vsh_stats_fops);
+	debugfs_create_file("stats_request", 0200, d->debugfs, d,
+			    &vsh_stats_request_fops);
+}
+
+void vsh_debugfs_dev_del(struct vsh_dev *d)
+{
+	debugfs_remove_recursive(d->debugfs);
+	d->debugfs = NULL;
+}

@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vshape_host: the shaping queue (VIRTIO_BALLOON_F_VSHAPE).
+ *
+ * A request is read and validated completely before any page changes
+ * state (see include/uapi/linux/vshape.h for the semantics): header
+ * fields, extent count, buffer sizes, alignment, wrap-around, total size,
+ * overlap, guest RAM membership and, for RESERVE/COMMIT/RELEASE, that the
+ * pages are in the balloon.  Any failure gives VSHAPE_S_INVALID with no
+ * side effect.  Extents are then processed in order; RESERVE and COMMIT
+ * stop at the first page the ledger or the backing store cannot take and
+ * report the granted prefix.
+ */
+#include <linux/slab.h>
+#include <linux/sort.h>
+
+#include "vshape_host.h"
+#include "trace.h"
+
+#define VSH_CHUNK	(2ULL << 20)
+
+void vsh_fill_shaping_config(struct vshape_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->version = cpu_to_le16(VSHAPE_VERSION);
+	c->max_extents = cpu_to_le16(VSH_MAX_EXTENTS);
+	c->min_align = cpu_to_le32(VSHAPE_MIN_ALIGN);
+	c->pref_align = cpu_to_le32(VSHAPE_PREF_ALIGN);
+	c->max_request_bytes = cpu_to_le64(VSH_MAX_REQ_BYTES);
+	c->capacity_hint = cpu_to_le64(vsh_ledger_free_bytes());
+}
+
+static int vsh_ext_cmp(const void *a, const void *b)
+{
+	const struct vsh_ext *x = a, *y = b;
+
+	if (x->gpa < y->gpa)
+		return -1;
+	return x->gpa > y->gpa;
+}
+
+/* Read and check the extents; returns the total length or 0 if invalid. */
+static u64 vsh_read_extents(struct vsh_dev *d, struct vsh_chain *ch,
+			    unsigned int op, unsigned int nr)
+{
+	struct vshape_extent e;
+	u64 total = 0, off;
+	unsigned int i;
+
+	for (i = 0; i < nr; i++) {
+		if (vsh_chain_read(d, ch, sizeof(struct vshape_req_hdr) +
+				   (u64)i * sizeof(e), &e, sizeof(e)))
+			return 0;
+		d->ext[i].gpa = le64_to_cpu(e.gpa);
+		d->ext[i].len = le64_to_cpu(e.len);
+		if (!d->ext[i].len ||
+		    !IS_ALIGNED(d->ext[i].gpa, VSHAPE_MIN_ALIGN) ||
+		    !IS_ALIGNED(d->ext[i].len, VSHAPE_MIN_ALIGN) ||
+		    d->ext[i].len > VSH_MAX_REQ_BYTES ||
+		    d->ext[i].gpa + d->ext[i].len < d->ext[i].gpa)
+			return 0;
+		total += d->ext[i].len;
+		if (total > VSH_MAX_REQ_BYTES)
+			return 0;
+		if (!vsh_range_is_ram(d, d->ext[i].gpa, d->ext[i].len))
+			return 0;
+	}
+
+	memcpy(d->sorted, d->ext, nr * sizeof(*d->ext));
+	sort(d->sorted, nr, sizeof(*d->sorted), vsh_ext_cmp, NULL);
+	for (i = 1; i < nr; i++)
+		if (d->sorted[i - 1].gpa + d->sorted[i - 1].len >
+		    d->sorted[i].gpa)
+			return 0;
+
+	if (op == VSHAPE_OP_INFLATE || op == VSHAPE_OP_DEFLATE)
+		return total;
+	for (i = 0; i < nr; i++) {
+		for (off = 0; off < d->ext[i].len; off += VSH_PAGE_SIZE) {
+			if (vsh_page_get(d, d->ext[i].gpa + off) == VSH_P_GUEST)
+				return 0;
+			if (!(off & (VSH_CHUNK - 1)))
+				cond_resched();
+		}
+	}
+	return total;
+}
+
+/* Move every page of [gpa, gpa + len) to @st; returns bytes moved. */
+static u64 vsh_set_range(struct vsh_dev *d, u64 gpa, u64 len,
+			 enum vsh_pstate st)
+{
+	u64 off;
+
+	for (off = 0; off < len; off += VSH_PAGE_SIZE) {
+		if (vsh_page_set(d, gpa + off, st))
+			break;
+		if (!(off & (VSH_CHUNK - 1)))
+			cond_resched();
+	}
+	return off;
+}
+
+/*
+ * RESERVE/COMMIT one chunk (at most VSH_CHUNK): charge its uncharged pages
+ * (all or nothing), populate it for COMMIT, then move its pages.  Returns
+ * 0 or -ENOSPC (ledger full), another error from the backing store.
+ */
+static int vsh_grant_chunk(struct vsh_dev *d, u64 gpa, u64 len,
+			   enum vsh_pstate st)
+{
+	u64 off, need = 0;
+	int ret;
+
+	for (off = 0; off < len; off += VSH_PAGE_SIZE)
+		if (vsh_page_get(d, gpa + off) == VSH_P_INFLATED)
+			need += VSH_PAGE_SIZE;
+	if (need && vsh_ledger_charge(need, false) != need)
+		return -ENOSPC;
+	if (st == VSH_P_COMMITTED) {
+		ret = vsh_backing_populate(d, gpa, len);
+		if (ret) {
+			vsh_ledger_uncharge(need);
+			return ret;
+		}
+	}
+	for (off = 0; off < len; off += VSH_PAGE_SIZE) {
+		enum vsh_pstate old = vsh_page_get(d, gpa + off);
+
+		/* RESERVE leaves COMMITTED pages committed */
+		if (old == VSH_P_COMMITTED && st == VSH_P_RESERVED)
+			continue;
+		if (vsh_page_set(d, gpa + off, st)) {
+			/* pages not moved still hold a charge: give it back */
+			for (; off < len; off += VSH_PAGE_SIZE)
+				if (vsh_page_get(d, gpa + off) ==
+				    VSH_P_INFLATED)
+					vsh_ledger_uncharge(VSH_PAGE_SIZE);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* Grant [gpa, gpa + len); returns bytes granted (a prefix). */
+static u64 vsh_grant(struct vsh_dev *d, u64 gpa, u64 len, enum vsh_pstate st)
+{
+	u64 done = 0;
+
+	while (done < len) {
+		u64 n = min(len - done, VSH_CHUNK -
+			    ((gpa + done) & (VSH_CHUNK - 1)));
+
+		if (!vsh_grant_chunk(d, gpa + done, n, st)) {
+			done += n;
+			cond_resched();
+			continue;
+		}
+		/* chunk refused: try page by page for the exact prefix */
+		for (; n; n -= VSH_PAGE_SIZE, done += VSH_PAGE_SIZE)
+			if (vsh_grant_chunk(d, gpa + done, VSH_PAGE_SIZE, st))
+				return done;
+	}
+	return done;
+}
+
+static u64 vsh_execute(struct vsh_dev *d, unsigned int op, unsigned int nr)
+{
+	u64 granted = 0, n;
+	unsigned int i;
+
+	for (i = 0; i < nr; i++) {
+		u64 gpa = d->ext[i].gpa, len = d->ext[i].len;
+
+		switch (op) {
+		case VSHAPE_OP_INFLATE:
+		case VSHAPE_OP_RELEASE:
+			n = vsh_set_range(d, gpa, len, VSH_P_INFLATED);
+			if (n && vsh_backing_punch(d, gpa, n))
+				return granted;
+			break;
+		case VSHAPE_OP_DEFLATE:
+			n = vsh_set_range(d, gpa, len, VSH_P_GUEST);
+			break;
+		case VSHAPE_OP_RESERVE:
+			n = vsh_grant(d, gpa, len, VSH_P_RESERVED);
+			break;
+		case VSHAPE_OP_COMMIT:
+			n = vsh_grant(d, gpa, len, VSH_P_COMMITTED);
+			break;
+		default:
+			return granted;
+		}
+		granted += n;
+		if (n != len)
+			break;
+	}
+	return granted;
+}
+
+void vsh_shaping_process(struct vsh_dev *d, struct vsh_vq *vq,
+			 struct vsh_chain *ch)
+{
+	struct vshape_req_hdr h = {};
+	struct vshape_resp r = {};
+	unsigned int op = 0, nr = 0, status = VSHAPE_S_INVALID;
+	u64 total = 0, granted = 0;
+
+	if (ch->in_len < sizeof(r)) {
+		/* nowhere to answer: return the chain empty */
+		d->stats.bad_chain++;
+		d->stats.status[VSHAPE_S_INVALID]++;
+		vsh_vq_push(d, vq, ch->head, 0);
+		vsh_vq_notify(vq);
+		return;
+	}
+	if (vsh_chain_read(d, ch, 0, &h, sizeof(h)))
+		goto respond;
+	r.id = h.id;
+	op = le16_to_cpu(h.op);
+	nr = le16_to_cpu(h.nr_extents);
+	if (op < VSHAPE_OP_INFLATE || op > VSHAPE_OP_RELEASE) {
+		d->stats.req[0]++;
+		goto respond;
+	}
+	d->stats.req[op]++;
+	if (h.reserved || !nr || nr > VSH_MAX_EXTENTS ||
+	    ch->out_len < sizeof(h) + (u64)nr * sizeof(struct vshape_extent))
+		goto respond;
+	total = vsh_read_extents(d, ch, op, nr);
+	if (!total)
+		goto respond;
+
+	granted = vsh_execute(d, op, nr);
+	if (granted == total)
+		status = VSHAPE_S_DONE;
+	else if (granted)
+		status = VSHAPE_S_PARTIAL;
+	else
+		status = VSHAPE_S_REFUSED_CAPACITY;
+
+respond:
+	r.status = cpu_to_le16(status);
+	r.granted = cpu_to_le64(granted);
+	r.capacity = cpu_to_le64(vsh_ledger_free_bytes());
+	d->stats.status[status]++;
+	trace_vshape_host_request(dev_name(&d->vdpa.dev), le32_to_cpu(h.id),
+				  op, nr, total, status, granted);
+	if (vsh_chain_write(d, ch, &r, sizeof(r)))
+		vsh_vq_push(d, vq, ch->head, 0);
+	else
+		vsh_vq_push(d, vq, ch->head, sizeof(r));
+	vsh_vq_notify(vq);
+}

@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vshape_host: a vDPA virtio-balloon device with the vshape shaping queue.
+ *
+ * Internal declarations shared by the host/ files.  See docs/host.md.
+ */
+#ifndef _VSHAPE_HOST_H
+#define _VSHAPE_HOST_H
+
+#include <linux/types.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/kthread.h>
+#include <linux/xarray.h>
+#include <linux/vdpa.h>
+#include <linux/virtio_balloon.h>
+#include <uapi/linux/vshape.h>
+
+#define VSH_NAME		"vshape"
+#define VSH_PAGE_SHIFT		12
+#define VSH_PAGE_SIZE		BIT_ULL(VSH_PAGE_SHIFT)
+
+#define VSH_MAX_VQS		4	/* inflate, deflate, stats, shaping */
+#define VSH_QUEUE_MAX		256	/* ring size offered */
+#define VSH_MAX_SEGS		16	/* descriptors per chain we accept */
+#define VSH_MAX_EXTENTS		256	/* vshape_config.max_extents */
+#define VSH_MAX_REQ_BYTES	BIT_ULL(30)	/* vshape_config.max_request_bytes */
+#define VSH_BATCH		32	/* chains per queue per worker pass */
+
+#define VSH_CONFIG_SIZE	(sizeof(struct virtio_balloon_config) + \
+			 sizeof(struct vshape_config))
+
+#define VSH_FEATURES	(BIT_ULL(VIRTIO_F_VERSION_1) | \
+			 BIT_ULL(VIRTIO_F_ACCESS_PLATFORM) | \
+			 BIT_ULL(VIRTIO_BALLOON_F_MUST_TELL_HOST) | \
+			 BIT_ULL(VIRTIO_BALLOON_F_STATS_VQ) | \
+			 BIT_ULL(VIRTIO_BALLOON_F_DEFLATE_ON_OOM) | \
+			 BIT_ULL(VIRTIO_BALLOON_F_VSHAPE))
+
+/* What a virtqueue index means, from the negotiated features. */
+enum vsh_role {
+	VSH_ROLE_NONE,
+	VSH_ROLE_INFLATE,
+	VSH_ROLE_DEFLATE,
+	VSH_ROLE_STATS,
+	VSH_ROLE_SHAPING,
+};
+
+/* Page states tracked per 4 KiB guest page (absent from the xarray: GUEST). */
+enum vsh_pstate {
+	VSH_P_GUEST = 0,
+	VSH_P_INFLATED = 1,
+	VSH_P_RESERVED = 2,
+	VSH_P_COMMITTED = 3,
+};
+
+/* One split virtqueue as the driver described it. */
+struct vsh_vq {
+	u64 desc;		/* IOVA of the descriptor table */
+	u64 avail;		/* IOVA of the driver (avail) area */
+	u64 used;		/* IOVA of the device (used) area */
+	u32 num;		/* ring size, power of two <= VSH_QUEUE_MAX */
+	bool ready;
+	u16 last_avail;		/* next avail ring slot to consume */
+	u16 used_idx;		/* next used ring slot to fill */
+	struct vdpa_callback cb;
+	/* stats queue: buffer held until the host asks for fresh stats */
+	bool stats_held;
+	u16 stats_head;
+};
+
+/* One segment of a descriptor chain. */
+struct vsh_seg {
+	u64 addr;
+	u32 len;
+};
+
+/* A validated descriptor chain: readable segments, then writable ones. */
+struct vsh_chain {
+	u16 head;
+	unsigned int nr_out, nr_in;
+	u64 out_len, in_len;
+	struct vsh_seg out[VSH_MAX_SEGS];
+	struct vsh_seg in[VSH_MAX_SEGS];
+};
+
+/*
+ * A guest memory region, copied from one IOTLB entry given to set_map.
+ * @file/@offset come from the entry's struct vdpa_map_file (use_va mode);
+ * we hold our own reference on @file.
+ */
+struct vsh_region {
+	u64 start;		/* first IOVA (guest-physical address) */
+	u64 last;		/* last IOVA, inclusive */
+	u64 uaddr;		/* user VA of @start in the bound mm */
+	u32 perm;		/* VHOST_MAP_* */
+	struct file *file;
+	u64 offset;		/* file offset of @start */
+};
+
+/* One extent in CPU byte order, after it was read from the ring. */
+struct vsh_ext {
+	u64 gpa;
+	u64 len;
+};
+
+/* Counters shown in debugfs; updated under vsh_dev.lock. */
+struct vsh_stats {
+	u64 req[VSHAPE_OP_RELEASE + 1];		/* per op, [0] = bad op */
+	u64 status[VSHAPE_S_INVALID + 1];	/* per response status */
+	u64 bad_chain;		/* malformed descriptor chains */
+	u64 bad_head;		/* avail entries with out-of-range head */
+	u64 bad_ring;		/* avail index ran more than num ahead */
+	u64 bad_pfn;		/* standard queue PFNs outside guest RAM */
+	u64 throttled;		/* worker passes deferred by the rate bound */
+	u64 backing_err;	/* vfs_fallocate failures */
+	u64 inflate_pages;	/* standard inflate queue, 4 KiB pages */
+	u64 deflate_pages;	/* standard deflate queue, 4 KiB pages */
+	u64 stats_bufs;		/* stats buffers received */
+	u64 punched_bytes;	/* bytes handed to FALLOC_FL_PUNCH_HOLE */
+	u64 populated_bytes;	/* bytes handed to fallocate(allocate) */
+};
+
+struct vsh_dev {
+	struct vdpa_device vdpa;
+
+	/* Processing context: kick_vq only queues @work on @worker. */
+	struct kthread_worker *worker;
+	struct kthread_delayed_work work;
+
+	/*
+	 * @lock serialises the vdpa config ops that change device state with
+	 * the worker.  It protects @vqs, @features, @status, @regions,
+	 * @nr_regions, @mm, @loopback, @pages, the page counters, @stats,
+	 * @guest_stats, @stats_want, @tokens and @last_refill.  Holding it
+	 * guarantees the rings, the memory map and the page states do not
+	 * change under the holder.  Never taken in atomic context; kick_vq
+	 * does not take it.
+	 */
+	struct mutex lock;
+	struct vsh_vq vqs[VSH_MAX_VQS];
+	u64 features;
+	u8 status;
+	struct vsh_region *regions;
+	unsigned int nr_regions;
+	struct mm_struct *mm;		/* bound mm (use_va), mmgrab'ed */
+	bool loopback;			/* bound to virtio_vdpa: PA mode */
+	struct xarray pages;		/* gpa >> 12 -> xa_mk_value(pstate) */
+	u64 nr_inflated, nr_reserved, nr_committed;	/* pages */
+	struct vsh_stats stats;
+	u64 guest_stats[VIRTIO_BALLOON_S_NR];	/* last stats buffer */
+	bool stats_want;		/* host asked for fresh stats */
+	unsigned int tokens;		/* rate bound: requests left */
+	unsigned long last_refill;	/* jiffies */
+	struct vsh_ext *ext;		/* VSH_MAX_EXTENTS scratch */
+	struct vsh_ext *sorted;		/* VSH_MAX_EXTENTS scratch */
+
+	/*
+	 * @cfg_lock protects @config and @config_cb; it is a spinlock
+	 * because get_config may be called in atomic context and the sysfs
+	 * target store raises the callback.
+	 */
+	spinlock_t cfg_lock;
+	struct virtio_balloon_config config;
+	struct vdpa_callback config_cb;
+
+	struct dentry *debugfs;
+	bool sysfs_done;
+};
+
+static inline struct vsh_dev *vdpa_to_vsh(struct vdpa_device *vdpa)
+{
+	return container_of(vdpa, struct vsh_dev, vdpa);
+}
+
+static inline bool vsh_has(const struct vsh_dev *d, unsigned int bit)
+{
+	return d->features & BIT_ULL(bit);
+}
+
+/* main.c */
+extern unsigned int vsh_rate_limit;
+extern unsigned int vsh_rate_burst;
+
+/* vdpa_dev.c */
+extern const struct vdpa_config_ops vsh_config_ops;
+void vsh_work_fn(struct kthread_work *work);
+void vsh_reset_locked(struct vsh_dev *d);
+void vsh_set_target(struct vsh_dev *d, u32 pages);
+u32 vsh_get_target(struct vsh_dev *d);
+u32 vsh_get_actual(struct vsh_dev *d);
+void vsh_free_regions(struct vsh_dev *d);
+
+/* vq.c */
+enum vsh_role vsh_vq_role(const struct vsh_dev *d, unsigned int idx);
+int vsh_vq_pop(struct vsh_dev *d, struct vsh_vq *vq, struct vsh_chain *ch);
+int vsh_vq_push(struct vsh_dev *d, struct vsh_vq *vq, u16 head, u32 len);
+void vsh_vq_notify(struct vsh_vq *vq);
+int vsh_chain_read(struct vsh_dev *d, const struct vsh_chain *ch, u64 off,
+		   void *buf, size_t len);
+int vsh_chain_write(struct vsh_dev *d, const struct vsh_chain *ch,
+		    const void *buf, size_t len);
+
+/* mem.c */
+int vsh_mem_read(struct vsh_dev *d, u64 iova, void *buf, size_t len);
+int vsh_mem_write(struct vsh_dev *d, u64 iova, const void *buf, size_t len);
+bool vsh_va_mode(const struct vsh_dev *d);
+
+/* backing.c */
+bool vsh_range_is_ram(struct vsh_dev *d, u64 gpa, u64 len);
+const struct vsh_region *vsh_region_find(struct vsh_dev *d, u64 iova,
+					 u64 len);
+int vsh_backing_punch(struct vsh_dev *d, u64 gpa, u64 len);
+int vsh_backing_populate(struct vsh_dev *d, u64 gpa, u64 len);
+int vsh_regions_from_iotlb(struct vsh_dev *d, struct vhost_iotlb *iotlb);
+
+/* pages.c */
+enum vsh_pstate vsh_page_get(struct vsh_dev *d, u64 gpa);
+int vsh_page_set(struct vsh_dev *d, u64 gpa, enum vsh_pstate st);
+void vsh_pages_reset(struct vsh_dev *d);
+
+/* balloon.c */
+void vsh_balloon_process(struct vsh_dev *d, struct vsh_vq *vq, bool inflate,
+			 struct vsh_chain *ch);
+void vsh_stats_process(struct vsh_dev *d, struct vsh_vq *vq,
+		       struct vsh_chain *ch);
+void vsh_stats_request(struct vsh_dev *d);
+
+/* shaping.c */
+void vsh_shaping_process(struct vsh_dev *d, struct vsh_vq *vq,
+			 struct vsh_chain *ch);
+void vsh_fill_shaping_config(struct vshape_config *c);
+
+/* ledger.c */
+u64 vsh_ledger_charge(u64 bytes, bool partial_ok);
+void vsh_ledger_uncharge(u64 bytes);
+u64 vsh_ledger_free_bytes(void);
+u64 vsh_ledger_capacity(void);
+u64 vsh_ledger_charged(void);
+int vsh_ledger_set_capacity(u64 bytes);
+void vsh_ledger_init(u64 bytes);
+
+/* sysfs.c */
+int vsh_sysfs_init(void);
+void vsh_sysfs_exit(void);
+int vsh_sysfs_dev_add(struct vsh_dev *d);
+void vsh_sysfs_dev_del(struct vsh_dev *d);
+
+/* debugfs.c */
+void vsh_debugfs_init(void);
+void vsh_debugfs_exit(void);
+void vsh_debugfs_dev_add(struct vsh_dev *d);
+void vsh_debugfs_dev_del(struct vsh_dev *d);
+
+#endif /* _VSHAPE_HOST_H */
