@@ -1,0 +1,124 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The host's side of the balloon, on one kernel:
+#
+#   selftests/guest/qmp-host.sh <kver>
+#
+# Boots a 2 GiB VM with QEMU's stock virtio-balloon, lets the guest make
+# its RAM resident (qmp-guest.sh), then acts as the host over QMP:
+#   1. balloon 1 GiB: QEMU's RSS drops by >= 90% of 1 GiB;
+#   2. deflate: the guest gets the memory back;
+#   3. a target above the guest's RAM is clamped at the floor, and the
+#      guest stays healthy (allocates, nothing OOM-killed).
+# Prints TAP.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+top=$PWD
+kver=$(scripts/kernels "${1:?usage: qmp-host.sh <kver>}" | tail -n1)
+ko=$top/build/$kver/vshape_guest.ko
+[ -f "$ko" ] || scripts/build-kmods "$kver" >/dev/null
+make -s -C selftests/guest >/dev/null
+
+ram_mb=2048
+run=$top/build/check/qmp-$kver
+rm -rf "$run"
+mkdir -p "$run/box"
+sock=$run/qmp.sock
+n=0 req=0
+
+tap() {	# tap STATUS NAME
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
+}
+
+qmp() { scripts/qmp "$sock" "$@"; }
+
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$(cat "$run/qemu.pid")/status"; }
+
+# Ask the guest for something; print its key=value answer.
+ask() {
+	local i
+	req=$((req + 1))
+	echo "$1" > "$run/box/req.$req"
+	for i in $(seq 600); do
+		[ -f "$run/box/resp.$req" ] && { cat "$run/box/resp.$req"; return 0; }
+		sleep 0.2
+	done
+	echo "# guest did not answer '$1'" >&2
+	return 1
+}
+
+val() { sed -n "s/^$1=//p"; }
+
+# QMP's "actual" is the guest's size: RAM less the balloon.  Wait until
+# it stops moving (or equals $1 if given); print it in bytes.
+wait_actual() {
+	local want=${1:-} prev=-1 cur i
+	for i in $(seq 240); do
+		cur=$(qmp query-balloon | python3 -c 'import json,sys; print(json.load(sys.stdin)["actual"])')
+		[ -n "$want" ] && [ "$cur" = "$want" ] && break
+		[ -z "$want" ] && [ "$cur" = "$prev" ] && [ "$i" -gt 4 ] && break
+		prev=$cur
+		sleep 0.5
+	done
+	echo "$cur"
+}
+
+scripts/vm --kernel "$kver" --mem ${ram_mb}M --quiet --timeout 600 \
+	--rundir "$run/vm" --qmp "$sock" --pidfile "$run/qemu.pid" \
+	--results "$run/box" --background \
+	--qemu-arg "-device virtio-balloon-pci,id=balloon0,deflate-on-oom=on" \
+	--env "VSHAPE_KO=$ko" --env "VSHAPE_MAILBOX=$run/box" \
+	-- selftests/guest/qmp-guest.sh > /dev/null
+
+for _ in $(seq 600); do [ -f "$run/box/ready" ] && break; sleep 0.5; done
+if [ ! -f "$run/box/ready" ]; then
+	echo "not ok 1 - guest ready"
+	scripts/vm --wait "$run/vm" > /dev/null || true
+	tail -30 "$run/vm/console.log" 2>/dev/null | sed 's/^/# /'
+	exit 1
+fi
+
+# 1. Inflate 1 GiB: QEMU's RSS drops by at least 90% of it.
+rss0=$(rss_kb)
+qmp balloon "{\"value\": $(((ram_mb - 1024) << 20))}" > /dev/null
+got=$(wait_actual $(((ram_mb - 1024) << 20)))
+sleep 1
+rss1=$(rss_kb)
+echo "# QEMU RSS ${rss0} KiB -> ${rss1} KiB; guest size $((got >> 20)) MiB"
+[ $((rss0 - rss1)) -ge $((1024 * 1024 * 9 / 10)) ]
+tap $? "inflating 1 GiB drops QEMU RSS by >= 90% of 1 GiB"
+during=$(ask state)
+free_during=$(echo "$during" | val MemFree_kb)
+
+# 2. Deflate: the guest has the memory again.
+qmp balloon "{\"value\": $((ram_mb << 20))}" > /dev/null
+wait_actual $((ram_mb << 20)) > /dev/null
+after=$(ask state)
+free_after=$(echo "$after" | val MemFree_kb)
+echo "# guest MemFree ${free_during} KiB -> ${free_after} KiB, balloon $(echo "$after" | val actual_kb) KiB"
+[ "$(echo "$after" | val actual_kb)" = 0 ] &&
+	[ $((free_after - free_during)) -ge $((1024 * 1024 * 9 / 10)) ]
+tap $? "deflating gives the 1 GiB back to the guest"
+
+# 3. A target beyond the guest's RAM: clamped at the floor, guest healthy.
+qmp balloon '{"value": 1}' > /dev/null
+wait_actual > /dev/null
+st=$(ask alloc)
+echo "$st" | grep -E '^(actual_kb|host_target_kb|floor_kb|MemFree_kb|MemTotal_kb|floor_stops|oom_kills|alloc_status)=' | sed 's/^/# /'
+held=$(echo "$st" | val actual_kb)
+total=$(echo "$st" | val MemTotal_kb)
+[ "$held" -gt 0 ] && [ "$held" -lt "$total" ] &&
+	[ "$(echo "$st" | val floor_stops)" -gt 0 ]
+tap $? "a host target above guest RAM is clamped at the floor"
+[ "$(echo "$st" | val alloc_status)" = 0 ] && [ "$(echo "$st" | val oom_kills)" = 0 ]
+tap $? "the guest stays healthy at the floor (allocates, no OOM kill)"
+
+ask quit > /dev/null || true
+rc=0
+scripts/vm --wait "$run/vm" > /dev/null || rc=$?
+[ "$rc" -eq 0 ]
+tap $? "guest exits cleanly"
+grep '^# dmesg' "$run/vm/console.log" 2>/dev/null || true
+echo "1..$n"
