@@ -12,7 +12,7 @@
 #include <linux/unaligned.h>
 
 #include "vshape_host.h"
-#include "trace.h"
+#include "vshape_host_trace.h"
 
 #define VSH_PFN_CHUNK	256
 

@@ -18,7 +18,7 @@
 #include "vshape_host.h"
 
 #define CREATE_TRACE_POINTS
-#include "trace.h"
+#include "vshape_host_trace.h"
 
 unsigned int vsh_rate_limit = 2000;
 module_param_named(rate_limit, vsh_rate_limit, uint, 0644);

@@ -15,7 +15,7 @@
 #include <linux/sort.h>
 
 #include "vshape_host.h"
-#include "trace.h"
+#include "vshape_host_trace.h"
 
 #define VSH_CHUNK	(2ULL << 20)
 

@@ -73,5 +73,5 @@ TRACE_EVENT(vshape_host_balloon,
 #undef TRACE_INCLUDE_PATH
 #define TRACE_INCLUDE_PATH .
 #undef TRACE_INCLUDE_FILE
-#define TRACE_INCLUDE_FILE trace
+#define TRACE_INCLUDE_FILE vshape_host_trace
 #include <trace/define_trace.h>
