@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* trace.h - load machine-usage traces and resample them to a fixed grid. */
+#ifndef VS_TRACE_H
+#define VS_TRACE_H
+
+#include "vs_types.h"
+
+struct vs_trace {
+	char id[32];
+	int n;			/* grid points */
+	long t0;		/* time of grid point 0 (s) */
+	s16 *mem;		/* Q3.12 fraction of RAM in use */
+	s16 *cpu;		/* Q3.12 fraction of CPU in use */
+	int max_gap;		/* longest gap between samples (s) */
+};
+
+/*
+ * Load an Alibaba-2018 machine_usage CSV (header line, columns machine_id,
+ * time_stamp, cpu_util_percent, mem_util_percent, ...).  Each machine is
+ * resampled to a grid of step_s seconds from its first sample to its last
+ * with sample-and-hold (the value of the latest sample at or before each
+ * grid time).  Returns the number of machines (sorted by id) or -errno.
+ */
+int vs_trace_load(const char *path, int step_s, struct vs_trace **out);
+void vs_trace_free(struct vs_trace *t, int n);
+
+#endif /* VS_TRACE_H */
