@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 #
 # Helpers shared by scripts/vm, scripts/mkinitramfs and scripts/kernels.
 # Sourced, not executed: callers have already set -euo pipefail.
