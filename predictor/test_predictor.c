@@ -1,0 +1,607 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * test_predictor.c - userspace unit tests of the predictor, TAP output.
+ *
+ * usage: test_predictor [CHECK_NOFPU_SH FPU_OBJ CLEAN_OBJ]
+ * Exit status is non-zero if any test fails.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include "lstm.h"
+#include "lstm_float.h"
+#include "adapt.h"
+#include "default_model.h"
+#include "../tools/quant.h"
+
+static int ntest, nfail;
+
+static void ok(int cond, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#include <stdarg.h>
+static void ok(int cond, const char *fmt, ...)
+{
+	va_list ap;
+
+	ntest++;
+	if (!cond)
+		nfail++;
+	printf("%sok %d - ", cond ? "" : "not ", ntest);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+}
+
+static unsigned long long seed = 12345;
+
+static double urand(void)
+{
+	seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (seed >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* ---- fixed-point arithmetic ---- */
+
+static double sig_err, tanh_err;
+
+static void test_fixed(void)
+{
+	int k, bad = 0, mono = 1, odd = 1, sym = 1;
+	s32 x;
+	s16 prev = 0;
+
+	for (k = 0; k < VS_SIG_TABLE_N; k++)
+		if (vs_sigmoid_table[k] !=
+		    (u16)lrint(32768.0 / (1.0 + exp(-k / 32.0))))
+			bad++;
+	ok(!bad, "sigmoid table matches libm (%d bad entries)", bad);
+
+	sig_err = 0;
+	tanh_err = 0;
+	for (x = -16 * 4096; x <= 16 * 4096; x++) {
+		double r = x / 4096.0;
+		double es = fabs(vs_sigmoid(x) / 32768.0 - 1 / (1 + exp(-r)));
+		double et = fabs(vs_tanh(x) / 32768.0 - tanh(r));
+		s16 s = vs_sigmoid(x);
+
+		if (es > sig_err)
+			sig_err = es;
+		if (et > tanh_err)
+			tanh_err = et;
+		if (x > -16 * 4096 && s < prev)
+			mono = 0;
+		prev = s;
+		if (vs_tanh(x) != -vs_tanh(-x))
+			odd = 0;
+		if (vs_sigmoid(x) + vs_sigmoid(-x) != 32768 &&
+		    vs_sigmoid(x) != 32767 && vs_sigmoid(-x) != 32767)
+			sym = 0;
+	}
+	printf("# max |sigmoid error| %.3g, max |tanh error| %.3g\n",
+	       sig_err, tanh_err);
+	ok(sig_err < 4e-5, "sigmoid max abs error %.3g < 4e-5", sig_err);
+	ok(tanh_err < 8e-5, "tanh max abs error %.3g < 8e-5", tanh_err);
+	ok(mono, "sigmoid monotonic over Q3.12 [-16, 16]");
+	ok(odd, "tanh exactly odd");
+	ok(sym, "sigmoid(x) + sigmoid(-x) == 1");
+	ok(vs_sigmoid(0) == 16384 && vs_tanh(0) == 0,
+	   "sigmoid(0) = 0.5, tanh(0) = 0");
+	ok(vs_sigmoid(INT32_MAX) == 32767 && vs_sigmoid(-INT32_MAX - 1) == 0 &&
+	   vs_tanh(INT32_MAX) == 32767 && vs_tanh(-INT32_MAX - 1) == -32767,
+	   "sigmoid/tanh saturate at the s32 extremes");
+
+	ok(vs_sat16(40000) == 32767 && vs_sat16(-40000) == -32768 &&
+	   vs_sat16(-32768) == -32768 && vs_sat16(123) == 123,
+	   "vs_sat16 saturates");
+	ok(vs_sat32(1LL << 40) == 2147483647 &&
+	   vs_sat32(-(1LL << 40)) == -2147483647 - 1, "vs_sat32 saturates");
+	ok(vs_rshift_round(3, 1) == 2 && vs_rshift_round(-3, 1) == -1 &&
+	   vs_rshift_round(5, 2) == 1 && vs_rshift_round(-5, 2) == -1 &&
+	   vs_rshift_round(6, 2) == 2 && vs_rshift_round(-6, 2) == -1 &&
+	   vs_rshift_round(7, 0) == 7, "round-half-up shifts");
+	ok(vs_mul_q15(-32768, -32768) == 32767 &&
+	   vs_mul_q15(16384, 16384) == 8192 &&
+	   vs_mul_q15(-16384, 16384) == -8192, "Q0.15 multiply saturates");
+	ok(vs_requant(1LL << 45, 32767, 0) == 2147483647 &&
+	   vs_requant(-(1LL << 45), 32767, 0) == -2147483647 - 1 &&
+	   vs_requant(1000, 16384, 14) == 1000, "requant saturates");
+	{
+		s16 w[80], v[80];
+
+		for (k = 0; k < 80; k++) {
+			w[k] = -32768;
+			v[k] = -32768;
+		}
+		ok(vs_dot16(w, v, 80) == 80LL * 1073741824LL,
+		   "80-term dot product of -32768s does not overflow");
+	}
+	ok(vs_crc32(0, "123456789", 9) == 0xCBF43926u,
+	   "crc32 check value");
+}
+
+/* ---- models ---- */
+
+static void random_fmodel(struct vs_fmodel *m, int layers, int hid,
+			  int nfeat, int nout, float wscale)
+{
+	int l, i, in;
+
+	memset(m, 0, sizeof(*m));
+	snprintf(m->name, sizeof(m->name), "test-%dx%d", layers, hid);
+	m->step_ms = 1000;
+	m->n_raw = 2;
+	m->n_feat = nfeat;
+	m->n_layers = layers;
+	m->hidden = hid;
+	m->n_out = nout;
+	for (i = 0; i < nfeat; i++) {
+		m->feat[i].src = i % 2;
+		m->feat[i].kind = (i / 2) % 2;
+		m->feat[i].offset = m->feat[i].kind ? 0 : 0.5f;
+		m->feat[i].scale = m->feat[i].kind ? 20.0f : 4.0f;
+	}
+	for (l = 0; l < layers; l++) {
+		in = l ? hid : nfeat;
+		m->layer[l].in_dim = in;
+		for (i = 0; i < 4 * hid * in; i++)
+			m->layer[l].wx[i] = (2 * urand() - 1) * wscale;
+		for (i = 0; i < 4 * hid * hid; i++)
+			m->layer[l].wh[i] = (2 * urand() - 1) * wscale;
+		for (i = 0; i < 4 * hid; i++)
+			m->layer[l].b[i] = (2 * urand() - 1) * 0.5f;
+	}
+	for (i = 0; i < nout * hid; i++)
+		m->wy[i] = (2 * urand() - 1) * 0.3f;
+	for (i = 0; i < nout; i++) {
+		m->by[i] = (2 * urand() - 1) * 0.1f;
+		m->out[i].kind = VS_OUT_DEMAND;
+		m->out[i].base = 0;
+		m->out[i].horizon = i + 1;
+		m->out[i].offset = 0.01f;
+		m->out[i].scale = 0.05f;
+	}
+	m->out[nout - 1].kind = VS_OUT_CONFIDENCE;
+	m->out[nout - 1].base = VS_OUT_NO_BASE;
+	m->out[nout - 1].horizon = 0;
+	m->out[nout - 1].scale = -1;
+}
+
+static u8 *aligned_copy(const void *src, size_t len)
+{
+	u8 *b = aligned_alloc(16, (len + 15) & ~(size_t)15);
+
+	memcpy(b, src, len);
+	return b;
+}
+
+static void fix_crc(u8 *b, size_t len)
+{
+	u32 c = vs_crc32(0, b, len - 4);
+
+	b[len - 4] = c;
+	b[len - 3] = c >> 8;
+	b[len - 2] = c >> 16;
+	b[len - 1] = c >> 24;
+}
+
+/* synthetic demand signal, Q3.12 */
+static void synth_input(int t, s16 *in)
+{
+	double mem = 0.6 + 0.2 * sin(t / 40.0) + 0.05 * sin(t / 7.0) +
+		     0.02 * (urand() - 0.5);
+	double cpu = 0.4 + 0.3 * sin(t / 13.0) + 0.1 * (urand() - 0.5);
+
+	in[0] = (s16)lrint(mem * 4096);
+	in[1] = (s16)lrint(cpu * 4096);
+}
+
+/* run fixed and float side by side; return max |diff| of DEMAND outputs */
+static double agreement(const struct vs_model *q, int steps, double *mean,
+			double *conf_diff)
+{
+	static struct vs_fmodel fm;
+	struct vs_lstm_state st;
+	struct vs_fstate fs;
+	s16 in[VS_MAX_RAW] = { 0 }, out[VS_MAX_OUT];
+	float fin[VS_MAX_RAW] = { 0 }, fout[VS_MAX_OUT];
+	double mx = 0, sum = 0, cd = 0;
+	long n = 0;
+	int t, k;
+
+	vs_f_from_fixed(q, &fm);
+	vs_lstm_reset(q, &st);
+	vs_f_reset(&fs);
+	for (t = 0; t < steps; t++) {
+		synth_input(t, in);
+		for (k = 0; k < q->n_raw; k++)
+			fin[k] = in[k] / 4096.0f;
+		vs_lstm_step(q, &st, in, out);
+		vs_f_step(&fm, &fs, fin, fout);
+		for (k = 0; k < q->n_out; k++) {
+			double d;
+
+			if (q->out[k].kind == VS_OUT_CONFIDENCE) {
+				d = fabs(out[k] / 32768.0 - fout[k]);
+				if (d > cd)
+					cd = d;
+				continue;
+			}
+			d = fabs(out[k] / 4096.0 - fout[k]);
+			if (d > mx)
+				mx = d;
+			sum += d;
+			n++;
+		}
+	}
+	*mean = sum / n;
+	*conf_diff = cd;
+	return mx;
+}
+
+static void test_agreement(void)
+{
+	static struct vs_fmodel fm;
+	struct vs_model q;
+	char err[128];
+	double mx, mean, cd;
+	size_t len;
+	u8 *buf;
+	int r;
+
+	r = vs_model_parse(vs_default_model, vs_default_model_len, &q, err,
+			   sizeof(err));
+	ok(!r, "default model parses (%s)", r ? err : q.name);
+	if (!r) {
+		mx = agreement(&q, 2000, &mean, &cd);
+		printf("# default: max |fixed - float| %.5f, mean %.6f, conf %.5f\n",
+		       mx, mean, cd);
+		ok(mx < 0.002 && mean < 0.0005 && cd < 0.01,
+		   "default model: fixed within 0.2%% of RAM of float (max %.5f)",
+		   mx);
+	}
+	random_fmodel(&fm, 2, 64, 4, 6, 0.3f);
+	r = vs_quantize(&fm, &buf, &len, err, sizeof(err));
+	ok(!r, "quantize random 2x64 model");
+	if (r)
+		return;
+	r = vs_model_parse(buf, len, &q, err, sizeof(err));
+	ok(!r, "random 2x64 model parses (%s)", err);
+	if (!r) {
+		mx = agreement(&q, 1000, &mean, &cd);
+		printf("# 2x64: max |fixed - float| %.5f, mean %.6f, conf %.5f\n",
+		       mx, mean, cd);
+		ok(mx < 0.005 && mean < 0.001 && cd < 0.01,
+		   "random 2x64 model: fixed close to float (max %.5f)", mx);
+	}
+	{
+		/* quantized weights are within half a step of the float ones */
+		static struct vs_fmodel back;
+		double worst = 0, step;
+		int i;
+
+		vs_f_from_fixed(&q, &back);
+		step = ldexp(q.layer[1].sh.mult, -q.layer[1].sh.shift) * 8;
+		for (i = 0; i < 4 * 64 * 64; i++)
+			worst = fmax(worst, fabs(back.layer[1].wh[i] -
+						 fm.layer[1].wh[i]));
+		ok(worst <= step * 0.5 + 1e-7,
+		   "quantization error %.3g <= half a step %.3g", worst,
+		   step * 0.5);
+	}
+	free(buf);
+}
+
+/* ---- parser ---- */
+
+static int parse_mut(const u8 *good, size_t len, size_t off, u8 val,
+		     int recrc)
+{
+	struct vs_model m;
+	char err[128];
+	u8 *b = aligned_copy(good, len);
+	int r;
+
+	b[off] = val;
+	if (recrc)
+		fix_crc(b, len);
+	r = vs_model_parse(b, len, &m, err, sizeof(err));
+	printf("# mutation @%zu=%u -> %d (%s)\n", off, val, r, err);
+	free(b);
+	return r;
+}
+
+static void test_parser(void)
+{
+	const u8 *g = vs_default_model;
+	size_t len = vs_default_model_len;
+	struct vs_model m;
+	char err[128];
+	u8 *b;
+	int r, l;
+
+	b = aligned_copy(g, len);
+	r = vs_model_parse(b, len, &m, err, sizeof(err));
+	ok(!r && m.len == len, "good model accepted");
+
+	r = 0;
+	for (l = 0; l < (int)len; l += (l < 100 ? 1 : 97))
+		if (!vs_model_parse(b, l, &m, err, sizeof(err)))
+			r++;
+	ok(!r, "every truncation rejected (%d accepted)", r);
+	ok(vs_model_parse(b, len - 1, &m, err, sizeof(err)) == -EINVAL,
+	   "truncated by one byte rejected: %s", err);
+	free(b);
+	b = aligned_alloc(16, len + 16);
+	memcpy(b + 1, g, len);
+	ok(vs_model_parse(b + 1, len, &m, err, sizeof(err)) == -EINVAL,
+	   "misaligned buffer rejected: %s", err);
+	free(b);
+	ok(vs_model_parse(NULL, 0, &m, err, sizeof(err)) == -EINVAL,
+	   "NULL buffer rejected");
+
+	ok(parse_mut(g, len, 0, 'X', 1) == -EINVAL, "wrong magic rejected");
+	ok(parse_mut(g, len, 4, 2, 1) == -EPROTO, "major version 2 rejected");
+	ok(parse_mut(g, len, 4, 0, 1) == -EPROTO, "major version 0 rejected");
+	ok(parse_mut(g, len, 6, 1, 1) == -EPROTO, "minor version 1 rejected");
+	ok(parse_mut(g, len, 8, g[8] + 4, 1) == -EINVAL,
+	   "length field mismatch rejected");
+	ok(parse_mut(g, len, 100, g[100] ^ 1, 0) == -EBADMSG,
+	   "flipped weight bit: bad checksum rejected");
+	ok(parse_mut(g, len, len - 1, g[len - 1] ^ 0x80, 0) == -EBADMSG,
+	   "flipped checksum bit rejected");
+	ok(parse_mut(g, len, 19, 65, 1) == -E2BIG, "65 hidden units rejected");
+	ok(parse_mut(g, len, 19, 0, 1) == -E2BIG, "0 hidden units rejected");
+	ok(parse_mut(g, len, 18, 3, 1) == -E2BIG, "3 layers rejected");
+	ok(parse_mut(g, len, 17, 17, 1) == -E2BIG, "17 features rejected");
+	ok(parse_mut(g, len, 16, 17, 1) == -E2BIG, "17 raw inputs rejected");
+	ok(parse_mut(g, len, 20, 17, 1) == -E2BIG, "17 outputs rejected");
+	ok(parse_mut(g, len, 20, g[20] - 1, 1) == -EINVAL,
+	   "dims inconsistent with length rejected");
+	ok(parse_mut(g, len, 28, 1, 1) == -EINVAL, "unknown flag rejected");
+	ok(parse_mut(g, len, 50, 1, 1) == -EINVAL, "reserved byte rejected");
+	/* first feature: src, kind, shift, -, offset, -, mult */
+	ok(parse_mut(g, len, 64, 2, 1) == -EINVAL,
+	   "feature source out of range rejected");
+	ok(parse_mut(g, len, 65, 2, 1) == -EINVAL, "feature kind rejected");
+	ok(parse_mut(g, len, 66, 41, 1) == -EINVAL,
+	   "feature shift 41 (absurd scale) rejected");
+	b = aligned_copy(g, len);
+	memset(b + 72, 0, 4);
+	fix_crc(b, len);
+	ok(vs_model_parse(b, len, &m, err, sizeof(err)) == -EINVAL,
+	   "feature scale 0 rejected: %s", err);
+	memcpy(b, g, len);
+	b[72 + 2] = 1;	/* mult = 65536 + ... */
+	fix_crc(b, len);
+	ok(vs_model_parse(b, len, &m, err, sizeof(err)) == -EINVAL,
+	   "feature scale > 32767 rejected: %s", err);
+	memcpy(b, g, len);
+	memset(b + 24, 0, 4);
+	fix_crc(b, len);
+	ok(vs_model_parse(b, len, &m, err, sizeof(err)) == -EINVAL,
+	   "zero step period rejected: %s", err);
+	/* layer 0 header follows the features */
+	l = 64 + 12 * g[17];
+	memcpy(b, g, len);
+	b[l + 8] = 200;
+	fix_crc(b, len);
+	ok(vs_model_parse(b, len, &m, err, sizeof(err)) == -EINVAL,
+	   "weight shift 200 rejected: %s", err);
+	memcpy(b, g, len);
+	b[l + 3] = 0x7f;
+	fix_crc(b, len);
+	ok(vs_model_parse(b, len, &m, err, sizeof(err)) == -EINVAL,
+	   "weight scale 2^31 rejected: %s", err);
+	/* first bias of layer 0 */
+	memcpy(b, g, len);
+	l += 12 + 8 * g[19] * g[17] + 8 * g[19] * g[19];
+	b[l + 3] = 0x10;
+	fix_crc(b, len);
+	ok(vs_model_parse(b, len, &m, err, sizeof(err)) == -EINVAL,
+	   "absurd bias rejected: %s", err);
+	/* last output: kind byte */
+	memcpy(b, g, len);
+	b[len - 4 - 12] = 7;
+	fix_crc(b, len);
+	ok(vs_model_parse(b, len, &m, err, sizeof(err)) == -EINVAL,
+	   "unknown output kind rejected: %s", err);
+	memcpy(b, g, len);
+	b[len - 4 - 24 + 3] = 0;
+	fix_crc(b, len);
+	ok(vs_model_parse(b, len, &m, err, sizeof(err)) == -EINVAL,
+	   "demand horizon 0 rejected: %s", err);
+	memcpy(b, g, len);
+	b[len - 4 - 24 + 1] = 5;
+	fix_crc(b, len);
+	ok(vs_model_parse(b, len, &m, err, sizeof(err)) == -EINVAL,
+	   "output base out of range rejected: %s", err);
+	memcpy(b, g, len);
+	fix_crc(b, len);
+	ok(!vs_model_parse(b, len, &m, err, sizeof(err)),
+	   "unmodified copy with recomputed CRC still accepted");
+	free(b);
+}
+
+/* ---- golden vectors and step hygiene ---- */
+
+static void test_golden(void)
+{
+	static struct vs_fmodel fm;
+	struct vs_lstm_state st;
+	struct vs_model q;
+	s16 in[VS_MAX_RAW] = { 0 }, out[VS_MAX_OUT + 4];
+	char err[128];
+	u32 crc = 0;
+	size_t len;
+	u8 *buf;
+	int t, canary = 1;
+
+	seed = 777;
+	random_fmodel(&fm, 2, 32, 4, 6, 0.4f);
+	if (vs_quantize(&fm, &buf, &len, err, sizeof(err)) ||
+	    vs_model_parse(buf, len, &q, err, sizeof(err))) {
+		ok(0, "golden model builds: %s", err);
+		return;
+	}
+	printf("# golden model: %zu bytes, crc %08x\n", len, q.crc);
+	ok(q.crc == 0xd05f4cbbu,
+	   "golden model file is bit-exact (crc %08x)", q.crc);
+	seed = 4242;
+	vs_lstm_reset(&q, &st);
+	for (t = 0; t < 500; t++) {
+		synth_input(t, in);
+		out[6] = 0x5a5a;
+		vs_lstm_step(&q, &st, in, out);
+		if (out[6] != 0x5a5a)
+			canary = 0;
+		crc = vs_crc32(crc, out, 6 * sizeof(s16));
+		if (t == 499)
+			printf("# last outputs %d %d %d %d %d %d\n", out[0],
+			       out[1], out[2], out[3], out[4], out[5]);
+	}
+	printf("# golden outputs crc %08x\n", crc);
+	ok(crc == 0x1be7d8f3u,
+	   "golden outputs over 500 steps are bit-exact (crc %08x)", crc);
+	ok(canary, "step writes exactly n_out outputs");
+	free(buf);
+}
+
+static int sat_run(const struct vs_model *q, s16 x, s16 want_h, s16 want_c)
+{
+	struct vs_lstm_state st;
+	s16 in[VS_MAX_RAW] = { x, x }, out[VS_MAX_OUT];
+	int t, k, good = 1;
+
+	vs_lstm_reset(q, &st);
+	for (t = 0; t < 20; t++)
+		vs_lstm_step(q, &st, in, out);
+	for (k = 0; k < q->hidden; k++)
+		if (abs(st.h[0][k] - want_h) > 40 || st.c[0][k] != want_c)
+			good = 0;
+	printf("# x %d: h[0] %d c[0] %d out[0] %d conf %d\n", x, st.h[0][0],
+	       st.c[0][0], out[0], out[q->n_out - 1]);
+	return good && out[q->n_out - 1] >= 0;
+}
+
+static void test_saturation(void)
+{
+	static struct vs_fmodel fm;
+	struct vs_model q;
+	char err[128];
+	size_t len;
+	u8 *buf;
+	int k;
+
+	/* every weight +8, features scaled x1000: all sums overflow s16 */
+	seed = 99;
+	random_fmodel(&fm, 1, 64, 16, 16, 1.0f);
+	for (k = 0; k < 16; k++) {
+		fm.feat[k].kind = VS_FEAT_RAW;
+		fm.feat[k].offset = 0;
+		fm.feat[k].scale = 1000.0f;
+	}
+	for (k = 0; k < 4 * 64 * 16; k++)
+		fm.layer[0].wx[k] = 8.0f;
+	for (k = 0; k < 4 * 64 * 64; k++)
+		fm.layer[0].wh[k] = 8.0f;
+	for (k = 0; k < 4 * 64; k++)
+		fm.layer[0].b[k] = 0;
+	if (vs_quantize(&fm, &buf, &len, err, sizeof(err)) ||
+	    vs_model_parse(buf, len, &q, err, sizeof(err))) {
+		ok(0, "saturation model builds: %s", err);
+		return;
+	}
+	ok(sat_run(&q, 32767, 32767, 32767),
+	   "huge positive sums saturate: c = +8, h = +1 (no wrap-around)");
+	ok(sat_run(&q, -32768, 0, 0),
+	   "huge negative sums saturate: gates closed, c = 0, h = 0");
+	free(buf);
+	for (k = 2 * 64 * 16; k < 3 * 64 * 16; k++)
+		fm.layer[0].wx[k] = -8.0f;
+	for (k = 2 * 64 * 64; k < 3 * 64 * 64; k++)
+		fm.layer[0].wh[k] = -8.0f;
+	if (vs_quantize(&fm, &buf, &len, err, sizeof(err)) ||
+	    vs_model_parse(buf, len, &q, err, sizeof(err))) {
+		ok(0, "saturation model 2 builds: %s", err);
+		return;
+	}
+	ok(sat_run(&q, 32767, -32767, -32768),
+	   "g = -1 with open gates saturates: c = -8, h = -1");
+	free(buf);
+}
+
+/* ---- adaptation ---- */
+
+static void test_adapt(void)
+{
+	struct vs_model q;
+	static struct vs_adapt a;
+	s16 out[VS_MAX_OUT], bl[VS_MAX_OUT];
+	char err[128];
+	int t, k, h1, h5;
+	double y[400];
+
+	if (vs_model_parse(vs_default_model, vs_default_model_len, &q, err,
+			   sizeof(err))) {
+		ok(0, "adapt: default model");
+		return;
+	}
+	h1 = vs_model_find_output(&q, 1);
+	h5 = vs_model_find_output(&q, 5);
+	ok(h1 >= 0 && h5 >= 0, "default model has 1- and 5-step outputs");
+	if (h1 < 0 || h5 < 0)
+		return;
+	for (t = 0; t < 400; t++)
+		y[t] = 0.5 + 0.3 * sin(t / 10.0);
+	/* an oracle LSTM: forecasts are the true future values */
+	vs_adapt_init(&a, 32767, 3);
+	for (t = 0; t < 300; t++) {
+		for (k = 0; k < q.n_out; k++)
+			out[k] = q.out[k].kind == VS_OUT_DEMAND ?
+				 (s16)lrint(y[t + q.out[k].horizon] * 4096) : 0;
+		vs_adapt_step(&q, &a, (s16)lrint(y[t] * 4096), out, bl);
+	}
+	ok(a.w[h5] > 30000, "oracle LSTM: weight rises to %d/32768", a.w[h5]);
+	/* a broken LSTM: forecasts 0.3 of RAM too high */
+	vs_adapt_init(&a, 32767, 3);
+	for (t = 0; t < 300; t++) {
+		for (k = 0; k < q.n_out; k++)
+			out[k] = (s16)lrint((y[t] + 0.3) * 4096);
+		vs_adapt_step(&q, &a, (s16)lrint(y[t] * 4096), out, bl);
+	}
+	ok(a.w[h1] < 2000,
+	   "broken LSTM: weight falls to %d/32768", a.w[h1]);
+	ok(abs(bl[h1] - (s16)lrint(y[299] * 4096)) < 250,
+	   "broken LSTM: blend follows recent history (%d vs %ld)", bl[h1],
+	   lrint(y[299] * 4096));
+}
+
+static void test_nofpu(int argc, char **argv)
+{
+	char cmd[1024];
+
+	if (argc < 4)
+		return;
+	fflush(stdout);
+	snprintf(cmd, sizeof(cmd), "sh %s %s >/dev/null 2>&1", argv[1],
+		 argv[2]);
+	ok(system(cmd) != 0, "check-nofpu.sh flags an SSE object (%s)",
+	   argv[2]);
+	snprintf(cmd, sizeof(cmd), "sh %s %s", argv[1], argv[3]);
+	ok(system(cmd) == 0, "check-nofpu.sh passes %s", argv[3]);
+}
+
+int main(int argc, char **argv)
+{
+	test_fixed();
+	test_parser();
+	test_agreement();
+	test_golden();
+	test_saturation();
+	test_adapt();
+	test_nofpu(argc, argv);
+	printf("1..%d\n", ntest);
+	printf("%d passed, %d failed\n", ntest - nfail, nfail);
+	return nfail ? 1 : 0;
+}
