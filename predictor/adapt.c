@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * adapt.c - LSTM / recent-history blending (see adapt.h).  Integer only.
+ * LSTM / recent-history blending (see adapt.h).  Integer only.
  */
 #include "adapt.h"
 

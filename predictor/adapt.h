@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * adapt.h - online blending of the LSTM forecast with a recent-history
+ * Online blending of the LSTM forecast with a recent-history
  * estimate, in fixed point (kernel and userspace).
  *
  * For each DEMAND output k (horizon h_k steps) the blended forecast is

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * fixed.c - sigmoid/tanh tables and CRC32 for the vshape predictor.
+ * Sigmoid/tanh tables and CRC32 for the vshape predictor.
  * Formats and error bounds: see fixed.h.
  */
 #include "fixed.h"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * fixed.h - integer fixed-point arithmetic for the vshape predictor.
+ * Integer fixed-point arithmetic for the vshape predictor.
  *
  * No floating point: everything here is compiled into vshape_guest.ko.
  *
@@ -36,7 +36,7 @@
 #include "vs_types.h"
 
 #define VS_Q12_SHIFT	12
-#define VS_Q12_ONE	(1 << VS_Q12_SHIFT)	/* 1.0 in Q3.12 */
+#define VS_Q12_ONE	4096			/* 1.0 in Q3.12 */
 #define VS_Q15_SHIFT	15
 #define VS_Q15_MAX	32767			/* largest Q0.15 (~1.0) */
 

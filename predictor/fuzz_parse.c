@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * fuzz_parse.c - libFuzzer harness for vs_model_parse() (and, when a blob
+ * LibFuzzer harness for vs_model_parse() (and, when a blob
  * parses, a few vs_lstm_step()s and vs_adapt_step()s on it).
  *
  * The first input byte selects a mode: odd = take the bytes as they are

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * lstm.c - model file parser and fixed-point LSTM step (see lstm.h and
+ * Model file parser and fixed-point LSTM step (see lstm.h and
  * docs/model-format.md).  Shared by vshape_guest.ko and userspace.
  */
 #include "lstm.h"
@@ -34,12 +34,24 @@ static const u8 *vs_take(struct vs_cursor *c, size_t n)
 	return q;
 }
 
-#define VS_FAIL(code, ...) do {					\
-	if (errlen)						\
-		snprintf(err, errlen, __VA_ARGS__);		\
-	ret = (code);						\
-	goto fail;						\
-} while (0)
+struct vs_errbuf {
+	char *s;
+	size_t n;
+};
+
+/* Format a parse error into e (if it has room) and return code. */
+static __printf(3, 4) int vs_bad(struct vs_errbuf *e, int code,
+				 const char *fmt, ...)
+{
+	va_list ap;
+
+	if (e->n) {
+		va_start(ap, fmt);
+		vsnprintf(e->s, e->n, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
 
 static bool vs_scale_ok(s32 mult, u32 shift)
 {
@@ -62,45 +74,42 @@ static size_t vs_model_size(u32 n_feat, u32 n_layers, u32 hidden, u32 n_out)
 	return sz;
 }
 
-int vs_model_parse(const void *buf, size_t len, struct vs_model *m,
-		   char *err, size_t errlen)
+static int vs_parse(const void *buf, size_t len, struct vs_model *m,
+		    struct vs_errbuf *e)
 {
 	struct vs_cursor c = { .p = buf, .len = len, .off = 0 };
 	const u8 *h, *q;
 	u32 i, l, n, v;
-	int ret;
 
-	memset(m, 0, sizeof(*m));
-	if (errlen)
-		err[0] = '\0';
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	VS_FAIL(-EINVAL, "big-endian hosts are not supported");
+	return vs_bad(e, -EINVAL, "big-endian hosts are not supported");
 #endif
 	if (!buf)
-		VS_FAIL(-EINVAL, "no buffer");
+		return vs_bad(e, -EINVAL, "no buffer");
 	if ((uintptr_t)buf & 3)
-		VS_FAIL(-EINVAL, "buffer not 4-byte aligned");
+		return vs_bad(e, -EINVAL, "buffer not 4-byte aligned");
 	if (len < VS_MODEL_HDR_LEN + 4)
-		VS_FAIL(-EINVAL, "truncated: %zu bytes", len);
+		return vs_bad(e, -EINVAL, "truncated: %zu bytes", len);
 	if (len > VS_MAX_MODEL_BYTES)
-		VS_FAIL(-E2BIG, "too large: %zu bytes", len);
+		return vs_bad(e, -E2BIG, "too large: %zu bytes", len);
 	h = vs_take(&c, VS_MODEL_HDR_LEN);
 	if (vs_le32(h) != VS_MODEL_MAGIC)
-		VS_FAIL(-EINVAL, "bad magic 0x%08x", vs_le32(h));
+		return vs_bad(e, -EINVAL, "bad magic 0x%08x", vs_le32(h));
 	m->ver_major = vs_le16(h + 4);
 	m->ver_minor = vs_le16(h + 6);
 	if (m->ver_major != VS_MODEL_MAJOR || m->ver_minor > VS_MODEL_MINOR)
-		VS_FAIL(-EPROTO, "unsupported version %u.%u",
-			m->ver_major, m->ver_minor);
+		return vs_bad(e, -EPROTO, "unsupported version %u.%u",
+			      m->ver_major, m->ver_minor);
 	if (vs_le32(h + 8) != len)
-		VS_FAIL(-EINVAL, "length field %u != buffer %zu",
-			vs_le32(h + 8), len);
+		return vs_bad(e, -EINVAL, "length field %u != buffer %zu",
+			      vs_le32(h + 8), len);
 	if (vs_le32(h + 12) != VS_MODEL_HDR_LEN)
-		VS_FAIL(-EINVAL, "header length %u", vs_le32(h + 12));
+		return vs_bad(e, -EINVAL, "header length %u", vs_le32(h + 12));
 	v = vs_le32(len - 4 + (const u8 *)buf);
 	m->crc = vs_crc32(0, buf, len - 4);
 	if (v != m->crc)
-		VS_FAIL(-EBADMSG, "checksum 0x%08x != 0x%08x", v, m->crc);
+		return vs_bad(e, -EBADMSG, "checksum 0x%08x != 0x%08x", v,
+			      m->crc);
 	m->n_raw = h[16];
 	m->n_feat = h[17];
 	m->n_layers = h[18];
@@ -111,30 +120,32 @@ int vs_model_parse(const void *buf, size_t len, struct vs_model *m,
 	    !m->n_layers || m->n_layers > VS_MAX_LAYERS ||
 	    !m->hidden || m->hidden > VS_MAX_HIDDEN ||
 	    !m->n_out || m->n_out > VS_MAX_OUT)
-		VS_FAIL(-E2BIG, "dims raw %u feat %u layers %u hidden %u out %u",
-			m->n_raw, m->n_feat, m->n_layers, m->hidden,
-			m->n_out);
+		return vs_bad(e, -E2BIG,
+			      "dims raw %u feat %u layers %u hidden %u out %u",
+			      m->n_raw, m->n_feat, m->n_layers, m->hidden,
+			      m->n_out);
 	if (h[21] || h[22] || h[23])
-		VS_FAIL(-EINVAL, "reserved header bytes set");
+		return vs_bad(e, -EINVAL, "reserved header bytes set");
 	m->step_ms = vs_le32(h + 24);
 	if (!m->step_ms || m->step_ms > VS_MAX_STEP_MS)
-		VS_FAIL(-EINVAL, "step %u ms", m->step_ms);
+		return vs_bad(e, -EINVAL, "step %u ms", m->step_ms);
 	if (vs_le32(h + 28))
-		VS_FAIL(-EINVAL, "unknown flags 0x%x", vs_le32(h + 28));
+		return vs_bad(e, -EINVAL, "unknown flags 0x%x",
+			      vs_le32(h + 28));
 	for (i = 0; i < VS_MODEL_NAME_LEN; i++) {
 		u8 ch = h[32 + i];
 
 		if (ch && (ch < 0x20 || ch > 0x7e))
-			VS_FAIL(-EINVAL, "non-printable name");
+			return vs_bad(e, -EINVAL, "non-printable name");
 		m->name[i] = ch;
 	}
 	for (i = 48; i < VS_MODEL_HDR_LEN; i++)
 		if (h[i])
-			VS_FAIL(-EINVAL, "reserved header bytes set");
+			return vs_bad(e, -EINVAL, "reserved header bytes set");
 	if (vs_model_size(m->n_feat, m->n_layers, m->hidden, m->n_out) != len)
-		VS_FAIL(-EINVAL, "size %zu does not match dims (%zu)", len,
-			vs_model_size(m->n_feat, m->n_layers, m->hidden,
-				      m->n_out));
+		return vs_bad(e, -EINVAL, "size %zu does not match dims (%zu)",
+			      len,
+			      vs_model_size(m->n_feat, m->n_layers, m->hidden, m->n_out));
 
 	for (i = 0; i < m->n_feat; i++) {
 		struct vs_feat *f = &m->feat[i];
@@ -146,14 +157,17 @@ int vs_model_parse(const void *buf, size_t len, struct vs_model *m,
 		f->offset = (s16)vs_le16(q + 4);
 		f->scale.mult = (s32)vs_le32(q + 8);
 		if (f->src >= m->n_raw)
-			VS_FAIL(-EINVAL, "feature %u: source %u", i, f->src);
+			return vs_bad(e, -EINVAL, "feature %u: source %u", i,
+				      f->src);
 		if (f->kind > VS_FEAT_DELTA)
-			VS_FAIL(-EINVAL, "feature %u: kind %u", i, f->kind);
+			return vs_bad(e, -EINVAL, "feature %u: kind %u", i,
+				      f->kind);
 		if (q[3] || vs_le16(q + 6))
-			VS_FAIL(-EINVAL, "feature %u: reserved bytes", i);
+			return vs_bad(e, -EINVAL, "feature %u: reserved bytes",
+				      i);
 		if (!vs_scale_ok(f->scale.mult, f->scale.shift))
-			VS_FAIL(-EINVAL, "feature %u: scale %d >> %u", i,
-				f->scale.mult, f->scale.shift);
+			return vs_bad(e, -EINVAL, "feature %u: scale %d >> %u",
+				      i, f->scale.mult, f->scale.shift);
 	}
 
 	n = 4 * m->hidden;
@@ -167,32 +181,36 @@ int vs_model_parse(const void *buf, size_t len, struct vs_model *m,
 		ly->sx.shift = q[8];
 		ly->sh.shift = q[9];
 		if (vs_le16(q + 10))
-			VS_FAIL(-EINVAL, "layer %u: reserved bytes", l);
+			return vs_bad(e, -EINVAL, "layer %u: reserved bytes",
+				      l);
 		if (!vs_scale_ok(ly->sx.mult, ly->sx.shift) ||
 		    !vs_scale_ok(ly->sh.mult, ly->sh.shift))
-			VS_FAIL(-EINVAL, "layer %u: absurd weight scale", l);
+			return vs_bad(e, -EINVAL,
+				      "layer %u: absurd weight scale", l);
 		ly->wx = (const s16 *)vs_take(&c, 2 * n * ly->in_dim);
 		ly->wh = (const s16 *)vs_take(&c, 2 * n * m->hidden);
 		ly->bias = (const s32 *)vs_take(&c, 4 * n);
 		for (i = 0; i < n; i++)
 			if (ly->bias[i] > VS_MAX_BIAS ||
 			    ly->bias[i] < -VS_MAX_BIAS)
-				VS_FAIL(-EINVAL, "layer %u: bias %u out of range",
-					l, i);
+				return vs_bad(e, -EINVAL,
+					      "layer %u: bias %u out of range",
+					      l, i);
 	}
 
 	q = vs_take(&c, 8);
 	m->sy.mult = (s32)vs_le32(q);
 	m->sy.shift = q[4];
 	if (q[5] || q[6] || q[7])
-		VS_FAIL(-EINVAL, "head: reserved bytes");
+		return vs_bad(e, -EINVAL, "head: reserved bytes");
 	if (!vs_scale_ok(m->sy.mult, m->sy.shift))
-		VS_FAIL(-EINVAL, "head: absurd weight scale");
+		return vs_bad(e, -EINVAL, "head: absurd weight scale");
 	m->wy = (const s16 *)vs_take(&c, (2 * m->n_out * m->hidden + 3) & ~3u);
 	m->by = (const s32 *)vs_take(&c, 4 * m->n_out);
 	for (i = 0; i < m->n_out; i++)
 		if (m->by[i] > VS_MAX_BIAS || m->by[i] < -VS_MAX_BIAS)
-			VS_FAIL(-EINVAL, "head: bias %u out of range", i);
+			return vs_bad(e, -EINVAL, "head: bias %u out of range",
+				      i);
 
 	for (i = 0; i < m->n_out; i++) {
 		struct vs_out *o = &m->out[i];
@@ -205,24 +223,39 @@ int vs_model_parse(const void *buf, size_t len, struct vs_model *m,
 		o->offset = (s16)vs_le16(q + 4);
 		o->scale.mult = (s32)vs_le32(q + 8);
 		if (vs_le16(q + 6))
-			VS_FAIL(-EINVAL, "output %u: reserved bytes", i);
+			return vs_bad(e, -EINVAL, "output %u: reserved bytes",
+				      i);
 		if (o->kind > VS_OUT_CONFIDENCE)
-			VS_FAIL(-EINVAL, "output %u: kind %u", i, o->kind);
+			return vs_bad(e, -EINVAL, "output %u: kind %u", i,
+				      o->kind);
 		if (o->kind == VS_OUT_DEMAND &&
 		    (!o->horizon || o->horizon > VS_MAX_HORIZON))
-			VS_FAIL(-EINVAL, "output %u: horizon %u", i,
-				o->horizon);
+			return vs_bad(e, -EINVAL, "output %u: horizon %u", i,
+				      o->horizon);
 		if (o->base != VS_OUT_NO_BASE &&
 		    (o->base >= m->n_raw || o->kind != VS_OUT_DEMAND))
-			VS_FAIL(-EINVAL, "output %u: base %u", i, o->base);
+			return vs_bad(e, -EINVAL, "output %u: base %u", i,
+				      o->base);
 		if (!vs_scale_ok(o->scale.mult, o->scale.shift))
-			VS_FAIL(-EINVAL, "output %u: scale %d >> %u", i,
-				o->scale.mult, o->scale.shift);
+			return vs_bad(e, -EINVAL, "output %u: scale %d >> %u",
+				      i, o->scale.mult, o->scale.shift);
 	}
 	m->len = len;
 	return 0;
-fail:
+}
+
+int vs_model_parse(const void *buf, size_t len, struct vs_model *m,
+		   char *err, size_t errlen)
+{
+	struct vs_errbuf e = { .s = err, .n = errlen };
+	int ret;
+
 	memset(m, 0, sizeof(*m));
+	if (errlen)
+		err[0] = '\0';
+	ret = vs_parse(buf, len, m, &e);
+	if (ret)
+		memset(m, 0, sizeof(*m));
 	return ret;
 }
 

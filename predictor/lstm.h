@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * lstm.h - fixed-point LSTM demand predictor (kernel and userspace).
+ * Fixed-point LSTM demand predictor (kernel and userspace).
  *
  * A model is a little-endian binary blob (docs/model-format.md) that
  * vs_model_parse() validates completely and then describes with a
@@ -37,7 +37,7 @@
 #define VS_MAX_HORIZON	64		/* steps */
 #define VS_MAX_STEP_MS	3600000u	/* one hour */
 #define VS_MAX_BIAS	(64 * VS_Q12_ONE)	/* |bias| in Q3.12 */
-#define VS_MAX_MODEL_BYTES (1u << 20)
+#define VS_MAX_MODEL_BYTES 1048576u	/* 1 MiB */
 
 #define VS_MODEL_MAGIC	0x4d4c5356u	/* "VSLM" little-endian */
 #define VS_MODEL_MAJOR	1

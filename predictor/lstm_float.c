@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * lstm_float.c - floating-point reference of the predictor (userspace).
+ * Floating-point reference of the predictor (userspace).
  */
 #include <math.h>
 #include <stdio.h>

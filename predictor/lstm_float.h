@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * lstm_float.h - floating-point reference of the predictor (userspace only).
+ * Floating-point reference of the predictor (userspace only).
  *
  * Same architecture and data path as lstm.h, in float: the trainer's
  * parameter container, the quantizer's input, and the reference that the

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * test_predictor.c - userspace unit tests of the predictor, TAP output.
+ * Userspace unit tests of the predictor, TAP output.
  *
  * usage: test_predictor [CHECK_NOFPU_SH FPU_OBJ CLEAN_OBJ]
  * Exit status is non-zero if any test fails.

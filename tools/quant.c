@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * quant.c - quantizer: float model (lstm_float.h) -> binary model file.
+ * Quantizer: float model (lstm_float.h) -> binary model file.
  *
  * Weights: per tensor, s_w = max|w| / 32767, w_q = round(w / s_eff), where
  * s_eff is s_w after rounding the (mult, shift) pair that maps the s64

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* quant.h - float model -> binary model file (docs/model-format.md). */
+/* Float model -> binary model file (docs/model-format.md). */
 #ifndef VS_QUANT_H
 #define VS_QUANT_H
 

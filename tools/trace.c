@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* trace.c - see trace.h. */
+/* See trace.h. */
 #include <stdlib.h>
 #include <math.h>
 #include "trace.h"

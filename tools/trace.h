@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* trace.h - load machine-usage traces and resample them to a fixed grid. */
+/* Load machine-usage traces and resample them to a fixed grid. */
 #ifndef VS_TRACE_H
 #define VS_TRACE_H
 
