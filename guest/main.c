@@ -77,22 +77,37 @@ static void vs_update_actual(struct vshape_dev *vs)
 			 &actual);
 }
 
+/*
+ * One step toward the target per run: at most one message to the host
+ * (VS_PFNS_PER_MSG PFNs), then the work requeues itself.  Short runs keep
+ * balloon_lock free for the OOM notifier, let a new target take effect
+ * at once, and keep "actual" current for the host.
+ */
 static void vs_update_work(struct work_struct *work)
 {
 	struct vshape_dev *vs = container_of(work, struct vshape_dev,
 					     update_work);
+	unsigned long step = VS_PFNS_PER_MSG >>
+			     (PAGE_SHIFT - VIRTIO_BALLOON_PFN_SHIFT);
 	unsigned long target = vs_effective_target(vs);
 	unsigned long held = READ_ONCE(vs->held_pages);
+	unsigned long want, done = 0;
 
-	if (target > held)
-		vs_inflate(vs, target - held);
-	else if (target < held)
-		vs_deflate(vs, held - target);
+	if (target > held) {
+		want = min(target - held, step);
+		done = vs_inflate(vs, want);
+	} else if (target < held) {
+		want = min(held - target, step);
+		done = vs_deflate(vs, want);
+	}
 	vs_update_actual(vs);
 	/*
-	 * Inflation stops at the floor and is not retried until the target
-	 * changes: retrying would only fight the guest's own demand.
+	 * Inflation that stopped short (the floor, or no memory) is not
+	 * retried until the target changes: retrying would only fight the
+	 * guest's own demand.
 	 */
+	if (done && done >= want && READ_ONCE(vs->held_pages) != target)
+		vs_queue_update(vs);
 }
 
 static void vs_config_changed(struct virtio_device *vdev)

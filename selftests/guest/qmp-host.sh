@@ -36,13 +36,17 @@ qmp() { scripts/qmp "$sock" "$@"; }
 
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$(cat "$run/qemu.pid")/status"; }
 
-# Ask the guest for something; print its key=value answer.
+# Ask the guest for something; its key=value answer goes to $reply.
+# (Not called in $(...): the request counter must survive the call.)
 ask() {
 	local i
 	req=$((req + 1))
 	echo "$1" > "$run/box/req.$req"
 	for i in $(seq 600); do
-		[ -f "$run/box/resp.$req" ] && { cat "$run/box/resp.$req"; return 0; }
+		if [ -f "$run/box/resp.$req" ]; then
+			reply=$(cat "$run/box/resp.$req")
+			return 0
+		fi
 		sleep 0.2
 	done
 	echo "# guest did not answer '$1'" >&2
@@ -51,19 +55,29 @@ ask() {
 
 val() { sed -n "s/^$1=//p"; }
 
-# QMP's "actual" is the guest's size: RAM less the balloon.  Wait until
-# it stops moving (or equals $1 if given); print it in bytes.
+# QMP's "actual" is the guest's size: RAM less the balloon; the guest
+# updates it after every message (16 MiB at most).  Wait until it equals
+# $1, or without $1 until it has not moved for 2 s; print it in bytes.
 wait_actual() {
-	local want=${1:-} prev=-1 cur i
+	local want=${1:-} prev=-1 cur i same=0
 	for i in $(seq 240); do
 		cur=$(qmp query-balloon | python3 -c 'import json,sys; print(json.load(sys.stdin)["actual"])')
 		[ -n "$want" ] && [ "$cur" = "$want" ] && break
-		[ -z "$want" ] && [ "$cur" = "$prev" ] && [ "$i" -gt 4 ] && break
+		if [ "$cur" = "$prev" ]; then same=$((same + 1)); else same=0; fi
+		[ -z "$want" ] && [ "$same" -ge 4 ] && break
 		prev=$cur
 		sleep 0.5
 	done
 	echo "$cur"
 }
+
+# Never leave a VM behind, whatever fails below.
+cleanup() {
+	local pid
+	pid=$(cat "$run/qemu.pid" 2>/dev/null) || return 0
+	kill "$pid" 2>/dev/null || true
+}
+trap cleanup EXIT
 
 scripts/vm --kernel "$kver" --mem ${ram_mb}M --quiet --timeout 600 \
 	--rundir "$run/vm" --qmp "$sock" --pidfile "$run/qemu.pid" \
@@ -82,20 +96,22 @@ fi
 
 # 1. Inflate 1 GiB: QEMU's RSS drops by at least 90% of it.
 rss0=$(rss_kb)
-qmp balloon "{\"value\": $(((ram_mb - 1024) << 20))}" > /dev/null
+qmp balloon $(((ram_mb - 1024) << 20)) > /dev/null
 got=$(wait_actual $(((ram_mb - 1024) << 20)))
 sleep 1
 rss1=$(rss_kb)
 echo "# QEMU RSS ${rss0} KiB -> ${rss1} KiB; guest size $((got >> 20)) MiB"
 [ $((rss0 - rss1)) -ge $((1024 * 1024 * 9 / 10)) ]
 tap $? "inflating 1 GiB drops QEMU RSS by >= 90% of 1 GiB"
-during=$(ask state)
+ask state
+during=$reply
 free_during=$(echo "$during" | val MemFree_kb)
 
 # 2. Deflate: the guest has the memory again.
-qmp balloon "{\"value\": $((ram_mb << 20))}" > /dev/null
+qmp balloon $((ram_mb << 20)) > /dev/null
 wait_actual $((ram_mb << 20)) > /dev/null
-after=$(ask state)
+ask state
+after=$reply
 free_after=$(echo "$after" | val MemFree_kb)
 echo "# guest MemFree ${free_during} KiB -> ${free_after} KiB, balloon $(echo "$after" | val actual_kb) KiB"
 [ "$(echo "$after" | val actual_kb)" = 0 ] &&
@@ -103,9 +119,10 @@ echo "# guest MemFree ${free_during} KiB -> ${free_after} KiB, balloon $(echo "$
 tap $? "deflating gives the 1 GiB back to the guest"
 
 # 3. A target beyond the guest's RAM: clamped at the floor, guest healthy.
-qmp balloon '{"value": 1}' > /dev/null
+qmp balloon 1 > /dev/null
 wait_actual > /dev/null
-st=$(ask alloc)
+ask alloc
+st=$reply
 echo "$st" | grep -E '^(actual_kb|host_target_kb|floor_kb|MemFree_kb|MemTotal_kb|floor_stops|oom_kills|alloc_status)=' | sed 's/^/# /'
 held=$(echo "$st" | val actual_kb)
 total=$(echo "$st" | val MemTotal_kb)
@@ -115,7 +132,7 @@ tap $? "a host target above guest RAM is clamped at the floor"
 [ "$(echo "$st" | val alloc_status)" = 0 ] && [ "$(echo "$st" | val oom_kills)" = 0 ]
 tap $? "the guest stays healthy at the floor (allocates, no OOM kill)"
 
-ask quit > /dev/null || true
+ask quit || true
 rc=0
 scripts/vm --wait "$run/vm" > /dev/null || rc=$?
 [ "$rc" -eq 0 ]
