@@ -1,0 +1,446 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vs-eval - accuracy and cost of the vshape demand predictor against
+ * simple baselines on the Alibaba 2018 machine-usage trace.
+ *
+ * Per machine, time-disjoint spans of the 60 s grid: [0, 0.6) trained the
+ * LSTM, [0.6, 0.7) picked its epoch, [0, 0.7) tunes the baselines'
+ * parameters here, [0.7, 1) is the held-out test span scored below.  Every
+ * predictor starts from a reset state at the start of the test span; the
+ * first 30 steps are warm-up and not scored.
+ *
+ * usage: vs-eval --csv FILE --vsf FLOAT_MODEL [--vsm MODEL] --json OUT
+ *	  [--md OUT.md]
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <time.h>
+#include "lstm.h"
+#include "lstm_float.h"
+#include "adapt.h"
+#include "default_model.h"
+#include "../../tools/trace.h"
+
+#define WARM 30
+#define NPRED 7
+#define MAXH 5
+
+enum { P_FIXED, P_FLOAT, P_ADAPT, P_LAST, P_EWMA, P_HOLT, P_ADAPT_ONLY };
+static const char *pname[NPRED] = {
+	"lstm_fixed", "lstm_float", "lstm_fixed_adaptive", "last_value",
+	"ewma", "holt", "unused"
+};
+
+static double ewma_alpha, holt_alpha, holt_beta;
+static const int horizons[2] = { 1, 5 };
+
+struct acc {
+	double *under[2];
+	double abs[2];
+	long n[2];
+};
+
+static int dcmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double p95(double *v, long n)
+{
+	if (!n)
+		return 0;
+	qsort(v, n, sizeof(*v), dcmp);
+	return v[(long)floor(0.95 * (n - 1))];
+}
+
+/* baseline forecasts of horizon h at the current state */
+struct base {
+	double last, ewma, lvl, trend;
+	int init;
+};
+
+static void base_update(struct base *b, double y, double ea, double ha,
+			double hb)
+{
+	double pl;
+
+	if (!b->init) {
+		b->last = b->ewma = b->lvl = y;
+		b->trend = 0;
+		b->init = 1;
+		return;
+	}
+	b->last = y;
+	b->ewma += ea * (y - b->ewma);
+	pl = b->lvl;
+	b->lvl = ha * y + (1 - ha) * (b->lvl + b->trend);
+	b->trend = hb * (b->lvl - pl) + (1 - hb) * b->trend;
+}
+
+/* MAE (both horizons) of EWMA or Holt over [0, 0.7) of every machine */
+static double tune_mae(struct vs_trace *tr, int ntr, int holt, double ea,
+		       double ha, double hb)
+{
+	double s = 0;
+	long n = 0;
+	int mi, t, k;
+
+	for (mi = 0; mi < ntr; mi++) {
+		int end = (int)(tr[mi].n * 0.7);
+		struct base b = { 0 };
+
+		for (t = 0; t + MAXH < end; t++) {
+			double y = tr[mi].mem[t] / 4096.0;
+
+			base_update(&b, y, ea, ha, hb);
+			if (t < WARM)
+				continue;
+			for (k = 0; k < 2; k++) {
+				double f = holt ? b.lvl + horizons[k] * b.trend
+						: b.ewma;
+
+				s += fabs(tr[mi].mem[t + horizons[k]] / 4096.0 -
+					  f);
+				n++;
+			}
+		}
+	}
+	return s / n;
+}
+
+static void tune(struct vs_trace *tr, int ntr)
+{
+	double best = 1e9, a, bb, v;
+
+	for (a = 0.05; a <= 1.0001; a += 0.05) {
+		v = tune_mae(tr, ntr, 0, a, 0, 0);
+		if (v < best) {
+			best = v;
+			ewma_alpha = a;
+		}
+	}
+	best = 1e9;
+	for (a = 0.05; a <= 1.0001; a += 0.05)
+		for (bb = 0.0; bb <= 0.5001; bb += 0.05) {
+			v = tune_mae(tr, ntr, 1, 0, a, bb);
+			if (v < best) {
+				best = v;
+				holt_alpha = a;
+				holt_beta = bb;
+			}
+		}
+}
+
+struct result {
+	double mae[NPRED][2], p95u[NPRED][2];
+	long n;
+};
+
+static void score(struct acc *a, int k, double actual, double pred)
+{
+	double d = actual - pred;
+
+	a->abs[k] += fabs(d);
+	a->under[k][a->n[k]++] = d > 0 ? d : 0;
+}
+
+static void eval_machine(const struct vs_model *q, const struct vs_fmodel *fm,
+			 const struct vs_trace *t, double from,
+			 struct result *r)
+{
+	static struct vs_lstm_state st;
+	static struct vs_fstate fs;
+	static struct vs_adapt ad;
+	struct acc acc[NPRED];
+	struct base b = { 0 };
+	int start = (int)(t->n * from), i, p, k, oi[2];
+	s16 in[2], out[VS_MAX_OUT], bl[VS_MAX_OUT];
+	float fin[2], fout[VS_MAX_OUT];
+
+	for (k = 0; k < 2; k++)
+		oi[k] = vs_model_find_output(q, horizons[k]);
+	memset(acc, 0, sizeof(acc));
+	for (p = 0; p < NPRED; p++)
+		for (k = 0; k < 2; k++)
+			acc[p].under[k] = calloc(t->n, sizeof(double));
+	vs_lstm_reset(q, &st);
+	vs_f_reset(&fs);
+	vs_adapt_init(&ad, 32767, 4);
+	for (i = start; i + MAXH < t->n; i++) {
+		in[0] = t->mem[i];
+		in[1] = t->cpu[i];
+		fin[0] = in[0] / 4096.0f;
+		fin[1] = in[1] / 4096.0f;
+		vs_lstm_step(q, &st, in, out);
+		vs_adapt_step(q, &ad, in[0], out, bl);
+		vs_f_step(fm, &fs, fin, fout);
+		base_update(&b, in[0] / 4096.0, ewma_alpha, holt_alpha,
+			    holt_beta);
+		if (i < start + WARM)
+			continue;
+		for (k = 0; k < 2; k++) {
+			double y = t->mem[i + horizons[k]] / 4096.0;
+
+			score(&acc[P_FIXED], k, y, out[oi[k]] / 4096.0);
+			score(&acc[P_FLOAT], k, y, fout[oi[k]]);
+			score(&acc[P_ADAPT], k, y, bl[oi[k]] / 4096.0);
+			score(&acc[P_LAST], k, y, b.last);
+			score(&acc[P_EWMA], k, y, b.ewma);
+			score(&acc[P_HOLT], k, y,
+			      b.lvl + horizons[k] * b.trend);
+		}
+	}
+	for (p = 0; p < NPRED; p++)
+		for (k = 0; k < 2; k++) {
+			r->mae[p][k] = acc[p].n[k] ?
+				100.0 * acc[p].abs[k] / acc[p].n[k] : 0;
+			r->p95u[p][k] = 100.0 * p95(acc[p].under[k],
+						    acc[p].n[k]);
+			free(acc[p].under[k]);
+		}
+	r->n = acc[0].n[0];
+}
+
+static double time_step(const struct vs_model *q, long iters)
+{
+	static struct vs_lstm_state st;
+	struct timespec a, b;
+	s16 in[2] = { 3700, 1200 }, out[VS_MAX_OUT];
+	volatile s16 sink = 0;
+	long i;
+
+	vs_lstm_reset(q, &st);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	for (i = 0; i < iters; i++) {
+		in[0] = 3600 + (i & 255);
+		vs_lstm_step(q, &st, in, out);
+		sink += out[0];
+	}
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	(void)sink;
+	return ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / iters;
+}
+
+static double time_fstep(const struct vs_fmodel *m, long iters)
+{
+	static struct vs_fstate st;
+	struct timespec a, b;
+	float in[2] = { 0.9f, 0.3f }, out[VS_MAX_OUT];
+	volatile float sink = 0;
+	long i;
+
+	vs_f_reset(&st);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	for (i = 0; i < iters; i++) {
+		in[0] = 0.88f + (i & 255) * 1e-4f;
+		vs_f_step(m, &st, in, out);
+		sink += out[0];
+	}
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	(void)sink;
+	return ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / iters;
+}
+
+static void print_results(FILE *f, const char *key, struct vs_trace *tr,
+			  int ntr, struct result *res, struct result *mean,
+			  int last)
+{
+	int mi, p, k;
+
+	fprintf(f, "  \"%s\": {\n    \"units\": \"percentage points of RAM; h1/h5 = horizon in grid steps\",\n    \"per_machine\": {\n",
+		key);
+	for (mi = 0; mi <= ntr; mi++) {
+		struct result *r = mi < ntr ? &res[mi] : mean;
+
+		if (mi == ntr)
+			fprintf(f, "    },\n    \"mean_over_machines\": {");
+		else
+			fprintf(f, "      \"%s\": {\"scored_steps\": %ld,",
+				tr[mi].id, r->n);
+		for (p = 0; p < P_ADAPT_ONLY; p++) {
+			fprintf(f, "%s\n        \"%s\": {", p ? "," : "",
+				pname[p]);
+			for (k = 0; k < 2; k++)
+				fprintf(f,
+					"%s\"mae_h%d\": %.4f, \"p95_under_h%d\": %.4f",
+					k ? ", " : "", horizons[k],
+					r->mae[p][k], horizons[k],
+					r->p95u[p][k]);
+			fprintf(f, "}");
+		}
+		fprintf(f, "}%s\n", mi < ntr - 1 ? "," : "");
+	}
+	fprintf(f, "  }%s\n", last ? "" : ",");
+}
+
+static void run_all(const struct vs_model *q, const struct vs_fmodel *fm,
+		    struct vs_trace *tr, int ntr, struct result *res,
+		    struct result *mean)
+{
+	int mi, p, k;
+
+	memset(mean, 0, sizeof(*mean));
+	for (mi = 0; mi < ntr; mi++) {
+		eval_machine(q, fm, &tr[mi], 0.7, &res[mi]);
+		for (p = 0; p < NPRED; p++)
+			for (k = 0; k < 2; k++) {
+				mean->mae[p][k] += res[mi].mae[p][k] / ntr;
+				mean->p95u[p][k] += res[mi].p95u[p][k] / ntr;
+			}
+		mean->n += res[mi].n;
+	}
+}
+
+static void md_table(FILE *f, const char *title, struct vs_trace *tr,
+		     int ntr, struct result *res, struct result *mean,
+		     int grid_s)
+{
+	int mi, p;
+
+	fprintf(f, "\n#### %s\n\n", title);
+	fprintf(f, "MAE / p95 under-prediction, percentage points of RAM, ");
+	fprintf(f, "held-out test span (last 30%% of each machine).\n\n");
+	fprintf(f, "| machine | horizon |");
+	for (p = 0; p < P_ADAPT_ONLY; p++)
+		fprintf(f, " %s |", pname[p]);
+	fprintf(f, "\n|---|---|");
+	for (p = 0; p < P_ADAPT_ONLY; p++)
+		fprintf(f, "---|");
+	fprintf(f, "\n");
+	for (mi = 0; mi <= ntr; mi++) {
+		struct result *r = mi < ntr ? &res[mi] : mean;
+		int k;
+
+		for (k = 0; k < 2; k++) {
+			fprintf(f, "| %s | %d s |",
+				mi < ntr ? tr[mi].id : "**mean**",
+				horizons[k] * grid_s);
+			for (p = 0; p < P_ADAPT_ONLY; p++)
+				fprintf(f, " %.3f / %.2f |", r->mae[p][k],
+					r->p95u[p][k]);
+			fprintf(f, "\n");
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	const char *csv = NULL, *vsf = NULL, *vsm = NULL, *json = NULL;
+	const char *md = NULL;
+	static struct vs_fmodel fm, fq;
+	static struct result res[64], res10[64];
+	struct result mean, mean10;
+	struct vs_trace *tr, *tr10;
+	struct vs_model q;
+	char err[128];
+	int ntr, ntr10, i, k;
+	u8 *buf = NULL;
+	double ns_fixed, ns_float, best_base[2], rel[2], fixed_vs_float[2];
+	FILE *f;
+
+	for (i = 1; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--csv"))
+			csv = argv[i + 1];
+		else if (!strcmp(argv[i], "--vsf"))
+			vsf = argv[i + 1];
+		else if (!strcmp(argv[i], "--vsm"))
+			vsm = argv[i + 1];
+		else if (!strcmp(argv[i], "--json"))
+			json = argv[i + 1];
+		else if (!strcmp(argv[i], "--md"))
+			md = argv[i + 1];
+	}
+	if (!csv || !vsf || !json) {
+		fprintf(stderr, "usage: see eval.c\n");
+		return 2;
+	}
+	if (vsm) {
+		long len;
+
+		f = fopen(vsm, "rb");
+		if (!f || fseek(f, 0, SEEK_END) || (len = ftell(f)) <= 0)
+			return 1;
+		rewind(f);
+		buf = aligned_alloc(16, (len + 15) & ~15L);
+		if (fread(buf, len, 1, f) != 1)
+			return 1;
+		fclose(f);
+		k = vs_model_parse(buf, len, &q, err, sizeof(err));
+	} else {
+		k = vs_model_parse(vs_default_model, vs_default_model_len, &q,
+				   err, sizeof(err));
+	}
+	if (k || vs_f_load(vsf, &fm)) {
+		fprintf(stderr, "vs-eval: cannot load models: %s\n", err);
+		return 1;
+	}
+	ntr = vs_trace_load(csv, 60, &tr);
+	ntr10 = vs_trace_load(csv, 10, &tr10);
+	if (ntr <= 0 || ntr10 != ntr)
+		return 1;
+	tune(tr, ntr);
+	run_all(&q, &fm, tr, ntr, res, &mean);
+	run_all(&q, &fm, tr10, ntr10, res10, &mean10);
+	vs_f_from_fixed(&q, &fq);
+	ns_fixed = time_step(&q, 200000);
+	ns_fixed = time_step(&q, 1000000);
+	ns_float = time_fstep(&fm, 1000000);
+
+	for (k = 0; k < 2; k++) {
+		best_base[k] = fmin(mean.mae[P_LAST][k],
+				    fmin(mean.mae[P_EWMA][k],
+					 mean.mae[P_HOLT][k]));
+		rel[k] = 100.0 * (best_base[k] - mean.mae[P_FIXED][k]) /
+			 best_base[k];
+		fixed_vs_float[k] = 100.0 * (mean.mae[P_FIXED][k] -
+					     mean.mae[P_FLOAT][k]) /
+				    mean.mae[P_FLOAT][k];
+	}
+	f = fopen(json, "w");
+	if (!f)
+		return 1;
+	fprintf(f, "{\n  \"generated_by\": \"make -C bench/predictor run\",\n");
+	fprintf(f, "  \"trace\": \"alibaba2018-machine-usage.csv\",\n");
+	fprintf(f, "  \"grid_s\": 60,\n  \"split\": {\"lstm_train\": [0, 0.6], \"lstm_epoch_pick\": [0.6, 0.7], \"baseline_tuning\": [0, 0.7], \"test\": [0.7, 1.0]},\n");
+	fprintf(f, "  \"model\": {\"name\": \"%s\", \"layers\": %u, \"hidden\": %u, \"inputs\": %u, \"features\": %u, \"outputs\": %u, \"step_ms\": %u},\n",
+		q.name, q.n_layers, q.hidden, q.n_raw, q.n_feat, q.n_out,
+		q.step_ms);
+	fprintf(f, "  \"baseline_params\": {\"ewma_alpha\": %.2f, \"holt_alpha\": %.2f, \"holt_beta\": %.2f},\n",
+		ewma_alpha, holt_alpha, holt_beta);
+	fprintf(f, "  \"cost\": {\"ns_per_step_fixed\": %.1f, \"ns_per_step_float\": %.1f, \"model_file_bytes\": %u, \"sizeof_vs_model\": %zu, \"sizeof_vs_lstm_state\": %zu, \"sizeof_vs_adapt\": %zu},\n",
+		ns_fixed, ns_float, q.len, sizeof(struct vs_model),
+		sizeof(struct vs_lstm_state), sizeof(struct vs_adapt));
+	fprintf(f, "  \"goals\": {\n");
+	for (k = 0; k < 2; k++)
+		fprintf(f, "    \"h%dmin\": {\"fixed_vs_float_mae_pct\": %.2f, \"fixed_within_1pct_of_float\": %s, \"mae_reduction_vs_best_baseline_pct\": %.2f, \"at_least_20pct_better\": %s},\n",
+			horizons[k], fixed_vs_float[k],
+			fabs(fixed_vs_float[k]) <= 1.0 ? "true" : "false",
+			rel[k], rel[k] >= 20.0 ? "true" : "false");
+	fprintf(f, "    \"under_2us_per_step\": %s\n  },\n",
+		ns_fixed < 2000 ? "true" : "false");
+	print_results(f, "test_60s_grid", tr, ntr, res, &mean, 0);
+	print_results(f, "regime_shift_10s_grid", tr10, ntr10, res10,
+		      &mean10, 1);
+	fprintf(f, "}\n");
+	fclose(f);
+
+	f = md ? fopen(md, "w") : stdout;
+	fprintf(f, "Model %s (%u x %u units), baselines: EWMA alpha %.2f, Holt alpha %.2f beta %.2f (tuned on [0, 0.7)).\n",
+		q.name, q.n_layers, q.hidden, ewma_alpha, holt_alpha,
+		holt_beta);
+	fprintf(f, "Cost: %.0f ns/step fixed point, %.0f ns/step float (userspace, this machine); model file %u B, struct vs_model %zu B, struct vs_lstm_state %zu B, struct vs_adapt %zu B.\n",
+		ns_fixed, ns_float, q.len, sizeof(struct vs_model),
+		sizeof(struct vs_lstm_state), sizeof(struct vs_adapt));
+	for (k = 0; k < 2; k++)
+		fprintf(f, "%d min: fixed vs float MAE %+.2f%%; fixed vs best baseline MAE %+.2f%% lower (goal >= 20%%).\n",
+			horizons[k], fixed_vs_float[k], rel[k]);
+	md_table(f, "Test span, 60 s grid (the model's trained step)", tr, ntr,
+		 res, &mean, 60);
+	md_table(f, "Regime shift: same test span resampled at 10 s (model stepped 6x faster than trained; horizons are 1 and 5 steps = 10 s and 50 s)",
+		 tr10, ntr10, res10, &mean10, 10);
+	if (md)
+		fclose(f);
+	return 0;
+}
