@@ -7,6 +7,7 @@
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
 
+#include "predict.h"
 #include "vshape_guest.h"
 
 static int vs_state_show(struct seq_file *m, void *unused)
@@ -33,12 +34,69 @@ static int vs_state_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(vs_state);
 
+/*
+ * The ring of records, oldest first, as CSV: one line per period with
+ * every input channel (Q3.12), the prediction and the step's cost.
+ * tools/vs-record polls this file and appends the rows it has not seen.
+ */
+static int vs_records_show(struct seq_file *m, void *unused)
+{
+	struct vshape_dev *vs = m->private;
+	struct vs_predictor *p = vs->predictor;
+	u64 first, seq;
+	unsigned int c;
+
+	seq_puts(m, "seq,time_ns");
+	for (c = 0; c < VS_NR_CHANNELS; c++)
+		seq_printf(m, ",%s", vs_channel_names[c]);
+	seq_puts(m, ",demand,confidence,step_ns\n");
+
+	mutex_lock(&p->lock);
+	first = p->seq > VS_RING_LEN ? p->seq - VS_RING_LEN : 0;
+	for (seq = first; seq < p->seq; seq++) {
+		const struct vs_record *r = &p->ring[seq % VS_RING_LEN];
+
+		seq_printf(m, "%llu,%llu", r->seq, r->time_ns);
+		for (c = 0; c < VS_NR_CHANNELS; c++)
+			seq_printf(m, ",%d", r->raw[c]);
+		seq_printf(m, ",%d,%u,%u\n", r->demand, r->confidence,
+			   r->step_ns);
+	}
+	mutex_unlock(&p->lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(vs_records);
+
+static int vs_predictor_show(struct seq_file *m, void *unused)
+{
+	struct vshape_dev *vs = m->private;
+	struct vs_predictor *p = vs->predictor;
+
+	mutex_lock(&p->lock);
+	seq_printf(m, "model: %s\n", p->model_name);
+	seq_printf(m, "model_bytes: %u\n", p->model.len);
+	seq_printf(m, "state_bytes: %zu\n",
+		   sizeof(p->state) + sizeof(p->adapt) + sizeof(p->model));
+	seq_printf(m, "steps: %llu\n", p->steps);
+	seq_printf(m, "step_ns_mean: %llu\n",
+		   p->steps ? div64_u64(p->step_ns_total, p->steps) : 0);
+	seq_printf(m, "demand_output: %d\n", p->out_idx);
+	seq_printf(m, "confidence_output: %d\n", p->conf_idx);
+	mutex_unlock(&p->lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(vs_predictor);
+
 void vs_debugfs_init(struct vshape_dev *vs)
 {
 	vs->debugfs_dir = debugfs_create_dir(dev_name(&vs->vdev->dev),
 					     vs_debugfs_root);
 	debugfs_create_file("state", 0400, vs->debugfs_dir, vs,
 			    &vs_state_fops);
+	debugfs_create_file("records", 0400, vs->debugfs_dir, vs,
+			    &vs_records_fops);
+	debugfs_create_file("predictor", 0400, vs->debugfs_dir, vs,
+			    &vs_predictor_fops);
 }
 
 void vs_debugfs_exit(struct vshape_dev *vs)

@@ -16,6 +16,7 @@
 #include <linux/virtio_config.h>
 
 #include "compat.h"
+#include "predict.h"
 #include "vshape_guest.h"
 
 #define CREATE_TRACE_POINTS
@@ -28,6 +29,7 @@ const char * const vs_mode_names[VS_NR_MODES] = {
 	[VS_MODE_HOST] = "host",
 	[VS_MODE_GUEST] = "guest",
 	[VS_MODE_MAX] = "max",
+	[VS_MODE_PREDICT] = "predict",
 };
 
 /* Queue the update work unless the device is going away. */
@@ -63,6 +65,8 @@ unsigned long vs_effective_target(struct vshape_dev *vs)
 		return host;
 	case VS_MODE_GUEST:
 		return guest;
+	case VS_MODE_PREDICT:
+		return max(host, vs_predict_spare_pages(vs));
 	default:
 		return max(host, guest);
 	}
@@ -197,6 +201,7 @@ static int vs_start(struct vshape_dev *vs)
 			goto err_reset;
 	}
 	vs_queue_update(vs);
+	vs_predict_start(vs);
 	return 0;
 
 err_reset:
@@ -214,6 +219,7 @@ static void vs_stop(struct vshape_dev *vs)
 	spin_lock_irq(&vs->stop_update_lock);
 	vs->stop_update = true;
 	spin_unlock_irq(&vs->stop_update_lock);
+	vs_predict_stop(vs);
 	cancel_work_sync(&vs->update_work);
 	cancel_work_sync(&vs->stats_work);
 
@@ -253,9 +259,12 @@ static int vs_probe(struct virtio_device *vdev)
 	vs->oom_nb.notifier_call = vs_oom_notify;
 	vs->oom_nb.priority = 80;	/* same as the in-tree balloon */
 
-	err = sysfs_create_group(&vdev->dev.kobj, &vs_attr_group);
+	err = vs_predict_init(vs);
 	if (err)
 		goto err_free_pfns;
+	err = sysfs_create_group(&vdev->dev.kobj, &vs_attr_group);
+	if (err)
+		goto err_predict;
 	vs_debugfs_init(vs);
 
 	err = vs_start(vs);
@@ -270,6 +279,8 @@ static int vs_probe(struct virtio_device *vdev)
 err_debugfs:
 	vs_debugfs_exit(vs);
 	sysfs_remove_group(&vdev->dev.kobj, &vs_attr_group);
+err_predict:
+	vs_predict_exit(vs);
 err_free_pfns:
 	kfree(vs->pfns);
 err_free_vs:
@@ -286,6 +297,7 @@ static void vs_remove(struct virtio_device *vdev)
 	vs_debugfs_exit(vs);
 	vs_stop(vs);
 	WARN_ON(vs->held_pages);
+	vs_predict_exit(vs);
 	kfree(vs->pfns);
 	kfree(vs);
 }

@@ -12,6 +12,7 @@
 #include <linux/sysfs.h>
 #include <linux/virtio.h>
 
+#include "predict.h"
 #include "vshape_guest.h"
 
 #define KB_PER_PAGE	(PAGE_SIZE / 1024)
@@ -146,7 +147,146 @@ static ssize_t floor_kb_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(floor_kb);
 
+/* ---- predictor knobs: thin wrappers over predict.c ---- */
+
+static ssize_t vs_store_ms(struct device *dev, const char *buf, size_t count,
+			   int (*set)(struct vshape_dev *, unsigned int))
+{
+	unsigned int ms;
+	int err;
+
+	err = kstrtouint(buf, 0, &ms);
+	if (!err)
+		err = set(to_vs(dev), ms);
+	return err ? err : count;
+}
+
+static ssize_t period_ms_show(struct device *dev,
+			      struct device_attribute *attr, char *buf)
+{
+	struct vs_predictor *p = to_vs(dev)->predictor;
+
+	return sysfs_emit(buf, "%u\n", READ_ONCE(p->period_ms));
+}
+
+static ssize_t period_ms_store(struct device *dev,
+			       struct device_attribute *attr,
+			       const char *buf, size_t count)
+{
+	return vs_store_ms(dev, buf, count, vs_predict_set_period);
+}
+static DEVICE_ATTR_RW(period_ms);
+
+static ssize_t horizon_ms_show(struct device *dev,
+			       struct device_attribute *attr, char *buf)
+{
+	struct vs_predictor *p = to_vs(dev)->predictor;
+
+	return sysfs_emit(buf, "%u\n", READ_ONCE(p->horizon_ms));
+}
+
+static ssize_t horizon_ms_store(struct device *dev,
+				struct device_attribute *attr,
+				const char *buf, size_t count)
+{
+	return vs_store_ms(dev, buf, count, vs_predict_set_horizon);
+}
+static DEVICE_ATTR_RW(horizon_ms);
+
+static ssize_t model_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
+{
+	struct vs_predictor *p = to_vs(dev)->predictor;
+	ssize_t n;
+
+	mutex_lock(&p->lock);
+	n = sysfs_emit(buf, "%s crc=%08x layers=%u hidden=%u inputs=%u outputs=%u step_ms=%u\n",
+		       p->model_name, p->model.crc, p->model.n_layers,
+		       p->model.hidden, p->model.n_raw, p->model.n_out,
+		       p->model.step_ms);
+	mutex_unlock(&p->lock);
+	return n;
+}
+
+static ssize_t model_store(struct device *dev, struct device_attribute *attr,
+			   const char *buf, size_t count)
+{
+	char name[64];
+	int err;
+
+	if (count >= sizeof(name))
+		return -ENAMETOOLONG;
+	strscpy(name, buf, sizeof(name));
+	err = vs_predict_load_model(to_vs(dev), strim(name));
+	return err ? err : count;
+}
+static DEVICE_ATTR_RW(model);
+
+static ssize_t cgroups_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
+{
+	struct vs_predictor *p = to_vs(dev)->predictor;
+	ssize_t n;
+
+	mutex_lock(&p->lock);
+	n = sysfs_emit(buf, "%s\n", p->sampler.cg_paths);
+	mutex_unlock(&p->lock);
+	return n;
+}
+
+static ssize_t cgroups_store(struct device *dev, struct device_attribute *attr,
+			     const char *buf, size_t count)
+{
+	struct vs_predictor *p = to_vs(dev)->predictor;
+	int err;
+
+	mutex_lock(&p->lock);
+	err = vs_sampler_set_cgroups(&p->sampler, buf);
+	mutex_unlock(&p->lock);
+	return err ? err : count;
+}
+static DEVICE_ATTR_RW(cgroups);
+
+/* @q (Q3.12, negative read as 0) of @total. */
+static unsigned long q12_of(unsigned long total, s16 q)
+{
+	return mult_frac(total, (unsigned long)max_t(s16, q, 0), 4096UL);
+}
+
+static ssize_t prediction_show(struct device *dev,
+			       struct device_attribute *attr, char *buf)
+{
+	struct vs_predictor *p = to_vs(dev)->predictor;
+	unsigned long total_kb = totalram_pages() * KB_PER_PAGE;
+	struct vs_record r;
+	unsigned int horizon;
+	u64 steps;
+	int n;
+
+	mutex_lock(&p->lock);
+	r = p->latest;
+	steps = p->steps;
+	horizon = p->horizon_ms;
+	mutex_unlock(&p->lock);
+	/* One snapshot, so several values: one "key=value" per line. */
+	n = sysfs_emit(buf, "seq=%llu\nhorizon_ms=%u\n", steps ? r.seq : 0,
+		       horizon);
+	n += sysfs_emit_at(buf, n, "used_kb=%lu\ndemand_kb=%lu\n",
+			   q12_of(total_kb, r.raw[VS_CH_USED]),
+			   q12_of(total_kb, r.demand));
+	n += sysfs_emit_at(buf, n, "confidence_pct=%u\nspare_kb=%lu\n",
+			   (unsigned int)r.confidence * 100 / 32768,
+			   vs_predict_spare_pages(to_vs(dev)) * KB_PER_PAGE);
+	return n;
+}
+static DEVICE_ATTR_RO(prediction);
+
 static struct attribute *vs_attrs[] = {
+	&dev_attr_period_ms.attr,
+	&dev_attr_horizon_ms.attr,
+	&dev_attr_model.attr,
+	&dev_attr_cgroups.attr,
+	&dev_attr_prediction.attr,
 	&dev_attr_guest_target_kb.attr,
 	&dev_attr_floor_margin_kb.attr,
 	&dev_attr_mode.attr,

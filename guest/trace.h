@@ -2,7 +2,7 @@
 /*
  * Tracepoints of vshape_guest: one per inflate and deflate pass, with
  * what was asked, what was done and how long the pass took (including
- * the host's acknowledgment).
+ * the host's acknowledgment); one per prediction.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM vshape
@@ -37,6 +37,24 @@ DEFINE_EVENT(vshape_balloon_pass, vshape_deflate,
 	     TP_PROTO(unsigned long asked, unsigned long done,
 		      unsigned long held, u64 latency_ns),
 	     TP_ARGS(asked, done, held, latency_ns));
+
+TRACE_EVENT(vshape_predict,
+	    TP_PROTO(u64 seq, s16 used, s16 demand, u16 confidence,
+		     u32 step_ns),
+	    TP_ARGS(seq, used, demand, confidence, step_ns),
+	    TP_STRUCT__entry(__field(u64, seq)
+			     __field(s16, used)
+			     __field(s16, demand)
+			     __field(u16, confidence)
+			     __field(u32, step_ns)),
+	    TP_fast_assign(__entry->seq = seq;
+			   __entry->used = used;
+			   __entry->demand = demand;
+			   __entry->confidence = confidence;
+			   __entry->step_ns = step_ns;),
+	    TP_printk("seq=%llu used=%d demand=%d (Q3.12 of RAM) confidence=%u (Q0.15) step=%u ns",
+		      __entry->seq, __entry->used, __entry->demand,
+		      __entry->confidence, __entry->step_ns));
 
 #endif /* _VSHAPE_TRACE_H */
 

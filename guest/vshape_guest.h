@@ -51,12 +51,14 @@ enum vs_mode {
 	VS_MODE_HOST,	/* follow the host's target only */
 	VS_MODE_GUEST,	/* follow the guest's target only */
 	VS_MODE_MAX,	/* the larger of the two (default) */
+	VS_MODE_PREDICT, /* the larger of the host's and the prediction's */
 	VS_NR_MODES,
 };
 
 #define VS_NR_STATS		16
 
 struct vs_shaping;
+struct vs_predictor;
 
 struct vshape_dev {
 	struct virtio_device *vdev;
@@ -64,6 +66,7 @@ struct vshape_dev {
 	struct virtqueue *deflate_vq;
 	struct virtqueue *stats_vq;	/* NULL unless STATS_VQ negotiated */
 	struct vs_shaping *shaping;	/* NULL unless VSHAPE negotiated */
+	struct vs_predictor *predictor;	/* sampler, model, predictions */
 
 	/* Moves the balloon toward the effective target. */
 	struct work_struct update_work;

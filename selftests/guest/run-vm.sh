@@ -15,8 +15,14 @@ ko=$PWD/build/$kver/vshape_guest.ko
 [ -f "$ko" ] || scripts/build-kmods "$kver" >/dev/null
 make -s -C selftests/guest >/dev/null
 
-exec scripts/vm --kernel "$kver" --mem 2G --quiet --timeout 800 \
-	--console "$PWD/build/check/vm-$kver-guest.console" \
+console=$PWD/build/check/vm-$kver-guest.console
+mkdir -p "$(dirname "$console")"
+rc=0
+scripts/vm --kernel "$kver" --mem 2G --quiet --timeout 800 \
+	--console "$console" \
 	--qemu-arg "-device virtio-balloon-pci,id=balloon0,deflate-on-oom=on" \
 	--env "VSHAPE_KO=$ko" \
-	-- selftests/guest/in-guest.sh
+	-- selftests/guest/in-guest.sh || rc=$?
+# The harness's TAP is on the guest console.
+grep -E '^(TAP|1\.\.|ok |not ok |#)' "$console" || true
+exit "$rc"

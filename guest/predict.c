@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The predictor runtime (see predict.h): sampler -> fixed-point LSTM ->
+ * adaptation -> the latest prediction, a ring of records for debugfs and
+ * a tracepoint.  No floating point: the LSTM is predictor/'s Q-format
+ * code, shared bit for bit with the userspace tools.
+ *
+ * Models: the built-in default (predictor/default_model.c) at probe; a
+ * new one through request_firmware() when a name is written to the
+ * "model" knob.  A model that does not parse, or does not fit the
+ * sampler's channels, is refused with the parser's errno and the running
+ * model is kept.
+ */
+
+#include <linux/firmware.h>
+#include <linux/ktime.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "default_model.h"
+#include "predict.h"
+#include "trace.h"
+#include "vshape_guest.h"
+
+/* Adaptation: weight of a new error sample and decay, as predictor/ advises. */
+#define VS_ADAPT_ALPHA		32767
+#define VS_ADAPT_DECAY_SHIFT	4
+
+static void vs_queue_predict(struct vshape_dev *vs, unsigned long delay)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&vs->stop_update_lock, flags);
+	if (!vs->stop_update)
+		mod_delayed_work(system_freezable_wq, &vs->predictor->work,
+				 delay);
+	spin_unlock_irqrestore(&vs->stop_update_lock, flags);
+}
+
+/* Choose the DEMAND output nearest the horizon.  Called with lock held. */
+static void vs_pick_outputs(struct vs_predictor *p)
+{
+	unsigned int want = DIV_ROUND_CLOSEST(p->horizon_ms, p->period_ms);
+	unsigned int i, best_d = UINT_MAX;
+
+	p->out_idx = -1;
+	p->conf_idx = -1;
+	for (i = 0; i < p->model.n_out; i++) {
+		const struct vs_out *o = &p->model.out[i];
+		unsigned int d;
+
+		if (o->kind == VS_OUT_CONFIDENCE) {
+			if (p->conf_idx < 0)
+				p->conf_idx = i;
+			continue;
+		}
+		d = abs((int)o->horizon - (int)want);
+		if (d < best_d) {
+			best_d = d;
+			p->out_idx = i;
+		}
+	}
+}
+
+static bool vs_has_demand(const struct vs_model *m)
+{
+	unsigned int i;
+
+	for (i = 0; i < m->n_out; i++)
+		if (m->out[i].kind == VS_OUT_DEMAND)
+			return true;
+	return false;
+}
+
+/*
+ * Parse @buf and make it the running model.  On success the predictor
+ * owns @buf (NULL for the built-in model); on error the caller keeps it
+ * and nothing changes.
+ */
+static int vs_use_model(struct vshape_dev *vs, const void *buf, size_t len,
+			void *owned, const char *name)
+{
+	struct vs_predictor *p = vs->predictor;
+	struct vs_model *m;
+	char why[96];
+	void *old;
+	int err;
+
+	m = kzalloc(sizeof(*m), GFP_KERNEL);
+	if (!m)
+		return -ENOMEM;
+	err = vs_model_parse(buf, len, m, why, sizeof(why));
+	if (!err && m->n_raw > VS_NR_CHANNELS) {
+		snprintf(why, sizeof(why), "%u inputs, the sampler has %u",
+			 m->n_raw, VS_NR_CHANNELS);
+		err = -E2BIG;
+	}
+	if (!err && !vs_has_demand(m)) {
+		snprintf(why, sizeof(why), "no demand output");
+		err = -EINVAL;
+	}
+	if (err) {
+		dev_warn(&vs->vdev->dev, "model %s refused: %s (%d); keeping %s\n",
+			 name, why, err, p->model_name);
+		kfree(m);
+		return err;
+	}
+
+	mutex_lock(&p->lock);
+	old = p->model_buf;
+	p->model = *m;
+	p->model_buf = owned;
+	strscpy(p->model_name, name, sizeof(p->model_name));
+	vs_lstm_reset(&p->model, &p->state);
+	vs_adapt_init(&p->adapt, VS_ADAPT_ALPHA, VS_ADAPT_DECAY_SHIFT);
+	vs_pick_outputs(p);
+	mutex_unlock(&p->lock);
+
+	kvfree(old);
+	kfree(m);
+	if (p->model.step_ms != p->period_ms)
+		dev_info(&vs->vdev->dev, "model %s was trained at %u ms steps, sampling every %u ms\n",
+			 name, p->model.step_ms, p->period_ms);
+	return 0;
+}
+
+int vs_predict_load_model(struct vshape_dev *vs, const char *name)
+{
+	const struct firmware *fw;
+	void *buf;
+	int err;
+
+	if (!strcmp(name, "default"))
+		return vs_use_model(vs, vs_default_model, vs_default_model_len,
+				    NULL, "default");
+	if (!*name || strstr(name, "..") || strlen(name) >= 64)
+		return -EINVAL;
+	err = request_firmware(&fw, name, &vs->vdev->dev);
+	if (err)
+		return err;
+	if (fw->size > VS_MAX_MODEL_BYTES) {
+		release_firmware(fw);
+		return -EFBIG;
+	}
+	/* kvmalloc memory is at least 8-byte aligned, as the parser needs. */
+	buf = kvmalloc(fw->size, GFP_KERNEL);
+	if (!buf) {
+		release_firmware(fw);
+		return -ENOMEM;
+	}
+	memcpy(buf, fw->data, fw->size);
+	err = vs_use_model(vs, buf, fw->size, buf, name);
+	release_firmware(fw);
+	if (err)
+		kvfree(buf);
+	return err;
+}
+
+static void vs_predict_work(struct work_struct *work)
+{
+	struct vs_predictor *p = container_of(to_delayed_work(work),
+					      struct vs_predictor, work);
+	struct vshape_dev *vs = p->vs;
+	s16 out[VS_MAX_OUT], blended[VS_MAX_OUT];
+	struct vs_record *rec;
+	unsigned int period;
+	u64 t0;
+
+	mutex_lock(&p->lock);
+	rec = &p->ring[p->seq % VS_RING_LEN];
+	rec->seq = p->seq++;
+	rec->time_ns = ktime_get_ns();
+	vs_sampler_read(&p->sampler, rec->raw);
+
+	t0 = ktime_get_ns();
+	vs_lstm_step(&p->model, &p->state, rec->raw, out);
+	vs_adapt_step(&p->model, &p->adapt, rec->raw[0], out, blended);
+	rec->step_ns = min_t(u64, ktime_get_ns() - t0, U32_MAX);
+
+	rec->demand = p->out_idx >= 0 ?
+		      clamp_t(s16, blended[p->out_idx], 0, VS_Q12_ONE) : 0;
+	rec->confidence = p->conf_idx >= 0 ?
+			  clamp_t(s16, out[p->conf_idx], 0, S16_MAX) : 0;
+	p->steps++;
+	p->step_ns_total += rec->step_ns;
+	p->latest = *rec;
+	period = p->period_ms;
+	mutex_unlock(&p->lock);
+
+	trace_vshape_predict(rec->seq, p->latest.raw[VS_CH_USED],
+			     p->latest.demand, p->latest.confidence,
+			     p->latest.step_ns);
+
+	if (READ_ONCE(vs->mode) == VS_MODE_PREDICT) {
+		long gap = (long)vs_effective_target(vs) -
+			   (long)READ_ONCE(vs->held_pages);
+
+		/* Move only for a 2 MiB difference: no 4 KiB dithering. */
+		if (abs(gap) >= VS_PAGES_2M)
+			vs_queue_update(vs);
+	}
+	vs_queue_predict(vs, msecs_to_jiffies(period));
+}
+
+/*
+ * What the prediction says the guest can spare, in pages: RAM less the
+ * predicted demand at the horizon less the floor margin, scaled by the
+ * confidence, so an unsure prediction gives back less.
+ */
+unsigned long vs_predict_spare_pages(struct vshape_dev *vs)
+{
+	struct vs_predictor *p = vs->predictor;
+	unsigned long total = totalram_pages(), demand, spare;
+	u16 conf;
+	s16 q;
+
+	mutex_lock(&p->lock);
+	q = p->steps ? p->latest.demand : VS_Q12_ONE;
+	conf = p->latest.confidence;
+	mutex_unlock(&p->lock);
+
+	demand = mult_frac(total, (unsigned long)q, VS_Q12_ONE);
+	spare = total - min(total, demand + READ_ONCE(vs->floor_margin_pages));
+	return mult_frac(spare, (unsigned long)conf, 32768UL);
+}
+
+int vs_predict_set_period(struct vshape_dev *vs, unsigned int ms)
+{
+	struct vs_predictor *p = vs->predictor;
+
+	if (ms < VS_MIN_PERIOD_MS || ms > VS_MAX_PERIOD_MS)
+		return -ERANGE;
+	mutex_lock(&p->lock);
+	p->period_ms = ms;
+	if (p->horizon_ms < ms)
+		p->horizon_ms = ms;
+	vs_pick_outputs(p);
+	mutex_unlock(&p->lock);
+	vs_queue_predict(vs, msecs_to_jiffies(ms));
+	return 0;
+}
+
+int vs_predict_set_horizon(struct vshape_dev *vs, unsigned int ms)
+{
+	struct vs_predictor *p = vs->predictor;
+	int err = 0;
+
+	mutex_lock(&p->lock);
+	if (ms < p->period_ms || ms > VS_MAX_HORIZON * p->period_ms) {
+		err = -ERANGE;
+	} else {
+		p->horizon_ms = ms;
+		vs_pick_outputs(p);
+	}
+	mutex_unlock(&p->lock);
+	return err;
+}
+
+int vs_predict_init(struct vshape_dev *vs)
+{
+	struct vs_predictor *p;
+	int err;
+
+	p = kvzalloc(sizeof(*p), GFP_KERNEL);
+	if (!p)
+		return -ENOMEM;
+	p->vs = vs;
+	mutex_init(&p->lock);
+	INIT_DELAYED_WORK(&p->work, vs_predict_work);
+	p->period_ms = VS_DEFAULT_PERIOD_MS;
+	p->horizon_ms = VS_DEFAULT_HORIZON_MS;
+	vs_sampler_init(&p->sampler);
+	vs->predictor = p;
+	err = vs_predict_load_model(vs, "default");
+	if (err) {
+		vs_sampler_release(&p->sampler);
+		kvfree(p);
+		vs->predictor = NULL;
+	}
+	return err;
+}
+
+void vs_predict_start(struct vshape_dev *vs)
+{
+	vs_queue_predict(vs, 0);
+}
+
+/* The caller has set stop_update: the work cannot requeue itself. */
+void vs_predict_stop(struct vshape_dev *vs)
+{
+	cancel_delayed_work_sync(&vs->predictor->work);
+}
+
+void vs_predict_exit(struct vshape_dev *vs)
+{
+	struct vs_predictor *p = vs->predictor;
+
+	vs_sampler_release(&p->sampler);
+	kvfree(p->model_buf);
+	kvfree(p);
+	vs->predictor = NULL;
+}

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The predictor runtime: every period, sample the counters, step the
+ * fixed-point LSTM, blend with recent history, and publish a prediction
+ * of memory demand over the horizon with a confidence.
+ */
+#ifndef _VSHAPE_PREDICT_H
+#define _VSHAPE_PREDICT_H
+
+#include <linux/mutex.h>
+#include <linux/workqueue.h>
+
+#include "adapt.h"
+#include "lstm.h"
+#include "sampler.h"
+
+#define VS_RING_LEN		256	/* predictions kept for debugfs */
+#define VS_DEFAULT_PERIOD_MS	100
+#define VS_DEFAULT_HORIZON_MS	5000
+#define VS_MIN_PERIOD_MS	10
+#define VS_MAX_PERIOD_MS	60000
+
+/* One period: what was seen and what was predicted. */
+struct vs_record {
+	u64 seq;
+	u64 time_ns;
+	s16 raw[VS_NR_CHANNELS];	/* Q3.12 */
+	s16 demand;			/* Q3.12 fraction of RAM, at horizon */
+	u16 confidence;			/* Q0.15 */
+	u32 step_ns;			/* cost of the LSTM step */
+};
+
+struct vshape_dev;
+
+struct vs_predictor {
+	struct vshape_dev *vs;
+	struct delayed_work work;
+
+	/*
+	 * lock guards everything below: the model and its buffer, the LSTM
+	 * and adaptation state, the sampler, the knobs that shape a step
+	 * and the ring.  Taken by the periodic work, by sysfs stores (model
+	 * swap, knobs) and by debugfs readers; never from atomic context.
+	 */
+	struct mutex lock;
+	void *model_buf;	/* NULL: the built-in default model */
+	char model_name[64];
+	struct vs_model model;
+	struct vs_lstm_state state;
+	struct vs_adapt adapt;
+	struct vs_sampler sampler;
+	unsigned int period_ms;
+	unsigned int horizon_ms;
+	int out_idx;		/* DEMAND output nearest the horizon */
+	int conf_idx;		/* CONFIDENCE output, or -1 */
+	u64 seq;
+	u64 steps;
+	u64 step_ns_total;
+	struct vs_record ring[VS_RING_LEN];
+	struct vs_record latest;
+};
+
+int vs_predict_init(struct vshape_dev *vs);
+void vs_predict_start(struct vshape_dev *vs);
+void vs_predict_stop(struct vshape_dev *vs);
+void vs_predict_exit(struct vshape_dev *vs);
+int vs_predict_load_model(struct vshape_dev *vs, const char *name);
+int vs_predict_set_period(struct vshape_dev *vs, unsigned int ms);
+int vs_predict_set_horizon(struct vshape_dev *vs, unsigned int ms);
+unsigned long vs_predict_spare_pages(struct vshape_dev *vs);
+
+#endif /* _VSHAPE_PREDICT_H */
