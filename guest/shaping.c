@@ -13,7 +13,7 @@
  *   request  TEST MODE: write one line to send a raw, possibly malformed,
  *            request (see docs/host.md, "Guest test mode")
  *   last     the result of the last test-mode request
- *   blocks   2 MiB blocks allocated with "alloc", as "index gpa"
+ *   blocks   2 MiB blocks allocated (zeroed) with "alloc", as "index gpa"
  */
 #include <linux/debugfs.h>
 #include <linux/module.h>
@@ -223,7 +223,7 @@ static int vs_sh_alloc_blocks(struct vs_shaping *sh, unsigned long mib)
 	unsigned long n = mib / 2;
 
 	while (n-- && sh->nr_blocks < VS_SH_MAX_BLOCKS) {
-		struct page *p = alloc_pages(GFP_HIGHUSER | __GFP_NOWARN |
+		struct page *p = alloc_pages(GFP_HIGHUSER | __GFP_ZERO | __GFP_NOWARN |
 					     __GFP_NORETRY, VS_SH_BLOCK_ORDER);
 
 		if (!p)

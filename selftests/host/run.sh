@@ -42,7 +42,7 @@ for s in "${suites[@]}"; do
 		rc=$?;;
 	nested)
 		scripts/vm --kernel "$kver" --mem 3G --accel tcg --nested --quiet \
-			--timeout 1500 --qemu-arg "-cpu max" \
+			--timeout 1500 \
 			--console "$top/build/check/host-nested-l1.console" \
 			--env "VSHAPE_HOST_KO=$out/host-only/vshape_host.ko" \
 			--env "VSHAPE_LOOPTEST_KO=$out/looptest/vshape_looptest.ko" \
