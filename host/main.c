@@ -54,6 +54,7 @@ static int vsh_dev_add(struct vdpa_mgmt_dev *mdev, const char *name,
 	/* from here on, put_device() calls vsh_free() */
 	mutex_init(&d->lock);
 	spin_lock_init(&d->cfg_lock);
+	spin_lock_init(&d->cb_lock);
 	xa_init(&d->pages);
 	kthread_init_delayed_work(&d->work, vsh_work_fn);
 	d->tokens = vsh_rate_burst;

@@ -59,6 +59,8 @@ static bool vsh_run_queue(struct vsh_dev *d, unsigned int idx, bool *throttled)
 	for (n = 0; n < VSH_BATCH; n++) {
 		if (role == VSH_ROLE_STATS && vq->stats_held)
 			break;
+		if (!vsh_vq_pending(d, vq))
+			break;
 		if (!vsh_take_token(d)) {
 			*throttled = true;
 			more = true;
@@ -272,9 +274,11 @@ static void vsh_set_config_cb(struct vdpa_device *vdpa,
 {
 	struct vsh_dev *d = vdpa_to_vsh(vdpa);
 
-	spin_lock(&d->cfg_lock);
+	unsigned long flags;
+
+	spin_lock_irqsave(&d->cb_lock, flags);
 	d->config_cb = *cb;
-	spin_unlock(&d->cfg_lock);
+	spin_unlock_irqrestore(&d->cb_lock, flags);
 }
 
 static u16 vsh_get_vq_num_max(struct vdpa_device *vdpa)
@@ -302,6 +306,7 @@ static u8 vsh_get_status(struct vdpa_device *vdpa)
 /* Device reset: every page returns to GUEST and its charge is dropped. */
 void vsh_reset_locked(struct vsh_dev *d)
 {
+	unsigned long flags;
 	unsigned int i;
 
 	lockdep_assert_held(&d->lock);
@@ -310,9 +315,9 @@ void vsh_reset_locked(struct vsh_dev *d)
 	vsh_pages_reset(d);
 	d->features = 0;
 	WRITE_ONCE(d->status, 0);
-	spin_lock(&d->cfg_lock);
+	spin_lock_irqsave(&d->cfg_lock, flags);
 	d->config.actual = 0;
-	spin_unlock(&d->cfg_lock);
+	spin_unlock_irqrestore(&d->cfg_lock, flags);
 }
 
 static void vsh_set_status(struct vdpa_device *vdpa, u8 status)
@@ -359,13 +364,14 @@ static void vsh_get_config(struct vdpa_device *vdpa, unsigned int offset,
 	struct vsh_dev *d = vdpa_to_vsh(vdpa);
 	u8 cfg[VSH_CONFIG_SIZE];
 	struct vshape_config sc;
+	unsigned long flags;
 
 	if (offset > VSH_CONFIG_SIZE || len > VSH_CONFIG_SIZE - offset)
 		return;
 	vsh_fill_shaping_config(&sc);
-	spin_lock(&d->cfg_lock);
+	spin_lock_irqsave(&d->cfg_lock, flags);
 	memcpy(cfg, &d->config, sizeof(d->config));
-	spin_unlock(&d->cfg_lock);
+	spin_unlock_irqrestore(&d->cfg_lock, flags);
 	memcpy(cfg + VSHAPE_CONFIG_OFFSET, &sc, sizeof(sc));
 	memcpy(buf, cfg + offset, len);
 }
@@ -376,14 +382,15 @@ static void vsh_set_config(struct vdpa_device *vdpa, unsigned int offset,
 {
 	struct vsh_dev *d = vdpa_to_vsh(vdpa);
 	const unsigned int lo = offsetof(struct virtio_balloon_config, actual);
+	unsigned long flags;
 	u8 *dst;
 
 	if (offset < lo || offset > lo + 4 || len > lo + 4 - offset)
 		return;
-	spin_lock(&d->cfg_lock);
+	spin_lock_irqsave(&d->cfg_lock, flags);
 	dst = (u8 *)&d->config;
 	memcpy(dst + offset, buf, len);
-	spin_unlock(&d->cfg_lock);
+	spin_unlock_irqrestore(&d->cfg_lock, flags);
 }
 
 static struct vdpa_iova_range vsh_get_iova_range(struct vdpa_device *vdpa)
@@ -485,33 +492,37 @@ const struct vdpa_config_ops vsh_config_ops = {
 /* Host side: set a new target (pages) and raise the config interrupt. */
 void vsh_set_target(struct vsh_dev *d, u32 pages)
 {
-	struct vdpa_callback cb = {};
+	unsigned long flags;
 
-	spin_lock(&d->cfg_lock);
+	spin_lock_irqsave(&d->cfg_lock, flags);
 	d->config.num_pages = cpu_to_le32(pages);
-	if (READ_ONCE(d->status) & VIRTIO_CONFIG_S_DRIVER_OK)
-		cb = d->config_cb;
-	spin_unlock(&d->cfg_lock);
-	if (cb.callback)
-		cb.callback(cb.private);
+	spin_unlock_irqrestore(&d->cfg_lock, flags);
+
+	spin_lock_irqsave(&d->cb_lock, flags);
+	if ((READ_ONCE(d->status) & VIRTIO_CONFIG_S_DRIVER_OK) &&
+	    d->config_cb.callback)
+		d->config_cb.callback(d->config_cb.private);
+	spin_unlock_irqrestore(&d->cb_lock, flags);
 }
 
 u32 vsh_get_target(struct vsh_dev *d)
 {
+	unsigned long flags;
 	u32 v;
 
-	spin_lock(&d->cfg_lock);
+	spin_lock_irqsave(&d->cfg_lock, flags);
 	v = le32_to_cpu(d->config.num_pages);
-	spin_unlock(&d->cfg_lock);
+	spin_unlock_irqrestore(&d->cfg_lock, flags);
 	return v;
 }
 
 u32 vsh_get_actual(struct vsh_dev *d)
 {
+	unsigned long flags;
 	u32 v;
 
-	spin_lock(&d->cfg_lock);
+	spin_lock_irqsave(&d->cfg_lock, flags);
 	v = le32_to_cpu(d->config.actual);
-	spin_unlock(&d->cfg_lock);
+	spin_unlock_irqrestore(&d->cfg_lock, flags);
 	return v;
 }

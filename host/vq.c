@@ -41,6 +41,17 @@ static int vsh_read16(struct vsh_dev *d, u64 iova, u16 *v)
 	return ret;
 }
 
+/* True if the driver has made a chain available that we have not taken. */
+bool vsh_vq_pending(struct vsh_dev *d, struct vsh_vq *vq)
+{
+	u16 avail_idx;
+
+	if (vsh_read16(d, vq->avail + offsetof(struct vring_avail, idx),
+		       &avail_idx))
+		return true;	/* let vsh_vq_pop() report the bad ring */
+	return avail_idx != vq->last_avail;
+}
+
 /*
  * Take the next available chain.  Returns 0 with @ch filled, -ENOENT if the
  * ring is empty, -EPIPE if the ring is corrupt (the queue is then stopped),

@@ -156,12 +156,17 @@ struct vsh_dev {
 	struct vsh_ext *sorted;		/* VSH_MAX_EXTENTS scratch */
 
 	/*
-	 * @cfg_lock protects @config and @config_cb; it is a spinlock
-	 * because get_config may be called in atomic context and the sysfs
-	 * target store raises the callback.
+	 * @cfg_lock protects @config.  A spinlock taken with interrupts
+	 * off, because get_config may be called in atomic context.
 	 */
 	spinlock_t cfg_lock;
 	struct virtio_balloon_config config;
+	/*
+	 * @cb_lock protects @config_cb and is held while the callback runs,
+	 * so set_config_cb() cannot retire a callback that is being called.
+	 * Separate from @cfg_lock so a callback may read the config.
+	 */
+	spinlock_t cb_lock;
 	struct vdpa_callback config_cb;
 
 	struct dentry *debugfs;
@@ -193,6 +198,7 @@ void vsh_free_regions(struct vsh_dev *d);
 
 /* vq.c */
 enum vsh_role vsh_vq_role(const struct vsh_dev *d, unsigned int idx);
+bool vsh_vq_pending(struct vsh_dev *d, struct vsh_vq *vq);
 int vsh_vq_pop(struct vsh_dev *d, struct vsh_vq *vq, struct vsh_chain *ch);
 int vsh_vq_push(struct vsh_dev *d, struct vsh_vq *vq, u16 head, u32 len);
 void vsh_vq_notify(struct vsh_vq *vq);

@@ -3,10 +3,12 @@
 #
 # Run the vshape_host selftests and print TAP:
 #
-#   selftests/host/run.sh [loopback] [nested]     (default: both)
+#   selftests/host/run.sh [loopback] [fuzz] [nested]     (default: all)
 #
 # loopback: one Linux 6.12 VM (TCG is fine), the vDPA device bound to
 #           virtio_vdpa, driven by the same kernel (protocol test).
+# fuzz:     one Linux 6.12 VM, the device bound to vhost_vdpa and driven
+#           from userspace by vdpa_fuzz (malformed rings and requests).
 # nested:   an L1 6.12 VM with KVM inside (-cpu max, kvm_amd/kvm_intel),
 #           QEMU 10 in L1 exposing the device to an L2 guest through
 #           vhost-vdpa-device-pci with a shared memfd as RAM (memory test).
@@ -16,7 +18,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 top=$PWD
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(loopback nested)
+[ ${#suites[@]} -gt 0 ] || suites=(loopback fuzz nested)
 
 kver=$(ls -d /lib/modules/6.12.*/build 2>/dev/null | head -n1 | cut -d/ -f4)
 if [ -z "$kver" ] || [ ! -e "/boot/vmlinuz-$kver" ]; then
@@ -28,6 +30,9 @@ command -v qemu-system-x86_64 >/dev/null || {
 out=$(KBUILD_ARGS="${KBUILD_ARGS:-}" selftests/host/build.sh "$kver") || {
 	echo "1..1"; echo "not ok 1 - build vshape_host.ko and vshape_looptest.ko"; exit 1; }
 mkdir -p build/check
+fuzz=$out/vdpa_fuzz
+gcc -O2 -Wall -Wextra -o "$fuzz" selftests/host/vdpa_fuzz.c || {
+	echo "1..1"; echo "not ok 1 - build vdpa_fuzz"; exit 1; }
 
 rc_all=4
 for s in "${suites[@]}"; do
@@ -39,6 +44,13 @@ for s in "${suites[@]}"; do
 			--env "VSHAPE_HOST_KO=$out/host-only/vshape_host.ko" \
 			--env "VSHAPE_LOOPTEST_KO=$out/looptest/vshape_looptest.ko" \
 			-- selftests/host/loopback.sh
+		rc=$?;;
+	fuzz)
+		scripts/vm --kernel "$kver" --mem 1G --quiet --timeout 600 \
+			--console "$top/build/check/host-fuzz.console" \
+			--env "VSHAPE_HOST_KO=$out/host-only/vshape_host.ko" \
+			--env "VSHAPE_FUZZ=$fuzz" \
+			-- selftests/host/fuzz.sh
 		rc=$?;;
 	nested)
 		scripts/vm --kernel "$kver" --mem 3G --accel tcg --nested --quiet \
