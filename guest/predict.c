@@ -23,6 +23,9 @@
 #include "trace.h"
 #include "vshape_guest.h"
 
+/* Smallest gap, in pages, that makes predict mode move the balloon (16 MiB). */
+#define VS_PREDICT_HYSTERESIS	(8 * VS_PAGES_2M)
+
 /* Adaptation: weight of a new error sample and decay, as predictor/ advises. */
 #define VS_ADAPT_ALPHA		32767
 #define VS_ADAPT_DECAY_SHIFT	4
@@ -196,8 +199,11 @@ static void vs_predict_work(struct work_struct *work)
 		long gap = (long)vs_effective_target(vs) -
 			   (long)READ_ONCE(vs->held_pages);
 
-		/* Move only for a 2 MiB difference: no 4 KiB dithering. */
-		if (abs(gap) >= VS_PAGES_2M)
+		/*
+		 * Hysteresis: the confidence moves a little every period,
+		 * and following each wiggle would churn the balloon.
+		 */
+		if (abs(gap) >= VS_PREDICT_HYSTERESIS)
 			vs_queue_update(vs);
 	}
 	vs_queue_predict(vs, msecs_to_jiffies(period));

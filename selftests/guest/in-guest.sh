@@ -15,7 +15,13 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 mount -t debugfs none /sys/kernel/debug 2>/dev/null
-./vshape_guest_test
-rc=$?
+# scripts/vm runs us chrooted at /mnt/root; the firmware loader (model
+# files) resolves paths from init's root.
+if [ "$(stat -c %d:%i /)" != "$(stat -c %d:%i /proc/1/root/ 2>/dev/null)" ]; then
+	export VSHAPE_FW_PREFIX=/mnt/root
+fi
+rc=0
+./vshape_guest_test || rc=1
+./vshape_predict_test || rc=1
 dmesg | grep -E 'vshape|Out of memory|Killed process|BUG|WARNING' | sed 's/^/# dmesg: /'
 exit $rc

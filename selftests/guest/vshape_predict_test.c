@@ -1,0 +1,479 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Selftests of vshape_guest's sampler and predictor, run inside a VM
+ * with the driver bound.  The bad model files are made here from the
+ * built-in model (predictor/default_model.c, linked in) by changing one
+ * field and sealing the file with a correct CRC again, so that each one
+ * reaches the check it is meant for.
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "vshape_sysfs.h"
+#include "default_model.h"
+#include "fixed.h"
+
+#define MIB_KB		1024LL
+#define FW_DIR		"/tmp/vshape-fw"
+#define FW_PATH_PARAM	"/sys/module/firmware_class/parameters/path"
+
+/* Channels, in the driver's order (guest/sampler.h). */
+enum { CH_USED, CH_CPU, CH_ANON, CH_FILE, CH_FREE, CH_PGFAULT,
+	CH_CG_USAGE = 12, NR_CH = 14 };
+
+/* A "key=value" line of the prediction file, or -1. */
+static long long prediction(const char *key)
+{
+	char path[PATH_MAX], line[256];
+	size_t klen = strlen(key);
+	long long val = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), VS_DRV_DIR "/%s/vshape/prediction",
+		 vs_dev_name());
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, klen) && line[klen] == '=') {
+			val = strtoll(line + klen + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return val;
+}
+
+/*
+ * The firmware loader opens files in init's root.  Under scripts/vm the
+ * tests run in a chroot, whose root init sees at $VSHAPE_FW_PREFIX.
+ */
+static int set_fw_path(void)
+{
+	const char *prefix = getenv("VSHAPE_FW_PREFIX");
+	char path[PATH_MAX];
+	int fd, n, ok;
+
+	mkdir(FW_DIR, 0755);
+	n = snprintf(path, sizeof(path), "%s%s", prefix ? prefix : "", FW_DIR);
+	fd = open(FW_PATH_PARAM, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	ok = write(fd, path, n) == n;
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/* Largest value of channel @ch over the records with seq >= @from. */
+static long long records_max(int ch, long long from)
+{
+	char path[PATH_MAX], line[1024];
+	long long best = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), VS_DBG_DIR "/%s/records", vs_dev_name());
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		long long v[2 + NR_CH];
+		char *p = line, *end;
+		int i;
+
+		for (i = 0; i < 2 + NR_CH; i++) {
+			v[i] = strtoll(p, &end, 10);
+			if (end == p)
+				break;
+			p = *end == ',' ? end + 1 : end;
+		}
+		if (i < 2 + NR_CH || v[0] < from)
+			continue;
+		if (v[2 + ch] > best)
+			best = v[2 + ch];
+	}
+	fclose(f);
+	return best;
+}
+
+/*
+ * Fork a child that (optionally joins cgroup @cg,) touches @kb of memory,
+ * tells the parent through a pipe and holds it for @hold seconds.
+ */
+static pid_t hold_memory(long long kb, int hold, const char *cg)
+{
+	int fd[2];
+	pid_t pid;
+	char c;
+
+	if (pipe(fd))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		size_t len = (size_t)kb * 1024, i;
+		char *p;
+
+		if (cg) {
+			char path[PATH_MAX], me[32];
+			int cfd;
+
+			snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
+			snprintf(me, sizeof(me), "%d", getpid());
+			cfd = open(path, O_WRONLY);
+			if (cfd < 0 || write(cfd, me, strlen(me)) < 0)
+				_exit(3);
+			close(cfd);
+		}
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			_exit(2);
+		for (i = 0; i < len; i += 4096)
+			p[i] = 1;
+		if (write(fd[1], "x", 1) != 1)
+			_exit(4);
+		sleep(hold);
+		_exit(0);
+	}
+	close(fd[1]);
+	if (pid < 0 || read(fd[0], &c, 1) != 1) {
+		close(fd[0]);
+		return -1;
+	}
+	close(fd[0]);
+	return pid;
+}
+
+static int reap(pid_t pid)
+{
+	int status;
+
+	if (pid <= 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void sleep_ms(int ms)
+{
+	usleep(ms * 1000);
+}
+
+/* ---- the sampler reads real counters ---- */
+
+TEST(sampler_counters_move_when_memory_is_faulted)
+{
+	long long total = meminfo_kb("MemTotal"), seq, used0, used1, faults;
+	pid_t pid;
+
+	if (!vs_dev_name())
+		SKIP(return, "no device bound to vshape_guest");
+	sleep_ms(500);
+	seq = prediction("seq");
+	used0 = records_max(CH_USED, seq - 2);
+	pid = hold_memory(400 * MIB_KB, 2, NULL);
+	ASSERT_GT(pid, 0);
+	sleep_ms(700);
+	used1 = records_max(CH_USED, seq);
+	faults = records_max(CH_PGFAULT, seq);
+	EXPECT_EQ(0, reap(pid));
+	TH_LOG("used %lld -> %lld (Q3.12), page-fault channel up to %lld",
+	       used0, used1, faults);
+	/* 400 MiB is this fraction of RAM, in Q3.12; allow 20% less. */
+	EXPECT_GE(used1 - used0, 400 * MIB_KB * 4096 / total * 8 / 10);
+	EXPECT_GT(faults, 0);
+}
+
+/* ---- the prediction follows a step in demand ---- */
+
+TEST(prediction_follows_a_step_in_demand)
+{
+	long long before, during, after;
+	pid_t pid;
+
+	if (!vs_dev_name())
+		SKIP(return, "no device bound to vshape_guest");
+	sleep_ms(1000);
+	before = prediction("demand_kb");
+	pid = hold_memory(600 * MIB_KB, 3, NULL);
+	ASSERT_GT(pid, 0);
+	sleep_ms(1500);
+	during = prediction("demand_kb");
+	EXPECT_EQ(0, reap(pid));
+	sleep_ms(1500);
+	after = prediction("demand_kb");
+	TH_LOG("predicted demand %lld -> %lld -> %lld KiB", before, during,
+	       after);
+	EXPECT_GE(during - before, 600 * MIB_KB * 8 / 10);
+	EXPECT_LE(after, during - 600 * MIB_KB * 8 / 10);
+}
+
+/* ---- watched cgroups: their memory usage is a channel ---- */
+
+TEST(watched_cgroup_usage_is_sampled)
+{
+	long long total = meminfo_kb("MemTotal"), seq, usage;
+	char buf[256];
+	pid_t pid;
+
+	if (!vs_dev_name())
+		SKIP(return, "no device bound to vshape_guest");
+	mkdir("/sys/fs/cgroup", 0755);
+	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) &&
+	    mount("none", "/sys/fs/cgroup", "cgroup2", 0, NULL))
+		SKIP(return, "cannot mount cgroup2");
+	system("echo +memory > /sys/fs/cgroup/cgroup.subtree_control");
+	rmdir("/sys/fs/cgroup/vstest");
+	ASSERT_EQ(0, mkdir("/sys/fs/cgroup/vstest", 0755));
+	ASSERT_EQ(0, vs_write("cgroups", "/vstest\n"));
+	ASSERT_EQ(0, vs_read("cgroups", buf, sizeof(buf)));
+	EXPECT_STREQ("/vstest", buf);
+
+	seq = prediction("seq");
+	pid = hold_memory(200 * MIB_KB, 2, "/sys/fs/cgroup/vstest");
+	ASSERT_GT(pid, 0);
+	sleep_ms(700);
+	usage = records_max(CH_CG_USAGE, seq);
+	EXPECT_EQ(0, reap(pid));
+	TH_LOG("cgroup usage channel up to %lld (Q3.12)", usage);
+	EXPECT_GE(usage, 200 * MIB_KB * 4096 / total * 8 / 10);
+	EXPECT_EQ(0, vs_write("cgroups", ""));
+	rmdir("/sys/fs/cgroup/vstest");
+}
+
+/* ---- predictor knobs refuse bad writes and keep their state ---- */
+
+FIXTURE(pknob) {
+	char period[64], horizon[64], cgroups[256], model[256];
+};
+
+FIXTURE_VARIANT(pknob) {
+	const char *knob;
+	const char *val;
+	int err;
+};
+
+FIXTURE_VARIANT_ADD(pknob, period_text) {
+	.knob = "period_ms", .val = "fast", .err = -EINVAL,
+};
+FIXTURE_VARIANT_ADD(pknob, period_negative) {
+	.knob = "period_ms", .val = "-100", .err = -EINVAL,
+};
+FIXTURE_VARIANT_ADD(pknob, period_too_short) {
+	.knob = "period_ms", .val = "5", .err = -ERANGE,
+};
+FIXTURE_VARIANT_ADD(pknob, period_too_long) {
+	.knob = "period_ms", .val = "60001", .err = -ERANGE,
+};
+FIXTURE_VARIANT_ADD(pknob, horizon_below_period) {
+	.knob = "horizon_ms", .val = "50", .err = -ERANGE,
+};
+FIXTURE_VARIANT_ADD(pknob, horizon_too_far) {
+	.knob = "horizon_ms", .val = "6400001", .err = -ERANGE,
+};
+FIXTURE_VARIANT_ADD(pknob, cgroup_relative) {
+	.knob = "cgroups", .val = "vstest", .err = -EINVAL,
+};
+FIXTURE_VARIANT_ADD(pknob, cgroup_missing) {
+	.knob = "cgroups", .val = "/no/such/cgroup", .err = -ENOENT,
+};
+FIXTURE_VARIANT_ADD(pknob, cgroup_too_many) {
+	.knob = "cgroups", .val = "/,/,/,/,/", .err = -EINVAL,
+};
+FIXTURE_VARIANT_ADD(pknob, model_missing) {
+	.knob = "model", .val = "no-such-model.vsm", .err = -ENOENT,
+};
+FIXTURE_VARIANT_ADD(pknob, model_path_escape) {
+	.knob = "model", .val = "../etc/passwd", .err = -EINVAL,
+};
+
+FIXTURE_SETUP(pknob)
+{
+	if (!vs_dev_name())
+		SKIP(return, "no device bound to vshape_guest");
+	ASSERT_EQ(0, vs_read("period_ms", self->period, 64));
+	ASSERT_EQ(0, vs_read("horizon_ms", self->horizon, 64));
+	ASSERT_EQ(0, vs_read("cgroups", self->cgroups, 256));
+	ASSERT_EQ(0, vs_read("model", self->model, 256));
+}
+
+FIXTURE_TEARDOWN(pknob)
+{
+}
+
+TEST_F(pknob, bad_write_refused_state_unchanged)
+{
+	char buf[256];
+
+	EXPECT_EQ(variant->err, vs_write(variant->knob, variant->val));
+	ASSERT_EQ(0, vs_read("period_ms", buf, sizeof(buf)));
+	EXPECT_STREQ(self->period, buf);
+	ASSERT_EQ(0, vs_read("horizon_ms", buf, sizeof(buf)));
+	EXPECT_STREQ(self->horizon, buf);
+	ASSERT_EQ(0, vs_read("cgroups", buf, sizeof(buf)));
+	EXPECT_STREQ(self->cgroups, buf);
+	ASSERT_EQ(0, vs_read("model", buf, sizeof(buf)));
+	EXPECT_STREQ(self->model, buf);
+}
+
+/* ---- model files: every bad one refused, the running model kept ---- */
+
+enum mutation { M_NONE, M_TRUNCATE, M_MAGIC, M_MAJOR, M_HIDDEN, M_CRC,
+		M_SHORT };
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = v;
+	p[1] = v >> 8;
+	p[2] = v >> 16;
+	p[3] = v >> 24;
+}
+
+/* Write a variant of the built-in model to FW_DIR/@name. */
+static int write_model(const char *name, enum mutation mut)
+{
+	size_t len = vs_default_model_len;
+	char path[PATH_MAX];
+	uint8_t *buf = malloc(len);
+	int fd, ok;
+
+	if (!buf)
+		return -1;
+	memcpy(buf, vs_default_model, len);
+	switch (mut) {
+	case M_TRUNCATE:
+		len -= 100;
+		put32(buf + 8, len);	/* consistent length, cut data */
+		break;
+	case M_MAGIC:
+		buf[0] ^= 0xff;
+		break;
+	case M_MAJOR:
+		buf[4] = 2;
+		break;
+	case M_HIDDEN:
+		buf[19] = 200;		/* over the 64-unit limit */
+		break;
+	case M_SHORT:
+		len = 32;	/* not even a header */
+		break;
+	default:
+		break;
+	}
+	/* Seal with a good CRC, except for the CRC case itself. */
+	if (len >= 4 && mut != M_NONE)
+		put32(buf + len - 4, vs_crc32(0, buf, len - 4));
+	if (mut == M_CRC)
+		buf[len / 2] ^= 0x01;
+	snprintf(path, sizeof(path), FW_DIR "/%s", name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0) {
+		free(buf);
+		return -1;
+	}
+	ok = write(fd, buf, len) == (ssize_t)len;
+	close(fd);
+	free(buf);
+	return ok ? 0 : -1;
+}
+
+FIXTURE(model) {
+	char before[256];
+};
+
+FIXTURE_VARIANT(model) {
+	const char *name;
+	enum mutation mut;
+	int err;
+};
+
+FIXTURE_VARIANT_ADD(model, truncated) {
+	.name = "truncated.vsm", .mut = M_TRUNCATE, .err = -EINVAL,
+};
+FIXTURE_VARIANT_ADD(model, wrong_magic) {
+	.name = "magic.vsm", .mut = M_MAGIC, .err = -EINVAL,
+};
+FIXTURE_VARIANT_ADD(model, wrong_version) {
+	.name = "version.vsm", .mut = M_MAJOR, .err = -EPROTO,
+};
+FIXTURE_VARIANT_ADD(model, wrong_dimensions) {
+	.name = "dims.vsm", .mut = M_HIDDEN, .err = -E2BIG,
+};
+FIXTURE_VARIANT_ADD(model, bad_checksum) {
+	.name = "crc.vsm", .mut = M_CRC, .err = -EBADMSG,
+};
+FIXTURE_VARIANT_ADD(model, shorter_than_header) {
+	.name = "short.vsm", .mut = M_SHORT, .err = -EINVAL,
+};
+
+FIXTURE_SETUP(model)
+{
+	if (!vs_dev_name())
+		SKIP(return, "no device bound to vshape_guest");
+	ASSERT_EQ(0, set_fw_path());
+	ASSERT_EQ(0, vs_write("model", "default"));
+	ASSERT_EQ(0, vs_read("model", self->before, sizeof(self->before)));
+}
+
+FIXTURE_TEARDOWN(model)
+{
+}
+
+TEST_F(model, bad_file_refused_old_model_kept)
+{
+	char after[256];
+	long long seq;
+
+	ASSERT_EQ(0, write_model(variant->name, variant->mut));
+	EXPECT_EQ(variant->err, vs_write("model", variant->name));
+	ASSERT_EQ(0, vs_read("model", after, sizeof(after)));
+	EXPECT_STREQ(self->before, after);
+	/* And it still predicts. */
+	seq = prediction("seq");
+	sleep_ms(400);
+	EXPECT_GT(prediction("seq"), seq);
+}
+
+TEST(good_model_file_is_loaded)
+{
+	char buf[256];
+
+	if (!vs_dev_name())
+		SKIP(return, "no device bound to vshape_guest");
+	ASSERT_EQ(0, set_fw_path());
+	ASSERT_EQ(0, write_model("good.vsm", M_NONE));
+	ASSERT_EQ(0, vs_write("model", "good.vsm\n"));
+	ASSERT_EQ(0, vs_read("model", buf, sizeof(buf)));
+	EXPECT_EQ(0, strncmp(buf, "good.vsm crc=", 13));
+	ASSERT_EQ(0, vs_write("model", "default"));
+}
+
+/* ---- predict mode: the balloon follows the prediction ---- */
+
+TEST(predict_mode_gives_back_and_takes_back)
+{
+	long long idle, busy;
+	pid_t pid;
+
+	if (!vs_dev_name())
+		SKIP(return, "no device bound to vshape_guest");
+	ASSERT_EQ(0, vs_write("mode", "predict"));
+	sleep_ms(3000);
+	idle = vs_read_num("actual_kb");
+	pid = hold_memory(700 * MIB_KB, 4, NULL);
+	ASSERT_GT(pid, 0);
+	sleep_ms(2500);
+	busy = vs_read_num("actual_kb");
+	EXPECT_EQ(0, reap(pid));
+	TH_LOG("balloon %lld KiB idle, %lld KiB under a 700 MiB demand, spare now %lld KiB",
+	       idle, busy, prediction("spare_kb"));
+	EXPECT_GT(idle, 0);
+	EXPECT_LT(busy, idle);
+	ASSERT_EQ(0, vs_write("mode", "max"));
+	EXPECT_EQ(0, vs_wait_eq("actual_kb", 0, 15));
+}
+
+TEST_HARNESS_MAIN
