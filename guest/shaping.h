@@ -6,7 +6,9 @@
  *   vs_shaping_init()     after find_vqs, when the feature was negotiated;
  *                         sets vs->shaping
  *   vs_shaping_vq_done()  the shaping queue's callback
- *   vs_shaping_remove()   before the queues are deleted; frees vs->shaping
+ *   vs_shaping_remove()   after virtio_reset_device() and before del_vqs();
+ *                         wakes and fails a waiting request, frees
+ *                         vs->shaping
  *
  * Requests, called by the policy (process context, may sleep):
  *   vs_shaping_request()  send one request and wait for the device's answer
