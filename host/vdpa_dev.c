@@ -376,20 +376,29 @@ static void vsh_get_config(struct vdpa_device *vdpa, unsigned int offset,
 	memcpy(buf, cfg + offset, len);
 }
 
-/* The driver may write only "actual" (bytes 4..7). */
+/*
+ * The driver may write only "actual" (bytes 4..7).  QEMU's generic vDPA
+ * device writes the whole config space at once, so take the bytes of a
+ * write that overlap "actual" and ignore the rest.
+ */
 static void vsh_set_config(struct vdpa_device *vdpa, unsigned int offset,
 			   const void *buf, unsigned int len)
 {
 	struct vsh_dev *d = vdpa_to_vsh(vdpa);
 	const unsigned int lo = offsetof(struct virtio_balloon_config, actual);
+	const unsigned int hi = lo + sizeof(d->config.actual);
+	unsigned int from, to;
 	unsigned long flags;
-	u8 *dst;
 
-	if (offset < lo || offset > lo + 4 || len > lo + 4 - offset)
+	if (offset >= VSH_CONFIG_SIZE || len > VSH_CONFIG_SIZE - offset)
+		return;
+	from = max(offset, lo);
+	to = min(offset + len, hi);
+	if (from >= to)
 		return;
 	spin_lock_irqsave(&d->cfg_lock, flags);
-	dst = (u8 *)&d->config;
-	memcpy(dst + offset, buf, len);
+	memcpy((u8 *)&d->config + from, (const u8 *)buf + (from - offset),
+	       to - from);
 	spin_unlock_irqrestore(&d->cfg_lock, flags);
 }
 

@@ -76,12 +76,38 @@ check "COMMIT 128 MiB raises L1 Shmem by >= 120 MiB" [ $((s2 - s1)) -ge $((120 *
 check "ledger charged 128 MiB" [ "$(cat $LEDGER/charged_bytes)" = $((128 * MiB)) ]
 echo $((128 * MiB)) > $LEDGER/capacity_bytes
 
+# L2 then loads the in-tree virtio_balloon (STATS_VQ, no VSHAPE).
+# Wait until it is running (DRIVER_OK, first stats buffer sent), so the
+# new target can only reach it through the config-change interrupt.
+stats_vq_negotiated() {
+	local f b
+	f=$(awk '/^features/{print $2}' /sys/kernel/debug/vshape_host/vs0/stats)
+	b=$(awk '/^stats_bufs/{print $2}' /sys/kernel/debug/vshape_host/vs0/stats)
+	[ $(( f & 2 )) != 0 ] && [ $(( (f >> 23) & 1 )) = 0 ] && [ "$b" -ge 1 ]
+}
+for _ in $(seq 1200); do
+	stats_vq_negotiated && break
+	[ -f $l2run/rc ] && break
+	sleep 0.5
+done
+echo 16384 > $SYS/target_pages
+# QEMU's vhost-vdpa-device re-reads the config on every guest read but
+# writes back its own copy on a guest write, so the driver's "actual"
+# never reaches the device: judge by the pages the device saw inflated.
+if wait_val $SYS/inflated_bytes $((64 * MiB)) 360; then
+	ok "new target_pages reached L2's virtio_balloon through the config interrupt: 64 MiB inflated"
+else
+	nok "new target_pages reached L2's virtio_balloon through the config interrupt"
+fi
+echo "# actual_pages seen by the device: $(cat $SYS/actual_pages) (QEMU drops driver config writes)"
+
 scripts/vm --wait $l2run >/dev/null 2>&1
 rc=$?
 grep -a '^L2: ' $l2run/console.log | tr -d '\r' | sed -n 's/^L2: //p' > /tmp/l2.tap
 while read -r line; do
 	case $line in
 	"ok - "*) ok "L2: ${line#ok - }";;
+	"not ok - "*"# TODO"*) n=$((n + 1)); echo "not ok $n - L2: ${line#not ok - }";;
 	"not ok - "*) nok "L2: ${line#not ok - }";;
 	"# "*) echo "$line";;
 	esac

@@ -85,4 +85,19 @@ req deflate b0-128
 expect "DEFLATE everything back: device healthy after bad input" 0 $((258 * MiB))
 echo free > "$D/request"
 rmmod vshape_looptest && say "ok - L2 driver unloads" || say "not ok - L2 driver unloads"
+
+# The host's target through the config-change interrupt: L1 writes
+# target_pages once it sees the in-tree balloon's features.
+modprobe virtio_balloon
+got=0
+for _ in $(seq 360); do
+	got=$(awk '/^balloon_inflate /{print $2}' /proc/vmstat)
+	[ "${got:-0}" -ge 16384 ] && break
+	sleep 0.5
+done
+if [ "${got:-0}" -ge 16384 ]; then
+	say "ok - in-tree virtio_balloon followed a new host target (config interrupt via vhost-vdpa-device-pci)"
+else
+	say "not ok - in-tree virtio_balloon followed a new host target (balloon_inflate=${got:-?})"
+fi
 say "done"
