@@ -27,6 +27,13 @@ static int vs_state_show(struct seq_file *m, void *unused)
 	seq_printf(m, "oom_deflates: %llu\n", vs->nr_oom_deflates);
 	seq_printf(m, "oom_pages: %llu\n", vs->oom_pages);
 	seq_printf(m, "last_error: %d\n", vs->last_error);
+	seq_printf(m, "shaping: %s\n", vs->shaping ? "on" : "off");
+	seq_printf(m, "shaping_msgs: %llu\n", vs->nr_shaping_msgs);
+	seq_printf(m, "shaping_refused: %llu\n", vs->nr_shaping_refused);
+	seq_printf(m, "commits: %llu\n", vs->nr_commits);
+	seq_printf(m, "reserves: %llu\n", vs->nr_reserves);
+	seq_printf(m, "releases: %llu\n", vs->nr_releases);
+	seq_printf(m, "reservations_held: %u\n", vs->nr_resv);
 	mutex_unlock(&vs->balloon_lock);
 	seq_printf(m, "floor_pages: %lu\n", vs_floor_pages(vs));
 	seq_printf(m, "target_pages: %lu\n", vs_effective_target(vs));

@@ -17,6 +17,7 @@
 
 #include "compat.h"
 #include "predict.h"
+#include "shaping.h"
 #include "vshape_guest.h"
 
 #define CREATE_TRACE_POINTS
@@ -143,25 +144,46 @@ static int vs_oom_notify(struct notifier_block *nb, unsigned long dummy,
 	return NOTIFY_OK;
 }
 
+/*
+ * Queues are numbered in order of the features that bring them: inflate,
+ * deflate, stats (STATS_VQ), then the shaping queue (VSHAPE), as
+ * docs/protocol.md says.
+ */
 static int vs_init_vqs(struct vshape_dev *vs)
 {
-	struct vs_vq_desc desc[3] = {
+	struct vs_vq_desc desc[4] = {
 		{ "inflate", vs_balloon_ack },
 		{ "deflate", vs_balloon_ack },
-		{ "stats", vs_stats_ack },
 	};
-	struct virtqueue *vqs[3];
-	unsigned int nvqs = 2;
+	struct virtqueue *vqs[4];
+	unsigned int nvqs = 2, stats = 0, shaping = 0;
 	int err;
 
-	if (virtio_has_feature(vs->vdev, VIRTIO_BALLOON_F_STATS_VQ))
-		nvqs = 3;
+	if (virtio_has_feature(vs->vdev, VIRTIO_BALLOON_F_STATS_VQ)) {
+		stats = nvqs;
+		desc[nvqs++] = (struct vs_vq_desc){ "stats", vs_stats_ack };
+	}
+	if (virtio_has_feature(vs->vdev, VIRTIO_BALLOON_F_VSHAPE)) {
+		shaping = nvqs;
+		desc[nvqs++] = (struct vs_vq_desc){ "shaping",
+						    vs_shaping_vq_done };
+	}
 	err = vs_find_vqs(vs->vdev, nvqs, vqs, desc);
 	if (err)
 		return err;
 	vs->inflate_vq = vqs[0];
 	vs->deflate_vq = vqs[1];
-	vs->stats_vq = nvqs > 2 ? vqs[2] : NULL;
+	vs->stats_vq = stats ? vqs[stats] : NULL;
+	if (shaping) {
+		err = vs_shaping_init(vs, vqs[shaping]);
+		if (!err)
+			err = vs_balloon_shaping_start(vs);
+		if (err) {
+			/* Not fatal: the standard protocol still works. */
+			dev_warn(&vs->vdev->dev, "shaping off: %d\n", err);
+			vs_shaping_remove(vs);
+		}
+	}
 	return 0;
 }
 
@@ -206,6 +228,8 @@ static int vs_start(struct vshape_dev *vs)
 
 err_reset:
 	virtio_reset_device(vs->vdev);
+	vs_balloon_shaping_stop(vs);
+	vs_shaping_remove(vs);
 	vs->vdev->config->del_vqs(vs->vdev);
 	return err;
 }
@@ -231,7 +255,14 @@ static void vs_stop(struct vshape_dev *vs)
 			break;
 	vs_update_actual(vs);
 
+	/*
+	 * Reset first: the device forgets reservations and stops using our
+	 * buffers; then the shaping state can go.
+	 */
+	cancel_delayed_work_sync(&vs->release_work);
 	virtio_reset_device(vs->vdev);
+	vs_balloon_shaping_stop(vs);
+	vs_shaping_remove(vs);
 	vs->vdev->config->del_vqs(vs->vdev);
 }
 
@@ -254,6 +285,9 @@ static int vs_probe(struct virtio_device *vdev)
 	vs->floor_margin_pages = VS_DEFAULT_FLOOR_MARGIN_KB >> (PAGE_SHIFT - 10);
 	INIT_WORK(&vs->update_work, vs_update_work);
 	INIT_WORK(&vs->stats_work, vs_stats_work);
+	INIT_DELAYED_WORK(&vs->release_work, vs_release_work);
+	vs->commit_pct = VS_DEFAULT_COMMIT_PCT;
+	vs->grace_ms = VS_DEFAULT_GRACE_MS;
 	spin_lock_init(&vs->stop_update_lock);
 	vs_balloon_init(vs);
 	vs->oom_nb.notifier_call = vs_oom_notify;
@@ -270,10 +304,11 @@ static int vs_probe(struct virtio_device *vdev)
 	err = vs_start(vs);
 	if (err)
 		goto err_debugfs;
-	dev_info(&vdev->dev, "vshape balloon ready (stats %s, deflate-on-oom %s)\n",
+	dev_info(&vdev->dev, "vshape balloon ready (stats %s, deflate-on-oom %s, shaping %s)\n",
 		 str_on_off(vs->stats_vq),
 		 str_on_off(virtio_has_feature(vdev,
-					       VIRTIO_BALLOON_F_DEFLATE_ON_OOM)));
+					       VIRTIO_BALLOON_F_DEFLATE_ON_OOM)),
+		 str_on_off(vs->shaping));
 	return 0;
 
 err_debugfs:
@@ -294,8 +329,9 @@ static void vs_remove(struct virtio_device *vdev)
 	struct vshape_dev *vs = vdev->priv;
 
 	sysfs_remove_group(&vdev->dev.kobj, &vs_attr_group);
-	vs_debugfs_exit(vs);
+	/* Before debugfs: the shaping state removes its own entries there. */
 	vs_stop(vs);
+	vs_debugfs_exit(vs);
 	WARN_ON(vs->held_pages);
 	vs_predict_exit(vs);
 	kfree(vs->pfns);
@@ -324,6 +360,7 @@ static unsigned int vs_features[] = {
 	VIRTIO_BALLOON_F_MUST_TELL_HOST,
 	VIRTIO_BALLOON_F_STATS_VQ,
 	VIRTIO_BALLOON_F_DEFLATE_ON_OOM,
+	VIRTIO_BALLOON_F_VSHAPE,
 };
 
 static struct virtio_driver vs_driver = {

@@ -23,8 +23,16 @@
 #include "trace.h"
 #include "vshape_guest.h"
 
-/* Smallest gap, in pages, that makes predict mode move the balloon (16 MiB). */
-#define VS_PREDICT_HYSTERESIS	(8 * VS_PAGES_2M)
+/*
+ * Smallest gap, in pages, that makes predict mode move the balloon:
+ * 1/32 of RAM, at least 16 MiB.  The confidence moves a few percent from
+ * one period to the next, and following each wiggle would churn the
+ * balloon (and the host's backing) for nothing.
+ */
+static unsigned long vs_predict_hysteresis(void)
+{
+	return max(totalram_pages() / 32, 8 * VS_PAGES_2M);
+}
 
 /* Adaptation: weight of a new error sample and decay, as predictor/ advises. */
 #define VS_ADAPT_ALPHA		32767
@@ -166,15 +174,18 @@ static void vs_predict_work(struct work_struct *work)
 					      struct vs_predictor, work);
 	struct vshape_dev *vs = p->vs;
 	s16 out[VS_MAX_OUT], blended[VS_MAX_OUT];
+	s16 rec_demand, rec_used;
 	struct vs_record *rec;
 	unsigned int period;
-	u64 t0;
+	u16 rec_conf;
+	u32 step_ns;
+	u64 t0, seq;
 
 	mutex_lock(&p->lock);
 	rec = &p->ring[p->seq % VS_RING_LEN];
 	rec->seq = p->seq++;
 	rec->time_ns = ktime_get_ns();
-	vs_sampler_read(&p->sampler, rec->raw);
+	vs_sampler_read(&p->sampler, rec->raw, READ_ONCE(vs->held_pages));
 
 	t0 = ktime_get_ns();
 	vs_lstm_step(&p->model, &p->state, rec->raw, out);
@@ -189,21 +200,31 @@ static void vs_predict_work(struct work_struct *work)
 	p->step_ns_total += rec->step_ns;
 	p->latest = *rec;
 	period = p->period_ms;
+	rec_demand = rec->demand;
+	rec_used = rec->raw[VS_CH_USED];
+	rec_conf = rec->confidence;
+	seq = rec->seq;
+	step_ns = rec->step_ns;
 	mutex_unlock(&p->lock);
 
-	trace_vshape_predict(rec->seq, p->latest.raw[VS_CH_USED],
-			     p->latest.demand, p->latest.confidence,
-			     p->latest.step_ns);
+	trace_vshape_predict(seq, rec_used, rec_demand, rec_conf, step_ns);
 
 	if (READ_ONCE(vs->mode) == VS_MODE_PREDICT) {
 		long gap = (long)vs_effective_target(vs) -
 			   (long)READ_ONCE(vs->held_pages);
+		long rise = (long)rec_demand - (long)rec_used;
+		unsigned int pct = rec_conf * 100U / 32768U;
 
-		/*
-		 * Hysteresis: the confidence moves a little every period,
-		 * and following each wiggle would churn the balloon.
-		 */
-		if (abs(gap) >= VS_PREDICT_HYSTERESIS)
+		unsigned long rise_pages = rise > 0 ?
+			mult_frac(totalram_pages(), (unsigned long)rise,
+				  VS_Q12_ONE) : 0;
+
+		/* An unsure rise of a block or more: hold capacity only. */
+		if (rise_pages >= VS_PAGES_2M &&
+		    pct < READ_ONCE(vs->commit_pct))
+			vs_reserve_ahead(vs, rise_pages);
+
+		if (abs(gap) >= vs_predict_hysteresis())
 			vs_queue_update(vs);
 	}
 	vs_queue_predict(vs, msecs_to_jiffies(period));
@@ -229,6 +250,18 @@ unsigned long vs_predict_spare_pages(struct vshape_dev *vs)
 	demand = mult_frac(total, (unsigned long)q, VS_Q12_ONE);
 	spare = total - min(total, demand + READ_ONCE(vs->floor_margin_pages));
 	return mult_frac(spare, (unsigned long)conf, 32768UL);
+}
+
+/* The latest confidence, Q0.15 (0 before the first prediction). */
+u16 vs_predict_confidence(struct vshape_dev *vs)
+{
+	struct vs_predictor *p = vs->predictor;
+	u16 conf;
+
+	mutex_lock(&p->lock);
+	conf = p->steps ? p->latest.confidence : 0;
+	mutex_unlock(&p->lock);
+	return conf;
 }
 
 int vs_predict_set_period(struct vshape_dev *vs, unsigned int ms)

@@ -68,5 +68,6 @@ int vs_predict_load_model(struct vshape_dev *vs, const char *name);
 int vs_predict_set_period(struct vshape_dev *vs, unsigned int ms);
 int vs_predict_set_horizon(struct vshape_dev *vs, unsigned int ms);
 unsigned long vs_predict_spare_pages(struct vshape_dev *vs);
+u16 vs_predict_confidence(struct vshape_dev *vs);
 
 #endif /* _VSHAPE_PREDICT_H */

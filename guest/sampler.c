@@ -118,10 +118,11 @@ static s16 vs_rate(u64 delta, u64 dt_ns, unsigned long total)
 			    total);
 }
 
-void vs_sampler_read(struct vs_sampler *s, s16 raw[VS_NR_CHANNELS])
+void vs_sampler_read(struct vs_sampler *s, s16 raw[VS_NR_CHANNELS],
+		     unsigned long balloon_pages)
 {
 	unsigned long total = totalram_pages();
-	unsigned long anon, file;
+	unsigned long anon, file, used;
 	struct vs_counters c;
 	u64 dt, cg_pages = 0, busy_us, cpu_us;
 	s16 cg_psi = 0;
@@ -134,9 +135,14 @@ void vs_sampler_read(struct vs_sampler *s, s16 raw[VS_NR_CHANNELS])
 	file = global_node_page_state(NR_ACTIVE_FILE) +
 	       global_node_page_state(NR_INACTIVE_FILE);
 
-	raw[VS_CH_USED] = vs_q12_ratio(total - min_t(unsigned long, total,
-						     si_mem_available()),
-				       total);
+	/*
+	 * Demand is what the guest's own work uses: the balloon's pages are
+	 * not available, but counting them as used would make the balloon
+	 * feed back on the prediction that sizes it.
+	 */
+	used = total - min_t(unsigned long, total, si_mem_available());
+	used -= min(used, balloon_pages);
+	raw[VS_CH_USED] = vs_q12_ratio(used, total);
 	raw[VS_CH_ANON] = vs_q12_ratio(anon, total);
 	raw[VS_CH_FILE] = vs_q12_ratio(file, total);
 	raw[VS_CH_FREE] = vs_q12_ratio(global_zone_page_state(NR_FREE_PAGES),

@@ -14,7 +14,7 @@
 #include <linux/types.h>
 
 enum vs_channel {
-	VS_CH_USED,		/* 1 - MemAvailable / MemTotal */
+	VS_CH_USED,		/* (MemTotal - MemAvailable - balloon) / MemTotal */
 	VS_CH_CPU,		/* busy fraction of all CPUs */
 	VS_CH_ANON,		/* anon LRU / MemTotal */
 	VS_CH_FILE,		/* file LRU / MemTotal */
@@ -55,7 +55,8 @@ struct vs_sampler {
 };
 
 void vs_sampler_init(struct vs_sampler *s);
-void vs_sampler_read(struct vs_sampler *s, s16 raw[VS_NR_CHANNELS]);
+void vs_sampler_read(struct vs_sampler *s, s16 raw[VS_NR_CHANNELS],
+		     unsigned long balloon_pages);
 int vs_sampler_set_cgroups(struct vs_sampler *s, const char *paths);
 void vs_sampler_release(struct vs_sampler *s);
 extern const char * const vs_channel_names[VS_NR_CHANNELS];

@@ -281,7 +281,56 @@ static ssize_t prediction_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(prediction);
 
+static ssize_t commit_confidence_pct_show(struct device *dev,
+					  struct device_attribute *attr,
+					  char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(to_vs(dev)->commit_pct));
+}
+
+static ssize_t commit_confidence_pct_store(struct device *dev,
+					   struct device_attribute *attr,
+					   const char *buf, size_t count)
+{
+	unsigned int pct;
+	int err;
+
+	err = kstrtouint(buf, 0, &pct);
+	if (err)
+		return err;
+	if (pct > 100)
+		return -ERANGE;
+	WRITE_ONCE(to_vs(dev)->commit_pct, pct);
+	return count;
+}
+static DEVICE_ATTR_RW(commit_confidence_pct);
+
+static ssize_t reserve_grace_ms_show(struct device *dev,
+				     struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(to_vs(dev)->grace_ms));
+}
+
+static ssize_t reserve_grace_ms_store(struct device *dev,
+				      struct device_attribute *attr,
+				      const char *buf, size_t count)
+{
+	unsigned int ms;
+	int err;
+
+	err = kstrtouint(buf, 0, &ms);
+	if (err)
+		return err;
+	if (ms < 100 || ms > 3600000)
+		return -ERANGE;
+	WRITE_ONCE(to_vs(dev)->grace_ms, ms);
+	return count;
+}
+static DEVICE_ATTR_RW(reserve_grace_ms);
+
 static struct attribute *vs_attrs[] = {
+	&dev_attr_commit_confidence_pct.attr,
+	&dev_attr_reserve_grace_ms.attr,
 	&dev_attr_period_ms.attr,
 	&dev_attr_horizon_ms.attr,
 	&dev_attr_model.attr,

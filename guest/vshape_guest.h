@@ -19,6 +19,7 @@
 #include <linux/virtio_balloon.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
+#include <uapi/linux/vshape.h>
 
 /*
  * Size classes of the blocks the balloon holds: 2 MiB blocks first (one
@@ -34,7 +35,7 @@ enum vs_size_class {
 #define VS_ORDER_2M		(21 - PAGE_SHIFT)
 #define VS_PAGES_2M		BIT(VS_ORDER_2M)
 
-/* PFNs per inflate/deflate message: 16 KiB of __virtio32, 64 MiB of RAM. */
+/* PFNs per inflate/deflate message: 16 KiB of __virtio32, 16 MiB of RAM. */
 #define VS_PFNS_PER_MSG		4096
 
 /* Pages given back per OOM notification (one 2 MiB block's worth). */
@@ -56,6 +57,20 @@ enum vs_mode {
 };
 
 #define VS_NR_STATS		16
+
+/* Extents per shaping request at most (256 MiB of 2 MiB blocks). */
+#define VS_EXT_PER_MSG		128
+/* Reservations remembered for release after the grace period. */
+#define VS_MAX_RESERVATIONS	512
+#define VS_DEFAULT_COMMIT_PCT	70
+#define VS_DEFAULT_GRACE_MS	10000
+
+/* A range the host holds capacity for, until @expires (jiffies); len 0: gone. */
+struct vs_reservation {
+	u64 gpa;
+	u64 len;
+	unsigned long expires;
+};
 
 struct vs_shaping;
 struct vs_predictor;
@@ -93,6 +108,19 @@ struct vshape_dev {
 	unsigned long held_pages;	/* in PAGE_SIZE units */
 	__virtio32 *pfns;
 	unsigned int nr_pfns;
+	/* 2 MiB blocks as shaping extents, when VSHAPE is negotiated. */
+	struct vshape_extent *ext;
+	unsigned int nr_ext;
+	unsigned int max_ext;
+	/* Unexpired reservations, oldest first (a FIFO: same grace each). */
+	struct vs_reservation *resv;
+	unsigned int resv_head;
+	unsigned int nr_resv;
+	u64 nr_shaping_msgs;
+	u64 nr_shaping_refused;
+	u64 nr_commits;
+	u64 nr_reserves;
+	u64 nr_releases;
 	/* Counters for debugfs, also under balloon_lock. */
 	u64 nr_inflate_msgs;
 	u64 nr_deflate_msgs;
@@ -115,6 +143,11 @@ struct vshape_dev {
 	unsigned long guest_target_pages;
 	unsigned long floor_margin_pages;
 	unsigned int mode;		/* enum vs_mode */
+	unsigned int commit_pct;	/* commit at or above this confidence */
+	unsigned int grace_ms;		/* reservations live this long */
+
+	/* Releases reservations whose grace period ended. */
+	struct delayed_work release_work;
 
 	/* Statistics buffer, owned by stats_work once the host returns it. */
 	struct virtio_balloon_stat stats[VS_NR_STATS];
@@ -136,6 +169,10 @@ unsigned long vs_floor_pages(struct vshape_dev *vs);
 unsigned long vs_inflate(struct vshape_dev *vs, unsigned long nr_pages);
 unsigned long vs_deflate(struct vshape_dev *vs, unsigned long nr_pages);
 void vs_balloon_ack(struct virtqueue *vq);
+int vs_balloon_shaping_start(struct vshape_dev *vs);
+void vs_balloon_shaping_stop(struct vshape_dev *vs);
+void vs_release_work(struct work_struct *work);
+void vs_reserve_ahead(struct vshape_dev *vs, unsigned long pages);
 
 /* stats.c */
 void vs_stats_ack(struct virtqueue *vq);
