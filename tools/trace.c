@@ -111,3 +111,147 @@ void vs_trace_free(struct vs_trace *t, int n)
 	}
 	free(t);
 }
+
+static int lcmp(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* index of @name in the CSV header @hdr (modified), or -1 */
+static int col_of(char *hdr, const char *name)
+{
+	char *tok, *save = NULL;
+	int i = 0;
+
+	for (tok = strtok_r(hdr, ",\n", &save); tok;
+	     tok = strtok_r(NULL, ",\n", &save), i++)
+		if (!strcmp(tok, name))
+			return i;
+	return -1;
+}
+
+static int load_one_records(const char *path, struct vs_trace *t,
+			    long long *dt_med)
+{
+	char cmd[1100], line[2048], hdr[2048];
+	int pipe = strlen(path) > 3 && !strcmp(path + strlen(path) - 3, ".xz");
+	int cu, cc, cap = 0, n = 0, k;
+	long long prev_seq = -1, *dts = NULL, prev_t = 0;
+	const char *b;
+	char *dot;
+	FILE *f;
+
+	if (pipe) {
+		snprintf(cmd, sizeof(cmd), "xz -dc '%s'", path);
+		f = popen(cmd, "r");
+	} else {
+		f = fopen(path, "r");
+	}
+	if (!f)
+		return -errno;
+	if (!fgets(hdr, sizeof(hdr), f) || strncmp(hdr, "seq,", 4))
+		goto bad;
+	snprintf(line, sizeof(line), "%s", hdr);
+	cu = col_of(line, "used");
+	snprintf(line, sizeof(line), "%s", hdr);
+	cc = col_of(line, "cpu");
+	if (cu < 0 || cc < 0)
+		goto bad;
+	memset(t, 0, sizeof(*t));
+	b = strrchr(path, '/');
+	snprintf(t->id, sizeof(t->id), "%s", b ? b + 1 : path);
+	dot = strchr(t->id, '.');
+	if (dot)
+		*dot = '\0';
+	while (fgets(line, sizeof(line), f)) {
+		long long v[64];
+		char *p = line, *end;
+		int nf = 0, fill = 1;
+
+		while (nf < 64) {
+			v[nf] = strtoll(p, &end, 10);
+			if (end == p)
+				break;
+			nf++;
+			if (*end != ',')
+				break;
+			p = end + 1;
+		}
+		if (nf <= cu || nf <= cc)
+			continue;
+		if (prev_seq >= 0 && v[0] > prev_seq + 1)
+			fill = (int)(v[0] - prev_seq);	/* hold last row */
+		if (prev_seq >= 0 && v[0] <= prev_seq)
+			continue;
+		if (n + fill > cap) {
+			cap = 2 * (n + fill) + 1024;
+			t->mem = realloc(t->mem, cap * sizeof(s16));
+			t->cpu = realloc(t->cpu, cap * sizeof(s16));
+			dts = realloc(dts, cap * sizeof(*dts));
+		}
+		for (k = 0; k < fill - 1; k++, n++) {
+			t->mem[n] = t->mem[n - 1];
+			t->cpu[n] = t->cpu[n - 1];
+			dts[n] = 0;
+		}
+		if (fill > t->max_gap)
+			t->max_gap = fill;
+		t->mem[n] = (s16)v[cu];
+		t->cpu[n] = (s16)v[cc];
+		dts[n] = prev_seq >= 0 && fill == 1 ? v[1] - prev_t : 0;
+		if (prev_seq < 0)
+			t->t0 = (long)(v[1] / 1000000000LL);
+		prev_seq = v[0];
+		prev_t = v[1];
+		n++;
+	}
+	if (pipe)
+		pclose(f);
+	else
+		fclose(f);
+	t->n = n;
+	/* median of the positive intervals */
+	for (k = 0, cap = 0; k < n; k++)
+		if (dts[k] > 0)
+			dts[cap++] = dts[k];
+	qsort(dts, cap, sizeof(*dts), lcmp);
+	*dt_med = cap ? dts[cap / 2] : 0;
+	free(dts);
+	return n > 0 ? 0 : -EINVAL;
+bad:
+	if (pipe)
+		pclose(f);
+	else
+		fclose(f);
+	return -EINVAL;
+}
+
+int vs_trace_load_records(const char *paths, int *step_ms,
+			  struct vs_trace **out)
+{
+	char *list = strdup(paths), *tok, *save = NULL;
+	struct vs_trace *tr = NULL;
+	int nt = 0, err;
+
+	for (tok = strtok_r(list, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		long long dt;
+
+		tr = realloc(tr, (nt + 1) * sizeof(*tr));
+		err = load_one_records(tok, &tr[nt], &dt);
+		if (err) {
+			fprintf(stderr, "%s: cannot load records\n", tok);
+			free(list);
+			vs_trace_free(tr, nt);
+			return err;
+		}
+		if (!nt)
+			*step_ms = (int)((dt + 500000) / 1000000);
+		nt++;
+	}
+	free(list);
+	*out = tr;
+	return nt;
+}

@@ -22,6 +22,18 @@ struct vs_trace {
  * grid time).  Returns the number of machines (sorted by id) or -errno.
  */
 int vs_trace_load(const char *path, int step_s, struct vs_trace **out);
+/*
+ * Load traces recorded by tools/vs-record from the guest driver's debugfs
+ * records (CSV header "seq,time_ns,used,cpu,..."; channels already Q3.12):
+ * @paths is a comma-separated list of files, one trace per file (".xz"
+ * files are read through xz -dc).  mem = "used", cpu = "cpu", one grid
+ * point per record; a seq gap is filled by holding the last row.
+ * *step_ms gets the median time between consecutive records.  The trace
+ * id is the file's base name without extensions.  Returns the number of
+ * traces or -errno.
+ */
+int vs_trace_load_records(const char *paths, int *step_ms,
+			  struct vs_trace **out);
 void vs_trace_free(struct vs_trace *t, int n);
 
 #endif /* VS_TRACE_H */

@@ -17,6 +17,14 @@
  * usage: vs-train --csv FILE --out MODEL.vsf [--hidden 32] [--layers 1]
  *	  [--epochs 30] [--seed 1] [--step 60] [--train 0.6] [--val 0.7]
  *	  [--horizons 5] [--threads 2]
+ *
+ * VM traces: --records A.csv[.xz],B.csv... (tools/vs-record output, one
+ * trace per file, step = the records' period) instead of --csv;
+ * --horizon-list 1,10,50 (steps) instead of 1..--horizons;
+ * --batches N batches per epoch (default: train steps / (32 x 60));
+ * --name NAME model name (default alibaba-hH / vm<step>ms-hH);
+ * --step-ms N model step for --records (default: the records' median
+ * interval; give the driver's period_ms when the VM's clock jitters).
  */
 #include <math.h>
 #include <pthread.h>
@@ -32,7 +40,9 @@
 #define HUBER		0.25
 
 static struct vs_trace *tr;
-static int ntr, nh = 5, hid = 32, nlay = 1, nthreads = 2;
+static int ntr, nh = 5, hid = 32, nlay = 1, nthreads = 2, maxh = 5;
+static int hlist[VS_MAX_OUT], nhlist;
+static char mname[VS_MODEL_NAME_LEN + 1];
 static double train_frac = 0.6, val_frac = 0.7;
 static float **feat;		/* per machine [n][n_feat] normalised */
 static struct vs_fmodel model;
@@ -326,7 +336,10 @@ static void setup_model(void)
 	int mi, t, i, k;
 
 	memset(&model, 0, sizeof(model));
-	snprintf(model.name, sizeof(model.name), "alibaba-h%d", hid);
+	if (mname[0])
+		snprintf(model.name, sizeof(model.name), "%s", mname);
+	else
+		snprintf(model.name, sizeof(model.name), "alibaba-h%d", hid);
 	model.n_raw = 2;
 	model.n_feat = 4;
 	model.n_layers = nlay;
@@ -339,7 +352,7 @@ static void setup_model(void)
 	for (mi = 0; mi < ntr; mi++) {
 		int a = (int)(tr[mi].n * train_frac);
 
-		for (t = 1; t + nh < a; t++) {
+		for (t = 1; t + maxh < a; t++) {
 			double v[4] = {
 				tr[mi].mem[t] / 4096.0,
 				(tr[mi].mem[t] - tr[mi].mem[t - 1]) / 4096.0,
@@ -351,7 +364,7 @@ static void setup_model(void)
 				sq[i] += v[i] * v[i];
 			}
 			for (k = 0; k < nh; k++) {
-				double d = (tr[mi].mem[t + k + 1] -
+				double d = (tr[mi].mem[t + hlist[k]] -
 					    tr[mi].mem[t]) / 4096.0;
 				rs[k] += d * d;
 			}
@@ -368,7 +381,7 @@ static void setup_model(void)
 	for (k = 0; k < nh; k++) {
 		model.out[k].kind = VS_OUT_DEMAND;
 		model.out[k].base = 0;
-		model.out[k].horizon = k + 1;
+		model.out[k].horizon = hlist[k];
 		model.out[k].offset = 0;
 		model.out[k].scale = sqrt(rs[k] / cnt);
 	}
@@ -395,7 +408,8 @@ static void setup_model(void)
 
 int main(int argc, char **argv)
 {
-	const char *csv = NULL, *outp = NULL;
+	const char *csv = NULL, *outp = NULL, *recs = NULL;
+	int batches = 0, step_ms_opt = 0;
 	int epochs = 30, step = 60, i, mi, t, e, b, k, np;
 	struct vs_fmodel *gm, *am, *av, *best;
 	struct worker w[8];
@@ -426,24 +440,70 @@ int main(int argc, char **argv)
 			val_frac = atof(argv[i + 1]);
 		else if (!strcmp(argv[i], "--horizons"))
 			nh = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--records"))
+			recs = argv[i + 1];
+		else if (!strcmp(argv[i], "--horizon-list")) {
+			char *q = argv[i + 1];
+
+			for (nhlist = 0; *q && nhlist < VS_MAX_OUT; nhlist++) {
+				hlist[nhlist] = (int)strtol(q, &q, 10);
+				if (*q == ',')
+					q++;
+			}
+		} else if (!strcmp(argv[i], "--step-ms"))
+			step_ms_opt = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--batches"))
+			batches = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--name"))
+			snprintf(mname, sizeof(mname), "%s", argv[i + 1]);
 		else if (!strcmp(argv[i], "--threads"))
 			nthreads = atoi(argv[i + 1]);
 		else
 			break;
 	}
-	if (!csv || !outp || hid < 1 || hid > VS_MAX_HIDDEN || nlay < 1 ||
+	if (nhlist)
+		nh = nhlist;
+	else
+		for (k = 0; k < nh && k < VS_MAX_OUT; k++)
+			hlist[k] = k + 1;
+	for (k = 0, maxh = 0; k < nh; k++) {
+		if (hlist[k] < 1 || hlist[k] > VS_MAX_HORIZON)
+			nh = 0;	/* -> usage */
+		else if (hlist[k] > maxh)
+			maxh = hlist[k];
+	}
+	if ((!csv && !recs) || !outp || hid < 1 || hid > VS_MAX_HIDDEN || nlay < 1 ||
 	    nlay > VS_MAX_LAYERS || nh < 1 || nh >= VS_MAX_OUT ||
 	    nthreads < 1 || nthreads > 8) {
 		fprintf(stderr, "usage: see the comment at the top of train.c\n");
 		return 2;
 	}
-	ntr = vs_trace_load(csv, step, &tr);
+	if (recs) {
+		int step_ms = 0;
+
+		ntr = vs_trace_load_records(recs, &step_ms, &tr);
+		if (ntr > 0)
+			fprintf(stderr, "%d traces, median interval %d ms%s\n",
+				ntr, step_ms, step_ms_opt ? " (overridden)" : "");
+		if (step_ms_opt)
+			step_ms = step_ms_opt;
+		if (ntr > 0 && (step_ms < 1 || step_ms > 3600000))
+			ntr = -EINVAL;
+		if (ntr > 0 && !mname[0])
+			snprintf(mname, sizeof(mname), "vm%dms-h%d", step_ms,
+				 hid);
+		step = step_ms;
+	} else {
+		ntr = vs_trace_load(csv, step, &tr);
+		step *= 1000;
+	}
 	if (ntr <= 0) {
-		fprintf(stderr, "cannot load %s: %d\n", csv, ntr);
+		fprintf(stderr, "cannot load %s: %d\n", recs ? recs : csv,
+			ntr);
 		return 1;
 	}
 	setup_model();
-	model.step_ms = step * 1000;
+	model.step_ms = step;
 	feat = calloc(ntr, sizeof(*feat));
 	for (mi = 0; mi < ntr; mi++) {
 		struct vs_fstate st;
@@ -503,7 +563,7 @@ int main(int argc, char **argv)
 	*best = model;
 
 	for (e = 0; e < epochs; e++) {
-		int nb = nsteps / (BATCH * SEQ_LEN);
+		int nb = batches ? batches : nsteps / (BATCH * SEQ_LEN);
 		double eloss = 0, v;
 		long enl = 0;
 
@@ -520,7 +580,7 @@ int main(int argc, char **argv)
 				do {
 					mi = rng() % ntr;
 					lim = (int)(tr[mi].n * train_frac) -
-					      SEQ_WARM - SEQ_LEN - nh;
+					      SEQ_WARM - SEQ_LEN - maxh;
 				} while (lim <= 0);
 				wk->seq_m[wk->nseq] = mi;
 				wk->seq_t[wk->nseq++] = rng() % lim;

@@ -11,6 +11,12 @@
  *
  * usage: vs-eval --csv FILE --vsf FLOAT_MODEL [--vsm MODEL] --json OUT
  *	  [--md OUT.md]
+ *
+ * VM traces (tools/vs-record output, one trace per file, grid = the
+ * records' period): --records A.csv.xz,B.csv.xz --vsf F --vsm M
+ *	  --horizon-list 10,50 --json OUT [--md OUT.md] [--kernel-json FILE]
+ * Same split and scoring per trace; --kernel-json inserts FILE (a JSON
+ * value: in-kernel step costs measured in the VM) as "in_kernel".
  */
 #include <math.h>
 #include <stdlib.h>
@@ -23,7 +29,6 @@
 
 #define WARM 30
 #define NPRED 7
-#define MAXH 5
 
 enum { P_FIXED, P_FLOAT, P_ADAPT, P_LAST, P_EWMA, P_HOLT, P_ADAPT_ONLY };
 static const char *pname[NPRED] = {
@@ -32,7 +37,9 @@ static const char *pname[NPRED] = {
 };
 
 static double ewma_alpha, holt_alpha, holt_beta;
-static const int horizons[2] = { 1, 5 };
+static int horizons[2] = { 1, 5 };
+static int MAXH = 5;
+static int grid_ms = 60000;
 
 struct acc {
 	double *under[2];
@@ -314,9 +321,10 @@ static void md_table(FILE *f, const char *title, struct vs_trace *tr,
 		int k;
 
 		for (k = 0; k < 2; k++) {
-			fprintf(f, "| %s | %d s |",
+			fprintf(f, "| %s | %g s |",
 				mi < ntr ? tr[mi].id : "**mean**",
-				horizons[k] * grid_s);
+				horizons[k] * (grid_s ? grid_s * 1000.0 :
+					       grid_ms) / 1000.0);
 			for (p = 0; p < P_ADAPT_ONLY; p++)
 				fprintf(f, " %.3f / %.2f |", r->mae[p][k],
 					r->p95u[p][k]);
@@ -325,10 +333,123 @@ static void md_table(FILE *f, const char *title, struct vs_trace *tr,
 	}
 }
 
+/* VM traces: one trace per records file, grid = the records' period */
+static int main_records(const char *recs, const struct vs_model *q,
+			const struct vs_fmodel *fm, const char *json,
+			const char *md, const char *kjson)
+{
+	static struct result res[64];
+	struct result mean;
+	struct vs_trace *tr;
+	double ns_fixed, ns_float, best_base[2], rel[2], ffl[2];
+	const char *bname[3] = { "last_value", "ewma", "holt" };
+	int ntr, k, mi, bi[2], rec_ms;
+	FILE *f;
+
+	ntr = vs_trace_load_records(recs, &grid_ms, &tr);
+	if (ntr <= 0 || ntr > 64) {
+		fprintf(stderr, "vs-eval: cannot load %s\n", recs);
+		return 1;
+	}
+	rec_ms = grid_ms;
+	if ((unsigned int)grid_ms != q->step_ms)
+		fprintf(stderr, "vs-eval: records median interval %d ms, model step %u ms%s\n",
+			grid_ms, q->step_ms,
+			abs(grid_ms - (int)q->step_ms) * 10 <= (int)q->step_ms ?
+			" (labels use the model's step)" : "");
+	if (abs(grid_ms - (int)q->step_ms) * 10 <= (int)q->step_ms)
+		grid_ms = q->step_ms;
+	for (k = 0; k < 2; k++)
+		if (vs_model_find_output(q, horizons[k]) < 0 ||
+		    q->out[vs_model_find_output(q, horizons[k])].horizon !=
+		    horizons[k]) {
+			fprintf(stderr, "vs-eval: model has no output at %d steps\n",
+				horizons[k]);
+			return 1;
+		}
+	tune(tr, ntr);
+	run_all(q, fm, tr, ntr, res, &mean);
+	ns_fixed = time_step(q, 200000);
+	ns_fixed = time_step(q, 1000000);
+	ns_float = time_fstep(fm, 1000000);
+	for (k = 0; k < 2; k++) {
+		int p;
+
+		bi[k] = P_LAST;
+		for (p = P_EWMA; p <= P_HOLT; p++)
+			if (mean.mae[p][k] < mean.mae[bi[k]][k])
+				bi[k] = p;
+		best_base[k] = mean.mae[bi[k]][k];
+		rel[k] = 100.0 * (best_base[k] - mean.mae[P_FIXED][k]) /
+			 best_base[k];
+		ffl[k] = 100.0 * (mean.mae[P_FIXED][k] - mean.mae[P_FLOAT][k]) /
+			 mean.mae[P_FLOAT][k];
+	}
+	f = fopen(json, "w");
+	if (!f)
+		return 1;
+	fprintf(f, "{\n  \"generated_by\": \"make -C bench/predictor run-vm\",\n");
+	fprintf(f, "  \"traces\": \"%s\",\n  \"trace_rows\": {", recs);
+	for (mi = 0; mi < ntr; mi++)
+		fprintf(f, "%s\"%s\": %d", mi ? ", " : "", tr[mi].id, tr[mi].n);
+	fprintf(f, "},\n  \"grid_ms\": %d,\n  \"records_median_interval_ms\": %d,\n  \"horizons_steps\": [%d, %d],\n",
+		grid_ms, rec_ms, horizons[0], horizons[1]);
+	fprintf(f, "  \"split\": {\"lstm_train\": [0, 0.6], \"lstm_epoch_pick\": [0.6, 0.7], \"baseline_tuning\": [0, 0.7], \"test\": [0.7, 1.0], \"test_warmup_steps_unscored\": %d},\n",
+		WARM);
+	fprintf(f, "  \"model\": {\"name\": \"%s\", \"layers\": %u, \"hidden\": %u, \"inputs\": %u, \"features\": %u, \"outputs\": %u, \"step_ms\": %u},\n",
+		q->name, q->n_layers, q->hidden, q->n_raw, q->n_feat, q->n_out,
+		q->step_ms);
+	fprintf(f, "  \"baseline_params\": {\"ewma_alpha\": %.2f, \"holt_alpha\": %.2f, \"holt_beta\": %.2f},\n",
+		ewma_alpha, holt_alpha, holt_beta);
+	fprintf(f, "  \"cost_userspace_native\": {\"ns_per_step_fixed\": %.1f, \"ns_per_step_float\": %.1f, \"model_file_bytes\": %u, \"note\": \"this host, userspace, fixed point built with -mgeneral-regs-only\"},\n",
+		ns_fixed, ns_float, q->len);
+	if (kjson) {
+		FILE *kf = fopen(kjson, "r");
+		char buf[4096];
+		size_t n = kf ? fread(buf, 1, sizeof(buf) - 1, kf) : 0;
+
+		if (kf)
+			fclose(kf);
+		buf[n] = '\0';
+		while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+			buf[--n] = '\0';
+		if (n)
+			fprintf(f, "  \"in_kernel\": %s,\n", buf);
+	}
+	fprintf(f, "  \"goals\": {\n");
+	for (k = 0; k < 2; k++)
+		fprintf(f, "    \"h%d\": {\"seconds\": %g, \"fixed_vs_float_mae_pct\": %.2f, \"fixed_within_1pct_of_float\": %s, \"best_baseline\": \"%s\", \"mae_reduction_vs_best_baseline_pct\": %.2f, \"at_least_20pct_better\": %s},\n",
+			horizons[k], horizons[k] * grid_ms / 1000.0, ffl[k],
+			fabs(ffl[k]) <= 1.0 ? "true" : "false",
+			bname[bi[k] - P_LAST], rel[k],
+			rel[k] >= 20.0 ? "true" : "false");
+	fprintf(f, "    \"under_2us_per_step_userspace\": %s\n  },\n",
+		ns_fixed < 2000 ? "true" : "false");
+	print_results(f, "test_vm_grid", tr, ntr, res, &mean, 1);
+	fprintf(f, "}\n");
+	fclose(f);
+
+	f = md ? fopen(md, "w") : stdout;
+	fprintf(f, "Model %s (%u x %u units, step %u ms), baselines: EWMA alpha %.2f, Holt alpha %.2f beta %.2f (tuned on [0, 0.7) of every trace).\n",
+		q->name, q->n_layers, q->hidden, q->step_ms, ewma_alpha,
+		holt_alpha, holt_beta);
+	fprintf(f, "Userspace cost (this host, native): %.0f ns/step fixed point, %.0f ns/step float; model file %u B.\n",
+		ns_fixed, ns_float, q->len);
+	for (k = 0; k < 2; k++)
+		fprintf(f, "%g s: fixed vs float MAE %+.2f%%; fixed vs best baseline (%s) MAE %+.2f%% lower (goal >= 20%%).\n",
+			horizons[k] * grid_ms / 1000.0, ffl[k],
+			bname[bi[k] - P_LAST], rel[k]);
+	md_table(f, "VM traces, held-out test span", tr, ntr, res, &mean, 0);
+	if (md)
+		fclose(f);
+	vs_trace_free(tr, ntr);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *csv = NULL, *vsf = NULL, *vsm = NULL, *json = NULL;
-	const char *md = NULL;
+	const char *md = NULL, *recs = NULL, *kjson = NULL;
 	static struct vs_fmodel fm, fq;
 	static struct result res[64], res10[64];
 	struct result mean, mean10;
@@ -351,8 +472,17 @@ int main(int argc, char **argv)
 			json = argv[i + 1];
 		else if (!strcmp(argv[i], "--md"))
 			md = argv[i + 1];
+		else if (!strcmp(argv[i], "--records"))
+			recs = argv[i + 1];
+		else if (!strcmp(argv[i], "--kernel-json"))
+			kjson = argv[i + 1];
+		else if (!strcmp(argv[i], "--horizon-list") &&
+			 sscanf(argv[i + 1], "%d,%d", &horizons[0],
+				&horizons[1]) == 2)
+			MAXH = horizons[0] > horizons[1] ? horizons[0] :
+							     horizons[1];
 	}
-	if (!csv || !vsf || !json) {
+	if ((!csv && !recs) || !vsf || !json) {
 		fprintf(stderr, "usage: see eval.c\n");
 		return 2;
 	}
@@ -376,6 +506,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vs-eval: cannot load models: %s\n", err);
 		return 1;
 	}
+	if (recs)
+		return main_records(recs, &q, &fm, json, md, kjson);
 	ntr = vs_trace_load(csv, 60, &tr);
 	ntr10 = vs_trace_load(csv, 10, &tr10);
 	if (ntr <= 0 || ntr10 != ntr)
