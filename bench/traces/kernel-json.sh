@@ -15,7 +15,7 @@ stats() {	# FILE [FROM_SEQ]: n, mean, median, p95 of step_ns (seq >= FROM_SEQ, s
 }
 mean_dbg() { awk '/^step_ns_mean:/ { print $2 }' "$1" 2>/dev/null | grep . || echo null; }
 sep=
-printf '{"note": "vshape_guest in a Debian %s guest under QEMU TCG (emulated CPU, not native; expect 10-100x native cost); per-step cost from the records step_ns column", ' \
+printf '{"note": "vshape_guest in a Debian %s guest under QEMU TCG (emulated CPU: these are not native costs); per-step cost from the records step_ns column", ' \
 	"$(cat build/traces/raw/uname.txt 2>/dev/null || echo 6.12)"
 if [ -f build/traces/raw/session.csv ]; then
 	printf '"record_session_default_model": {"records": %s, "debugfs_step_ns_mean": %s}' \
