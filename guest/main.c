@@ -33,15 +33,20 @@ const char * const vs_mode_names[VS_NR_MODES] = {
 	[VS_MODE_PREDICT] = "predict",
 };
 
-/* Queue the update work unless the device is going away. */
-void vs_queue_update(struct vshape_dev *vs)
+/* Queue @work unless the device is going away (any context). */
+void vs_queue_work(struct vshape_dev *vs, struct work_struct *work)
 {
 	unsigned long flags;
 
 	spin_lock_irqsave(&vs->stop_update_lock, flags);
 	if (!vs->stop_update)
-		queue_work(system_freezable_wq, &vs->update_work);
+		queue_work(system_freezable_wq, work);
 	spin_unlock_irqrestore(&vs->stop_update_lock, flags);
+}
+
+void vs_queue_update(struct vshape_dev *vs)
+{
+	vs_queue_work(vs, &vs->update_work);
 }
 
 /* The host's target, in PAGE_SIZE units. */

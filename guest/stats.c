@@ -72,12 +72,8 @@ static int vs_stats_give(struct vshape_dev *vs)
 void vs_stats_ack(struct virtqueue *vq)
 {
 	struct vshape_dev *vs = vq->vdev->priv;
-	unsigned long flags;
 
-	spin_lock_irqsave(&vs->stop_update_lock, flags);
-	if (!vs->stop_update)
-		queue_work(system_freezable_wq, &vs->stats_work);
-	spin_unlock_irqrestore(&vs->stop_update_lock, flags);
+	vs_queue_work(vs, &vs->stats_work);
 }
 
 void vs_stats_work(struct work_struct *work)

@@ -42,53 +42,51 @@ static int vs_parse_kb(const char *buf, unsigned long *pages)
 	return 0;
 }
 
+/* Store a KiB knob held in pages, then let the balloon follow. */
+static ssize_t vs_store_kb(struct device *dev, const char *buf, size_t count,
+			   unsigned long *pages_field)
+{
+	unsigned long pages;
+	int err;
+
+	err = vs_parse_kb(buf, &pages);
+	if (err)
+		return err;
+	WRITE_ONCE(*pages_field, pages);
+	vs_queue_update(to_vs(dev));
+	return count;
+}
+
+static ssize_t vs_show_kb(char *buf, unsigned long pages)
+{
+	return sysfs_emit(buf, "%lu\n", pages * KB_PER_PAGE);
+}
+
 static ssize_t guest_target_kb_show(struct device *dev,
 				    struct device_attribute *attr, char *buf)
 {
-	return sysfs_emit(buf, "%lu\n",
-			  READ_ONCE(to_vs(dev)->guest_target_pages) *
-			  KB_PER_PAGE);
+	return vs_show_kb(buf, READ_ONCE(to_vs(dev)->guest_target_pages));
 }
 
 static ssize_t guest_target_kb_store(struct device *dev,
 				     struct device_attribute *attr,
 				     const char *buf, size_t count)
 {
-	struct vshape_dev *vs = to_vs(dev);
-	unsigned long pages;
-	int err;
-
-	err = vs_parse_kb(buf, &pages);
-	if (err)
-		return err;
-	WRITE_ONCE(vs->guest_target_pages, pages);
-	vs_queue_update(vs);
-	return count;
+	return vs_store_kb(dev, buf, count, &to_vs(dev)->guest_target_pages);
 }
 static DEVICE_ATTR_RW(guest_target_kb);
 
 static ssize_t floor_margin_kb_show(struct device *dev,
 				    struct device_attribute *attr, char *buf)
 {
-	return sysfs_emit(buf, "%lu\n",
-			  READ_ONCE(to_vs(dev)->floor_margin_pages) *
-			  KB_PER_PAGE);
+	return vs_show_kb(buf, READ_ONCE(to_vs(dev)->floor_margin_pages));
 }
 
 static ssize_t floor_margin_kb_store(struct device *dev,
 				     struct device_attribute *attr,
 				     const char *buf, size_t count)
 {
-	struct vshape_dev *vs = to_vs(dev);
-	unsigned long pages;
-	int err;
-
-	err = vs_parse_kb(buf, &pages);
-	if (err)
-		return err;
-	WRITE_ONCE(vs->floor_margin_pages, pages);
-	vs_queue_update(vs);
-	return count;
+	return vs_store_kb(dev, buf, count, &to_vs(dev)->floor_margin_pages);
 }
 static DEVICE_ATTR_RW(floor_margin_kb);
 
@@ -281,6 +279,22 @@ static ssize_t prediction_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(prediction);
 
+/* Parse an unsigned int in [@min, @max] into *@field. */
+static ssize_t vs_store_uint(const char *buf, size_t count, unsigned int min,
+			     unsigned int max, unsigned int *field)
+{
+	unsigned int val;
+	int err;
+
+	err = kstrtouint(buf, 0, &val);
+	if (err)
+		return err;
+	if (val < min || val > max)
+		return -ERANGE;
+	WRITE_ONCE(*field, val);
+	return count;
+}
+
 static ssize_t commit_confidence_pct_show(struct device *dev,
 					  struct device_attribute *attr,
 					  char *buf)
@@ -292,16 +306,7 @@ static ssize_t commit_confidence_pct_store(struct device *dev,
 					   struct device_attribute *attr,
 					   const char *buf, size_t count)
 {
-	unsigned int pct;
-	int err;
-
-	err = kstrtouint(buf, 0, &pct);
-	if (err)
-		return err;
-	if (pct > 100)
-		return -ERANGE;
-	WRITE_ONCE(to_vs(dev)->commit_pct, pct);
-	return count;
+	return vs_store_uint(buf, count, 0, 100, &to_vs(dev)->commit_pct);
 }
 static DEVICE_ATTR_RW(commit_confidence_pct);
 
@@ -315,16 +320,7 @@ static ssize_t reserve_grace_ms_store(struct device *dev,
 				      struct device_attribute *attr,
 				      const char *buf, size_t count)
 {
-	unsigned int ms;
-	int err;
-
-	err = kstrtouint(buf, 0, &ms);
-	if (err)
-		return err;
-	if (ms < 100 || ms > 3600000)
-		return -ERANGE;
-	WRITE_ONCE(to_vs(dev)->grace_ms, ms);
-	return count;
+	return vs_store_uint(buf, count, 100, 3600000, &to_vs(dev)->grace_ms);
 }
 static DEVICE_ATTR_RW(reserve_grace_ms);
 

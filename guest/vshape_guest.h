@@ -158,6 +158,7 @@ struct vshape_dev {
 
 /* main.c */
 extern struct dentry *vs_debugfs_root;
+void vs_queue_work(struct vshape_dev *vs, struct work_struct *work);
 void vs_queue_update(struct vshape_dev *vs);
 u32 vs_host_target_pages(struct vshape_dev *vs);
 unsigned long vs_effective_target(struct vshape_dev *vs);
