@@ -46,6 +46,7 @@ kmods:
 
 unit:
 	$(MAKE) -C predictor test
+	$(MAKE) -C tools test
 
 lint:
 	scripts/lint
