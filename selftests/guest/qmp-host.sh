@@ -55,6 +55,16 @@ ask() {
 
 val() { sed -n "s/^$1=//p"; }
 
+# One row of the step table (make demo prints these): what the host asked,
+# what the guest holds and has free, what the host process uses.
+row() { # row STEP GUEST-STATE
+	printf '# | %-34s | %10s | %12s | %12s | %12s |\n' "$1" \
+		"$(( $(qmp query-balloon | python3 -c 'import json,sys; print(json.load(sys.stdin)["actual"])') >> 20 )) MiB" \
+		"$(( $(echo "$2" | val actual_kb) >> 10 )) MiB" \
+		"$(( $(echo "$2" | val MemFree_kb) >> 10 )) MiB" \
+		"$(( $(rss_kb) >> 10 )) MiB"
+}
+
 # QMP's "actual" is the guest's size: RAM less the balloon; the guest
 # updates it after every message (16 MiB at most).  Wait until it equals
 # $1, or without $1 until it has not moved for 2 s; print it in bytes.
@@ -95,6 +105,9 @@ if [ ! -f "$run/box/ready" ]; then
 fi
 
 # 1. Inflate 1 GiB: QEMU's RSS drops by at least 90% of it.
+printf '# | %-34s | %10s | %12s | %12s | %12s |\n' step "guest size" "guest balloon" "guest MemFree" "QEMU RSS"
+ask state
+row "guest RAM made resident" "$reply"
 rss0=$(rss_kb)
 qmp balloon $(((ram_mb - 1024) << 20)) > /dev/null
 got=$(wait_actual $(((ram_mb - 1024) << 20)))
@@ -106,6 +119,7 @@ tap $? "inflating 1 GiB drops QEMU RSS by >= 90% of 1 GiB"
 ask state
 during=$reply
 free_during=$(echo "$during" | val MemFree_kb)
+row "host: balloon to 1 GiB" "$during"
 
 # 2. Deflate: the guest has the memory again.
 qmp balloon $((ram_mb << 20)) > /dev/null
@@ -113,6 +127,7 @@ wait_actual $((ram_mb << 20)) > /dev/null
 ask state
 after=$reply
 free_after=$(echo "$after" | val MemFree_kb)
+row "host: balloon back to 2 GiB" "$after"
 echo "# guest MemFree ${free_during} KiB -> ${free_after} KiB, balloon $(echo "$after" | val actual_kb) KiB"
 [ "$(echo "$after" | val actual_kb)" = 0 ] &&
 	[ $((free_after - free_during)) -ge $((1024 * 1024 * 9 / 10)) ]
@@ -123,6 +138,7 @@ qmp balloon 1 > /dev/null
 wait_actual > /dev/null
 ask alloc
 st=$reply
+row "host: balloon to 1 byte (floor)" "$st"
 echo "$st" | grep -E '^(actual_kb|host_target_kb|floor_kb|MemFree_kb|MemTotal_kb|floor_stops|oom_kills|alloc_status)=' | sed 's/^/# /'
 held=$(echo "$st" | val actual_kb)
 total=$(echo "$st" | val MemTotal_kb)
