@@ -98,9 +98,11 @@ struct vshape_dev {
 
 	/*
 	 * balloon_lock serialises every change to the balloon: it protects
-	 * the page lists, the counts below, the pfns buffer and the use of
-	 * the inflate and deflate queues.  Held across the host's ack, so it
-	 * is a mutex; the OOM notifier takes it too (process context).
+	 * the page lists, the counts below, the pfns and extent buffers, the
+	 * reservations, and the use of the inflate, deflate and (for
+	 * balloon requests) shaping queues.  Held across the host's answer,
+	 * so it is a mutex; the OOM notifier takes it too (process context).
+	 * Order: balloon_lock before the predictor's lock, never after.
 	 */
 	struct mutex balloon_lock;
 	struct list_head pages[VS_NR_CLASSES];
