@@ -41,6 +41,41 @@ static int horizons[2] = { 1, 5 };
 static int MAXH = 5;
 static int grid_ms = 60000;
 
+/*
+ * Confidence calibration of lstm_fixed.  vs-train fits the CONFIDENCE
+ * output as a Gaussian log-variance of the squared error averaged over
+ * the model's DEMAND horizons, in units of (1% of RAM)^2:
+ * c = sigmoid(-logvar) = 1 / (1 + mse / (1%)^2).  Inverted, the implied
+ * band is the predicted RMS error e = 1% RAM x sqrt(1/c - 1) (c = 0 ->
+ * unbounded).  Collected per scored step: c and |actual - predicted| at
+ * each reported horizon, and at every model horizon pooled (CAL_ALL).
+ */
+#define CAL_ALL 2
+struct cal {
+	double *c, *err;	/* confidence [0, 1], |error| in points */
+	long n, cap;
+};
+
+static void cal_add(struct cal *cl, double c, double err)
+{
+	if (cl->n == cl->cap) {
+		cl->cap = cl->cap ? 2 * cl->cap : 4096;
+		cl->c = realloc(cl->c, cl->cap * sizeof(double));
+		cl->err = realloc(cl->err, cl->cap * sizeof(double));
+		if (!cl->c || !cl->err)
+			abort();
+	}
+	cl->c[cl->n] = c;
+	cl->err[cl->n++] = err;
+}
+
+static void cal_free(struct cal *cl)
+{
+	free(cl->c);
+	free(cl->err);
+	memset(cl, 0, sizeof(*cl));
+}
+
 struct acc {
 	double *under[2];
 	double abs[2];
@@ -155,19 +190,22 @@ static void score(struct acc *a, int k, double actual, double pred)
 
 static void eval_machine(const struct vs_model *q, const struct vs_fmodel *fm,
 			 const struct vs_trace *t, double from,
-			 struct result *r)
+			 struct result *r, struct cal *cal)
 {
 	static struct vs_lstm_state st;
 	static struct vs_fstate fs;
 	static struct vs_adapt ad;
 	struct acc acc[NPRED];
 	struct base b = { 0 };
-	int start = (int)(t->n * from), i, p, k, oi[2];
+	int start = (int)(t->n * from), i, p, k, oi[2], ci = -1;
 	s16 in[2], out[VS_MAX_OUT], bl[VS_MAX_OUT];
 	float fin[2], fout[VS_MAX_OUT];
 
 	for (k = 0; k < 2; k++)
 		oi[k] = vs_model_find_output(q, horizons[k]);
+	for (k = 0; k < (int)q->n_out; k++)
+		if (q->out[k].kind == VS_OUT_CONFIDENCE)
+			ci = k;
 	memset(acc, 0, sizeof(acc));
 	for (p = 0; p < NPRED; p++)
 		for (k = 0; k < 2; k++)
@@ -197,6 +235,18 @@ static void eval_machine(const struct vs_model *q, const struct vs_fmodel *fm,
 			score(&acc[P_EWMA], k, y, b.ewma);
 			score(&acc[P_HOLT], k, y,
 			      b.lvl + horizons[k] * b.trend);
+			if (ci >= 0)
+				cal_add(&cal[k], out[ci] / 32768.0,
+					100.0 * fabs(y - out[oi[k]] / 4096.0));
+		}
+		for (k = 0; ci >= 0 && k < (int)q->n_out; k++) {
+			const struct vs_out *o = &q->out[k];
+
+			if (o->kind != VS_OUT_DEMAND || (int)o->horizon > MAXH)
+				continue;
+			cal_add(&cal[CAL_ALL], out[ci] / 32768.0,
+				100.0 * fabs(t->mem[i + o->horizon] / 4096.0 -
+					     out[k] / 4096.0));
 		}
 	}
 	for (p = 0; p < NPRED; p++)
@@ -284,13 +334,13 @@ static void print_results(FILE *f, const char *key, struct vs_trace *tr,
 
 static void run_all(const struct vs_model *q, const struct vs_fmodel *fm,
 		    struct vs_trace *tr, int ntr, struct result *res,
-		    struct result *mean)
+		    struct result *mean, struct cal *cal)
 {
 	int mi, p, k;
 
 	memset(mean, 0, sizeof(*mean));
 	for (mi = 0; mi < ntr; mi++) {
-		eval_machine(q, fm, &tr[mi], 0.7, &res[mi]);
+		eval_machine(q, fm, &tr[mi], 0.7, &res[mi], cal);
 		for (p = 0; p < NPRED; p++)
 			for (k = 0; k < 2; k++) {
 				mean->mae[p][k] += res[mi].mae[p][k] / ntr;
@@ -333,12 +383,257 @@ static void md_table(FILE *f, const char *title, struct vs_trace *tr,
 	}
 }
 
+/* calibration statistics of points [a, b) of cl (sorted by confidence) */
+struct cstat {
+	long n, unbounded;
+	double cmin, cmax, cmean, band, cov1, cov2, mae, rmse, ratio;
+};
+
+static void cstat(const struct cal *cl, long a, long b, struct cstat *s)
+{
+	double se = 0, sb = 0, sb2 = 0, sc = 0, sa = 0, in1 = 0, in2 = 0;
+	long i, nb = 0;
+
+	memset(s, 0, sizeof(*s));
+	s->n = b - a;
+	if (!s->n)
+		return;
+	s->cmin = 2;
+	s->cmax = -1;
+	for (i = a; i < b; i++) {
+		double c = cl->c[i], d = cl->err[i];
+		double e = c > 0 ? sqrt(1 / c - 1) : INFINITY;
+
+		s->cmin = fmin(s->cmin, c);
+		s->cmax = fmax(s->cmax, c);
+		sc += c;
+		sa += d;
+		se += d * d;
+		in1 += d <= e;
+		in2 += d <= 2 * e;
+		if (isinf(e)) {
+			s->unbounded++;
+			continue;
+		}
+		sb += e;
+		sb2 += e * e;
+		nb++;
+	}
+	s->cmean = sc / s->n;
+	s->band = nb ? sb / nb : 0;
+	s->cov1 = 100.0 * in1 / s->n;
+	s->cov2 = 100.0 * in2 / s->n;
+	s->mae = sa / s->n;
+	s->rmse = sqrt(se / s->n);
+	s->ratio = sb2 > 0 ? se / sb2 : 0;
+}
+
+static const struct cal *sort_cal;
+
+static int icmp_cal(const void *a, const void *b)
+{
+	long x = *(const long *)a, y = *(const long *)b;
+	double u = sort_cal->c[x], v = sort_cal->c[y];
+
+	return (u > v) - (u < v) ? (u > v) - (u < v) : (x > y) - (x < y);
+}
+
+static const double *rank_key;
+
+static int rcmp(const void *a, const void *b)
+{
+	double u = rank_key[*(const long *)a], v = rank_key[*(const long *)b];
+
+	return (u > v) - (u < v);
+}
+
+/* average ranks (ties share the mean rank) of v[0..n) */
+static void ranks(const double *v, long n, double *r)
+{
+	long *ix = malloc(n * sizeof(*ix)), i, j, m;
+
+	for (i = 0; i < n; i++)
+		ix[i] = i;
+	rank_key = v;
+	qsort(ix, n, sizeof(*ix), rcmp);
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && v[ix[j]] == v[ix[i]]; j++)
+			;
+		for (m = i; m < j; m++)
+			r[ix[m]] = (i + j - 1) / 2.0;
+	}
+	free(ix);
+}
+
+static double spearman(const struct cal *cl)
+{
+	double *rc = malloc(cl->n * sizeof(double));
+	double *re = malloc(cl->n * sizeof(double));
+	double mc = (cl->n - 1) / 2.0, sxy = 0, sxx = 0, syy = 0;
+	long i;
+
+	ranks(cl->c, cl->n, rc);
+	ranks(cl->err, cl->n, re);
+	for (i = 0; i < cl->n; i++) {
+		sxy += (rc[i] - mc) * (re[i] - mc);
+		sxx += (rc[i] - mc) * (rc[i] - mc);
+		syy += (re[i] - mc) * (re[i] - mc);
+	}
+	free(rc);
+	free(re);
+	return sxx > 0 && syy > 0 ? sxy / sqrt(sxx * syy) : 0;
+}
+
+/* sort cl by confidence (stable on collection order) */
+static void cal_sort(struct cal *cl)
+{
+	long *ix = malloc(cl->n * sizeof(*ix)), i;
+	double *c = malloc(cl->n * sizeof(double));
+	double *e = malloc(cl->n * sizeof(double));
+
+	for (i = 0; i < cl->n; i++)
+		ix[i] = i;
+	sort_cal = cl;
+	qsort(ix, cl->n, sizeof(*ix), icmp_cal);
+	for (i = 0; i < cl->n; i++) {
+		c[i] = cl->c[ix[i]];
+		e[i] = cl->err[ix[i]];
+	}
+	free(cl->c);
+	free(cl->err);
+	cl->c = c;
+	cl->err = e;
+	free(ix);
+}
+
+static const double cal_edge[5] = { 0, 0.25, 0.5, 0.75, 1.0001 };
+
+/* bucket b of cl: fixed confidence range (q = 0) or rank quartile (q = 1) */
+static void cal_bucket(const struct cal *cl, int q, int b, long *lo, long *hi)
+{
+	long i;
+
+	if (q) {
+		*lo = cl->n * b / 4;
+		*hi = cl->n * (b + 1) / 4;
+		return;
+	}
+	for (i = 0; i < cl->n && cl->c[i] < cal_edge[b]; i++)
+		;
+	*lo = i;
+	for (; i < cl->n && cl->c[i] < cal_edge[b + 1]; i++)
+		;
+	*hi = i;
+}
+
+static void cstat_json(FILE *f, const struct cstat *s)
+{
+	fprintf(f, "\"n\": %ld, \"confidence_min\": %.4f, \"confidence_max\": %.4f, \"confidence_mean\": %.4f, \"band_e_mean_pp\": %.4f, \"unbounded_band_n\": %ld, \"coverage_1e_pct\": %.2f, \"coverage_2e_pct\": %.2f, \"mae_pp\": %.4f, \"rms_error_pp\": %.4f, \"mse_over_predicted_mse\": %.4f",
+		s->n, s->n ? s->cmin : 0, s->n ? s->cmax : 0, s->cmean, s->band,
+		s->unbounded, s->cov1, s->cov2, s->mae, s->rmse, s->ratio);
+}
+
+static const char *cal_def =
+	"c = CONFIDENCE output (Q0.15 / 32768) of lstm_fixed; implied band e = 1% RAM x sqrt(1/c - 1) = the predicted RMS error (vs-train fits c = 1 / (1 + mse / (1%)^2), mse = squared error averaged over the model's DEMAND horizons); coverage_1e/2e = % of scored test steps with |actual - predicted| <= e / 2e (Gaussian nominal 68.27 / 95.45); mse_over_predicted_mse = mean(err^2) / mean(e^2) (1 = calibrated variance, > 1 = overconfident); buckets: fixed confidence ranges [0,.25) [.25,.5) [.5,.75) [.75,1]; quartiles: equal-count groups by confidence rank; spearman: rank correlation of c with |error| (negative = higher confidence, smaller error); all_model_horizons: every DEMAND output of the model pooled (the quantity c was trained on)";
+
+/* "key": {per horizon...} for the 2 reported horizons + all model horizons */
+static void cal_json(FILE *f, const char *key, struct cal *cal, double step_s,
+		     int last)
+{
+	int k, q, b;
+
+	fprintf(f, "    \"%s\": {\n", key);
+	for (k = 0; k <= CAL_ALL; k++) {
+		struct cstat s;
+		long lo, hi;
+
+		cal_sort(&cal[k]);
+		if (k < CAL_ALL)
+			fprintf(f, "      \"h%d\": {\"seconds\": %g, ",
+				horizons[k], horizons[k] * step_s);
+		else
+			fprintf(f, "      \"all_model_horizons\": {");
+		cstat(&cal[k], 0, cal[k].n, &s);
+		fprintf(f, "\"overall\": {");
+		cstat_json(f, &s);
+		fprintf(f, "}, \"spearman_confidence_vs_abs_error\": %.4f",
+			spearman(&cal[k]));
+		for (q = 0; q < 2; q++) {
+			fprintf(f, ",\n        \"%s\": [", q ? "quartiles" :
+				"buckets");
+			for (b = 0; b < 4; b++) {
+				cal_bucket(&cal[k], q, b, &lo, &hi);
+				cstat(&cal[k], lo, hi, &s);
+				fprintf(f, "%s\n          {", b ? "," : "");
+				if (!q)
+					fprintf(f, "\"range\": [%.2f, %.2f], ",
+						cal_edge[b], fmin(1, cal_edge[b + 1]));
+				cstat_json(f, &s);
+				fprintf(f, "}");
+			}
+			fprintf(f, "]");
+		}
+		fprintf(f, "}%s\n", k < CAL_ALL ? "," : "");
+	}
+	fprintf(f, "    }%s\n", last ? "" : ",");
+}
+
+static void cal_md(FILE *f, const char *title, struct cal *cal, double step_s)
+{
+	int k, q, b;
+
+	fprintf(f, "\n#### Confidence calibration: %s\n\n", title);
+	fprintf(f, "lstm_fixed, held-out test span; band e = 1%% RAM x sqrt(1/c - 1) (predicted RMS error); nominal Gaussian coverage 68.3%% (e) / 95.4%% (2e); errors and bands in points of RAM; ratio = mean(err^2) / mean(e^2).\n\n");
+	fprintf(f, "| horizon | confidence | n | mean c | mean e | within e | within 2e | MAE | RMS err | ratio |\n");
+	fprintf(f, "|---|---|---|---|---|---|---|---|---|---|\n");
+	for (k = 0; k <= CAL_ALL; k++) {
+		char hs[32];
+
+		cal_sort(&cal[k]);
+		if (k < CAL_ALL)
+			snprintf(hs, sizeof(hs), "%g s", horizons[k] * step_s);
+		else
+			snprintf(hs, sizeof(hs), "all model horizons");
+		for (q = -1; q < 2; q++)
+			for (b = 0; b < (q < 0 ? 1 : 4); b++) {
+				struct cstat s;
+				long lo = 0, hi = cal[k].n;
+				char bs[48];
+
+				if (q >= 0)
+					cal_bucket(&cal[k], q, b, &lo, &hi);
+				cstat(&cal[k], lo, hi, &s);
+				if (q < 0)
+					snprintf(bs, sizeof(bs), "**all** (Spearman %+.2f)",
+						 spearman(&cal[k]));
+				else if (!q)
+					snprintf(bs, sizeof(bs), "[%.2f, %.2f%c",
+						 cal_edge[b], fmin(1, cal_edge[b + 1]),
+						 b == 3 ? ']' : ')');
+				else if (s.n)
+					snprintf(bs, sizeof(bs), "Q%d: %.3f-%.3f",
+						 b + 1, s.cmin, s.cmax);
+				else
+					snprintf(bs, sizeof(bs), "Q%d", b + 1);
+				if (!s.n) {
+					fprintf(f, "| %s | %s | 0 | - | - | - | - | - | - | - |\n",
+						hs, bs);
+					continue;
+				}
+				fprintf(f, "| %s | %s | %ld | %.3f | %.3f | %.1f%% | %.1f%% | %.3f | %.3f | %.2f |\n",
+					hs, bs, s.n, s.cmean, s.band, s.cov1,
+					s.cov2, s.mae, s.rmse, s.ratio);
+			}
+	}
+}
+
 /* VM traces: one trace per records file, grid = the records' period */
 static int main_records(const char *recs, const struct vs_model *q,
 			const struct vs_fmodel *fm, const char *json,
 			const char *md, const char *kjson)
 {
 	static struct result res[64];
+	static struct cal cal[CAL_ALL + 1];
 	struct result mean;
 	struct vs_trace *tr;
 	double ns_fixed, ns_float, best_base[2], rel[2], ffl[2];
@@ -368,7 +663,7 @@ static int main_records(const char *recs, const struct vs_model *q,
 			return 1;
 		}
 	tune(tr, ntr);
-	run_all(q, fm, tr, ntr, res, &mean);
+	run_all(q, fm, tr, ntr, res, &mean, cal);
 	ns_fixed = time_step(q, 200000);
 	ns_fixed = time_step(q, 1000000);
 	ns_float = time_fstep(fm, 1000000);
@@ -425,8 +720,11 @@ static int main_records(const char *recs, const struct vs_model *q,
 			rel[k] >= 20.0 ? "true" : "false");
 	fprintf(f, "    \"under_2us_per_step_userspace\": %s\n  },\n",
 		ns_fixed < 2000 ? "true" : "false");
-	print_results(f, "test_vm_grid", tr, ntr, res, &mean, 1);
-	fprintf(f, "}\n");
+	print_results(f, "test_vm_grid", tr, ntr, res, &mean, 0);
+	fprintf(f, "  \"calibration\": {\n    \"definition\": \"%s\",\n",
+		cal_def);
+	cal_json(f, "test_vm_grid", cal, grid_ms / 1000.0, 1);
+	fprintf(f, "  }\n}\n");
 	fclose(f);
 
 	f = md ? fopen(md, "w") : stdout;
@@ -440,6 +738,9 @@ static int main_records(const char *recs, const struct vs_model *q,
 			horizons[k] * grid_ms / 1000.0, ffl[k],
 			bname[bi[k] - P_LAST], rel[k]);
 	md_table(f, "VM traces, held-out test span", tr, ntr, res, &mean, 0);
+	cal_md(f, "VM traces", cal, grid_ms / 1000.0);
+	for (k = 0; k <= CAL_ALL; k++)
+		cal_free(&cal[k]);
 	if (md)
 		fclose(f);
 	vs_trace_free(tr, ntr);
@@ -452,6 +753,7 @@ int main(int argc, char **argv)
 	const char *md = NULL, *recs = NULL, *kjson = NULL;
 	static struct vs_fmodel fm, fq;
 	static struct result res[64], res10[64];
+	static struct cal cal[CAL_ALL + 1], cal10[CAL_ALL + 1];
 	struct result mean, mean10;
 	struct vs_trace *tr, *tr10;
 	struct vs_model q;
@@ -513,8 +815,8 @@ int main(int argc, char **argv)
 	if (ntr <= 0 || ntr10 != ntr)
 		return 1;
 	tune(tr, ntr);
-	run_all(&q, &fm, tr, ntr, res, &mean);
-	run_all(&q, &fm, tr10, ntr10, res10, &mean10);
+	run_all(&q, &fm, tr, ntr, res, &mean, cal);
+	run_all(&q, &fm, tr10, ntr10, res10, &mean10, cal10);
 	vs_f_from_fixed(&q, &fq);
 	ns_fixed = time_step(&q, 200000);
 	ns_fixed = time_step(&q, 1000000);
@@ -554,8 +856,12 @@ int main(int argc, char **argv)
 		ns_fixed < 2000 ? "true" : "false");
 	print_results(f, "test_60s_grid", tr, ntr, res, &mean, 0);
 	print_results(f, "regime_shift_10s_grid", tr10, ntr10, res10,
-		      &mean10, 1);
-	fprintf(f, "}\n");
+		      &mean10, 0);
+	fprintf(f, "  \"calibration\": {\n    \"definition\": \"%s\",\n",
+		cal_def);
+	cal_json(f, "test_60s_grid", cal, 60, 0);
+	cal_json(f, "regime_shift_10s_grid", cal10, 10, 1);
+	fprintf(f, "  }\n}\n");
 	fclose(f);
 
 	f = md ? fopen(md, "w") : stdout;
@@ -572,6 +878,13 @@ int main(int argc, char **argv)
 		 res, &mean, 60);
 	md_table(f, "Regime shift: same test span resampled at 10 s (model stepped 6x faster than trained; horizons are 1 and 5 steps = 10 s and 50 s)",
 		 tr10, ntr10, res10, &mean10, 10);
+	cal_md(f, "test span, 60 s grid", cal, 60);
+	cal_md(f, "regime shift, 10 s grid (model stepped 6x faster than trained)",
+	       cal10, 10);
+	for (k = 0; k <= CAL_ALL; k++) {
+		cal_free(&cal[k]);
+		cal_free(&cal10[k]);
+	}
 	if (md)
 		fclose(f);
 	return 0;
