@@ -3,125 +3,229 @@
 #
 # Nested end-to-end test, L1 side: run INSIDE a 6.12 VM with KVM available
 # (run.sh starts it with scripts/vm --nested).  L1 is the host: it loads
-# vshape_host, creates vs0 bound to vhost_vdpa, and starts an L2 guest with
-# QEMU 10 (KVM, 1 GiB shared memfd RAM, vhost-vdpa-device-pci).  L2 runs
-# nested-l2.sh; the two pace each other through the device (see there).
-# L1 measures its own Shmem (the memfd) around INFLATE and COMMIT.
+# vshape_host and creates vs0 bound to vhost_vdpa; then, one after the
+# other, it boots an L2 guest per kernel in VSHAPE_L2_KVERS (QEMU 10, KVM,
+# 1 GiB shared memfd RAM, vhost-vdpa-device-pci) in which the REAL guest
+# driver, build/<L2 kver>/vshape_guest.ko, drives the device.  L2 runs the
+# agent of nested-l2.sh; this script sends it one step at a time and
+# measures its own Shmem (the memfd) and the device's counters between
+# steps.
 #
+# Environment: VSHAPE_HOST_KO, VSHAPE_L2_KVERS (default: VSHAPE_KVER),
+# VSHAPE_MEMTOUCH (selftests/guest/memtouch).
 # TAP on stdout; exit 0 passed, 1 failed, 4 skipped.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=selftests/host/nested-lib.sh
+. selftests/host/nested-lib.sh
 n=0 fails=0
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
 nok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $*"; }
 check() { local d=$1; shift; if "$@"; then ok "$d"; else nok "$d"; fi; }
 skip_all() { echo "1..0 # SKIP $*"; exit 4; }
 bail() { echo "Bail out! $*"; exit 1; }
-MiB=$((1 << 20))
-shmem() { awk '/^Shmem:/{print $2 * 1024}' /proc/meminfo; }
+t_start=$(date +%s)
+step() { echo "# [$(($(date +%s) - t_start)) s] $*"; }
 
 [ -e /dev/kvm ] || skip_all "no /dev/kvm in L1 (nested virtualization unavailable)"
 [ -f "${VSHAPE_HOST_KO:-}" ] || skip_all "VSHAPE_HOST_KO missing"
+read -r -a l2kvers <<<"${VSHAPE_L2_KVERS:-$VSHAPE_KVER}"
+memtouch=${VSHAPE_MEMTOUCH:-$PWD/selftests/guest/memtouch}
+for k in "${l2kvers[@]}"; do
+	[ -f "build/$k/vshape_guest.ko" ] || skip_all "build/$k/vshape_guest.ko missing (scripts/build-kmods $k)"
+done
 modprobe vhost_iotlb && modprobe vdpa && modprobe vhost_vdpa ||
 	skip_all "vdpa/vhost_vdpa modules missing"
 mount -t debugfs none /sys/kernel/debug 2>/dev/null
 
+base=$(shmem)
 check "vshape_host loads in L1" insmod "$VSHAPE_HOST_KO"
 vdpa dev add mgmtdev vshape name vs0 || bail "vdpa dev add failed"
 for _ in $(seq 50); do [ -e /dev/vhost-vdpa-0 ] && break; sleep 0.1; done
 check "vs0 bound to vhost_vdpa: /dev/vhost-vdpa-0" [ -e /dev/vhost-vdpa-0 ]
-SYS=/sys/bus/vdpa/devices/vs0/vshape
-LEDGER=/sys/kernel/vshape_host
-echo $((512 * MiB)) > $LEDGER/capacity_bytes
 
-l2run=/tmp/l2run
-scripts/vm --kernel "$VSHAPE_KVER" --accel kvm --mem 1G --smp 1 --quiet \
-	--timeout 1200 --background --rundir $l2run \
-	--qemu-arg "-object memory-backend-memfd,id=ram,size=1G,share=on" \
-	--qemu-arg "-machine memory-backend=ram" \
-	--qemu-arg "-device vhost-vdpa-device-pci,vhostdev=/dev/vhost-vdpa-0" \
-	--env "VSHAPE_LOOPTEST_KO=$VSHAPE_LOOPTEST_KO" \
-	-- selftests/host/nested-l2.sh >/dev/null || bail "L2 did not start"
+mb() { echo $(($1 / MiB)); }
 
-# wait_val FILE VALUE TRIES(0.5 s)
-wait_val() {
-	local i
-	for i in $(seq "$3"); do
-		[ "$(cat "$1")" = "$2" ] && return 0
-		[ -f $l2run/rc ] && break
-		sleep 0.5
-	done
-	echo "# $1 = $(cat "$1"), wanted $2"
-	return 1
-}
+# One L2 boot: every check with the real guest driver.  $2 = last: end by
+# killing QEMU with work in flight instead of a clean exit.
+l2_suite() {
+	local k=$1 last=$2 t ko s0 s1 p0 p1 r0 d0 f inv0 rc
+	t="L2 ${k%%+*}"
+	ko=$PWD/build/$k/vshape_guest.ko
+	echo $((1024 * MiB)) > $LEDGER/capacity_bytes
+	echo 0 > $SYS/target_pages
+	if ! start_l2 "$k" "/tmp/l2run-$k"; then
+		nok "$t: L2 boots with the agent"
+		tail -n 30 "/tmp/l2run-$k/console.log" | sed 's/^/# L2| /'
+		return
+	fi
+	ok "$t: L2 boots with the agent ($k)"
 
-check "L2 booted, negotiated and inflated its marker page" \
-	wait_val $SYS/inflated_bytes 4096 1200
-check "device is in VA mode (use_va, mm bound)" [ "$(cat $SYS/mode)" = va ]
-s0=$(shmem)
-echo "# L1 Shmem before INFLATE: $((s0 / MiB)) MiB"
-echo $((512 * MiB + 4096)) > $LEDGER/capacity_bytes
-check "L2 INFLATE of 256 MiB reached the device" \
-	wait_val $SYS/inflated_bytes $((256 * MiB + 4096)) 1200
-sleep 1
-s1=$(shmem)
-echo "# L1 Shmem after INFLATE: $((s1 / MiB)) MiB (drop $(((s0 - s1) / MiB)) MiB)"
-check "INFLATE 256 MiB lowers L1 Shmem by >= 240 MiB" [ $((s0 - s1)) -ge $((240 * MiB)) ]
-echo $((512 * MiB + 8192)) > $LEDGER/capacity_bytes
-check "L2 COMMIT of 128 MiB reached the device" \
-	wait_val $SYS/committed_bytes $((128 * MiB)) 1200
-s2=$(shmem)
-echo "# L1 Shmem after COMMIT: $((s2 / MiB)) MiB (rise $(((s2 - s1) / MiB)) MiB)"
-check "COMMIT 128 MiB raises L1 Shmem by >= 120 MiB" [ $((s2 - s1)) -ge $((120 * MiB)) ]
-check "ledger charged 128 MiB" [ "$(cat $LEDGER/charged_bytes)" = $((128 * MiB)) ]
-echo $((128 * MiB)) > $LEDGER/capacity_bytes
+	check "$t: vshape_guest ($ko) loads and binds the device" \
+		l2 "insmod $ko && wait_for 10 gdev"
+	check "$t: shaping feature negotiated (debugfs state: shaping: on)" \
+		l2 'gdev && [ "$(gst shaping)" = on ]'
+	f=$(hst features)
+	check "$t: device sees VIRTIO_BALLOON_F_VSHAPE (bit 23) acked ($f)" [ $(((f >> 23) & 1)) = 1 ]
+	check "$t: device is in VA mode (use_va, mm bound)" [ "$(cat $SYS/mode)" = va ]
 
-# L2 then loads the in-tree virtio_balloon (STATS_VQ, no VSHAPE).
-# Wait until it is running (DRIVER_OK, first stats buffer sent), so the
-# new target can only reach it through the config-change interrupt.
-stats_vq_negotiated() {
-	local f b
-	f=$(awk '/^features/{print $2}' /sys/kernel/debug/vshape_host/vs0/stats)
-	b=$(awk '/^stats_bufs/{print $2}' /sys/kernel/debug/vshape_host/vs0/stats)
-	[ $(( f & 2 )) != 0 ] && [ $(( (f >> 23) & 1 )) = 0 ] && [ "$b" -ge 1 ]
-}
-for _ in $(seq 1200); do
-	stats_vq_negotiated && break
-	[ -f $l2run/rc ] && break
+	step "$t: inflate/deflate"
+	# --- guest target 256 MiB: INFLATE extents, the memfd shrinks ---
+	# Touch most of L2's RAM first, so the memfd is populated where the
+	# balloon will take blocks (Debian zeroes allocated pages anyway).
+	l2 "$memtouch 700 0 >/dev/null"
+	r0=$(hst req_inflate) s0=$(shmem) f=$(hst inflate_pages)
+	l2 'gdev; knob mode guest; knob guest_target_kb 262144'
+	check "$t: guest_target_kb 256 MiB: the device holds 256 MiB inflated" \
+		wait_host $SYS/inflated_bytes $((256 * MiB)) 120
 	sleep 0.5
-done
-echo 16384 > $SYS/target_pages
-# QEMU's vhost-vdpa-device re-reads the config on every guest read but
-# writes back its own copy on a guest write, so the driver's "actual"
-# never reaches the device: judge by the pages the device saw inflated.
-if wait_val $SYS/inflated_bytes $((64 * MiB)) 360; then
-	ok "new target_pages reached L2's virtio_balloon through the config interrupt: 64 MiB inflated"
-else
-	nok "new target_pages reached L2's virtio_balloon through the config interrupt"
-fi
-echo "# actual_pages seen by the device: $(cat $SYS/actual_pages) (QEMU drops driver config writes)"
+	s1=$(shmem)
+	echo "# $t: L1 Shmem $(mb "$s0") -> $(mb "$s1") MiB (drop $(mb $((s0 - s1))) MiB); INFLATE requests +$(($(hst req_inflate) - r0)), PFNs +$(($(hst inflate_pages) - f))"
+	check "$t: INFLATE of 256 MiB lowers L1 Shmem by >= 240 MiB" [ $((s0 - s1)) -ge $((240 * MiB)) ]
+	check "$t: sent as INFLATE extents (2 MiB blocks), not PFNs" \
+		[ "$(hst req_inflate)" -gt "$r0" -a "$(hst inflate_pages)" = "$f" ]
+	d0=$(hst req_deflate)
+	l2 'gdev; knob guest_target_kb 0'
+	check "$t: target back to 0: DEFLATE accounted (0 inflated)" \
+		wait_host $SYS/inflated_bytes 0 120
+	check "$t: ... through DEFLATE extents ($(($(hst req_deflate) - d0)) requests)" \
+		[ "$(hst req_deflate)" -gt "$d0" ]
 
-scripts/vm --wait $l2run >/dev/null 2>&1
-rc=$?
-grep -a '^L2: ' $l2run/console.log | tr -d '\r' | sed -n 's/^L2: //p' > /tmp/l2.tap
-while read -r line; do
-	case $line in
-	"ok - "*) ok "L2: ${line#ok - }";;
-	"not ok - "*"# TODO"*) n=$((n + 1)); echo "not ok $n - L2: ${line#not ok - }";;
-	"not ok - "*) nok "L2: ${line#not ok - }";;
-	"# "*) echo "$line";;
-	esac
-done < /tmp/l2.tap
-check "L2 finished cleanly (exit $rc)" [ "$rc" = 0 ]
-check "VM exit reset the device: ledger empty" [ "$(cat $LEDGER/charged_bytes)" = 0 ]
-grep -E "^(req|status|bad|punched|populated|throttled|backing)" \
-	/sys/kernel/debug/vshape_host/vs0/stats | sed 's/^/# host: /'
+	step "$t: commit"
+	# --- COMMIT before deflation (predict mode, commit_confidence_pct 0) ---
+	# Inflate 256 MiB in guest mode, raise floor_margin_kb above RAM (in
+	# guest mode it only stops inflation), then switch to predict mode:
+	# the prediction's spare memory is 0, so the balloon deflates entirely,
+	# each message preceded by COMMIT.  Nobody touches the deflated pages,
+	# so L1's Shmem rises only by what COMMIT populated.
+	l2 'gdev; knob guest_target_kb 262144'
+	wait_host $SYS/inflated_bytes $((256 * MiB)) 120
+	l2 'gdev; knob commit_confidence_pct 0; knob floor_margin_kb $(awk "/^MemTotal:/{print \$2}" /proc/meminfo)'
+	sleep 0.5
+	p0=$(hst populated_bytes) s0=$(shmem) r0=$(hst req_commit)
+	l2 'gdev; knob mode predict'
+	wait_host $SYS/inflated_bytes 0 120
+	sleep 0.5
+	p1=$(hst populated_bytes) s1=$(shmem)
+	echo "# $t: predict mode deflated 256 MiB: COMMIT requests +$(($(hst req_commit) - r0)), host populated +$(mb $((p1 - p0))) MiB, L1 Shmem $(mb "$s0") -> $(mb "$s1") MiB (+$(mb $((s1 - s0))) MiB); guest commits $(l2 'gdev; gst commits')"
+	check "$t: predict mode COMMITs before deflating: host populated >= 240 MiB" \
+		[ $((p1 - p0)) -ge $((240 * MiB)) ]
+	check "$t: L1 Shmem rises by the committed amount before the guest touches it (>= populated - 16 MiB)" \
+		[ $((s1 - s0)) -ge $((p1 - p0 - 16 * MiB)) ]
+	check "$t: DEFLATE after COMMIT drops the charge: ledger empty" \
+		[ "$(cat $LEDGER/charged_bytes)" = 0 ]
+
+	step "$t: reserve"
+	# --- RESERVE beyond capacity: refused ---
+	# predict mode, commit_confidence_pct 100: a predicted rise RESERVEs
+	# balloon blocks; the ledger has no capacity.  A host target of 256 MiB
+	# keeps blocks in the balloon whatever the prediction.
+	l2 'gdev; knob mode guest; knob floor_margin_kb 65536; knob commit_confidence_pct 100'
+	echo 0 > $LEDGER/capacity_bytes
+	echo 65536 > $SYS/target_pages
+	r0=$(hst status_refused_capacity)
+	l2 'gdev; gst shaping_refused > /tmp/refused0; knob mode predict'
+	# a demand that the predictor sees rising (memtouch in the background)
+	refused() { [ "$(hst status_refused_capacity)" -gt "$r0" ]; }
+	for _ in 1 2 3; do
+		l2 "( $memtouch 300 3 > /dev/null 2>&1 & )"
+		for _ in $(seq 100); do refused && break; sleep 0.2; done
+		refused && break
+	done
+	check "$t: host answered REFUSED_CAPACITY to RESERVE ($r0 -> $(hst status_refused_capacity), req_reserve $(hst req_reserve))" refused
+	check "$t: guest counted the refusals (shaping_refused)" \
+		l2 'gdev; read -r r0 < /tmp/refused0; echo "# '"$t"': reserves $(gst reserves), shaping_refused $r0 -> $(gst shaping_refused)"; [ "$(gst shaping_refused)" -gt "$r0" ]'
+	echo 0 > $SYS/target_pages
+	echo $((1024 * MiB)) > $LEDGER/capacity_bytes
+	l2 'gdev; knob mode guest; knob guest_target_kb 0'
+	check "$t: balloon empty again" wait_host $SYS/inflated_bytes 0 120
+	check "$t: ledger empty again" [ "$(cat $LEDGER/charged_bytes)" = 0 ]
+
+	step "$t: malformed"
+	# --- malformed requests through vshape_guest's own debugfs test mode ---
+	inv0=$(hst status_invalid)
+	l2 'gdev; echo "alloc 6" > $D/shaping/request; mapfile -t bl < $D/shaping/blocks
+		[ ${#bl[@]} = 3 ] || exit 1
+		b0=${bl[0]#* } bad=0
+		for args in "inflate 0x7f0000000000:4096" "inflate 0xfee00000:4096" \
+			"inflate 0xfffc0000:4096" "inflate 0x0:0x80000000" \
+			"inflate $(printf 0x%x $((b0 + 2048))):4096" \
+			"inflate $(printf 0x%x "$b0"):8192 $(printf 0x%x $((b0 + 4096))):4096" \
+			"inflate nr=300 b0" "9 b0" "inflate rsv=7 b0" "inflate short=24 b0" \
+			"commit 0x1000000:4096"; do
+			req $args
+			[ "$status" = 3 ] || { bad=$((bad + 1)); echo "# not INVALID: $args (status=$status)"; }
+		done
+		req deflate b0-2
+		[ "$status" = 0 ] && [ "$granted" = $((6 << 20)) ] || { echo "# deflate after bad input: $status $granted"; bad=$((bad + 1)); }
+		echo free > $D/shaping/request
+		exit $bad'
+	rc=$?
+	check "$t: 11 malformed requests (outside RAM, MMIO, ROM, oversized, unaligned, overlapping, bad nr/op/reserved, truncated, not in balloon) INVALID, then a valid one DONE" [ $rc = 0 ]
+	check "$t: host counted 11 INVALID ($inv0 -> $(hst status_invalid))" \
+		[ "$(hst status_invalid)" = $((inv0 + 11)) ]
+
+	step "$t: unload"
+	# --- held state for the unload: 32 MiB reserved, 32 MiB committed ---
+	l2 'gdev; echo "alloc 64" > $D/shaping/request
+		req inflate b0-31; req reserve b0-15; req commit b16-31; echo "# commit: $status $granted"'
+	check "$t: test mode holds 32 MiB RESERVED + 32 MiB COMMITTED (ledger $(mb "$(cat $LEDGER/charged_bytes)") MiB)" \
+		[ "$(cat $LEDGER/charged_bytes)" = $((64 * MiB)) ]
+
+	if [ "$last" = 0 ]; then
+		# unload vshape_guest while a 512 MiB inflation is under way
+		check "$t: rmmod vshape_guest during a 512 MiB inflation" \
+			l2 'gdev; knob guest_target_kb 524288; snooze 0.3; echo "# held at rmmod: $(knob actual_kb) KiB"; rmmod vshape_guest'
+		check "$t: device forgot it all: 0 inflated, reserved, committed" \
+			[ "$(cat $SYS/inflated_bytes)$(cat $SYS/reserved_bytes)$(cat $SYS/committed_bytes)" = 000 ]
+		check "$t: ledger empty after the guest unloaded" [ "$(cat $LEDGER/charged_bytes)" = 0 ]
+		check "$t: no WARNING/BUG in L2" l2 '! dmesg | grep -E "WARNING:|BUG:|Oops"'
+
+		# the host's target through the config interrupt (in-tree driver)
+		l2 'modprobe virtio_balloon && wait_for 20 ls -d /sys/bus/virtio/drivers/virtio_balloon/virtio* >/dev/null'
+		echo 16384 > $SYS/target_pages
+		check "$t: in-tree virtio_balloon follows target_pages (config interrupt via vhost-vdpa-device-pci): 64 MiB inflated" \
+			wait_host $SYS/inflated_bytes $((64 * MiB)) 180
+		echo 0 > $SYS/target_pages
+		check "$t: ... and deflates at target 0" wait_host $SYS/inflated_bytes 0 180
+		l2 'rmmod virtio_balloon'
+		stop_l2
+		rc=$?
+		check "$t: L2 finished cleanly (exit $rc)" [ "$rc" = 0 ]
+	else
+		# kill L2's QEMU while a 512 MiB inflation is under way
+		l2 'gdev; knob guest_target_kb 524288'
+		sleep 0.5
+		echo "# $t: killing QEMU with $(mb "$(cat $SYS/inflated_bytes)") MiB inflated, ledger $(mb "$(cat $LEDGER/charged_bytes)") MiB"
+		kill "$(cat "$l2run/qemu.pid")"
+		scripts/vm --wait "$l2run" > /dev/null 2>&1
+		check "$t: QEMU killed with work in flight: device reset, 0 inflated/reserved/committed" \
+			[ "$(cat $SYS/inflated_bytes)$(cat $SYS/reserved_bytes)$(cat $SYS/committed_bytes)" = 000 ]
+	fi
+	check "$t: VM gone: ledger empty" [ "$(cat $LEDGER/charged_bytes)" = 0 ]
+	echo "# $t host: $(grep -E "^(req|status|bad|punched|populated|throttled|backing)" $HSTATS | tr '\n' ' ')"
+	if [ "$fails" != 0 ]; then
+		grep -a '^' "$l2run/console.log" | tail -n 20 | sed 's/^/# L2| /'
+	fi
+}
+
+for i in "${!l2kvers[@]}"; do
+	last=0
+	[ "$i" = $((${#l2kvers[@]} - 1)) ] && last=1
+	l2_suite "${l2kvers[$i]}" $last
+done
+
 vdpa dev del vs0
+sleep 0.5
+s1=$(shmem)
+echo "# L1 Shmem before the VMs $(mb "$base") MiB, after $(mb "$s1") MiB"
+check "no leak: L1 Shmem back to its level before the VMs (within 32 MiB)" \
+	[ $((s1 - base)) -le $((32 * MiB)) ]
 check "vshape_host unloads; no WARNING/BUG in L1" \
 	bash -c "rmmod vshape_host && ! dmesg | grep -qE 'WARNING:|BUG:|Oops'"
 if [ "$fails" != 0 ]; then
-	echo "# L2 console tail:"; tail -n 40 $l2run/console.log | sed 's/^/# L2| /'
 	dmesg | tail -n 30 | sed 's/^/# L1 dmesg| /'
 fi
+echo "# L1 suite time $(($(date +%s) - t_start)) s"
 echo "1..$n"
 [ "$fails" = 0 ]

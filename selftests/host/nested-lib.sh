@@ -1,0 +1,90 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# L1 helpers shared by selftests/host/nested-l1.sh and
+# bench/shaping/nested-l1.sh (sourced, run inside L1): start an L2 guest
+# on /dev/vhost-vdpa-0 with a shared memfd as RAM, run snippets in it
+# through the agent of nested-l2.sh, read the host's counters.
+
+MiB=$((1 << 20))
+SYS=/sys/bus/vdpa/devices/vs0/vshape
+LEDGER=/sys/kernel/vshape_host
+HSTATS=/sys/kernel/debug/vshape_host/vs0/stats
+
+shmem() { awk '/^Shmem:/{print $2 * 1024}' /proc/meminfo; }
+hst() { awk -v k="$1" '$1 == k { print $2 }' "$HSTATS"; }
+
+# start_l2 KVER RUNDIR [extra scripts/vm args...]: boot L2 with the agent
+# and wait until it is up (returns 1 if it is not within 10 minutes).
+start_l2() {
+	local kver=$1 i
+	l2run=$2
+	shift 2
+	rm -rf "$l2run"
+	mkdir -p "$l2run"
+	scripts/vm --kernel "$kver" --accel kvm --mem 1G --smp 1 --quiet \
+		--timeout 1200 --background --rundir "$l2run" \
+		--qemu-arg "-object memory-backend-memfd,id=ram,size=1G,share=on" \
+		--qemu-arg "-machine memory-backend=ram" \
+		--qemu-arg "-device vhost-vdpa-device-pci,vhostdev=/dev/vhost-vdpa-0" \
+		"$@" -- selftests/host/nested-l2.sh > /dev/null || return 1
+	for i in $(seq 6000); do
+		[ -f "$l2run/ready" ] && return 0
+		[ -f "$l2run/rc" ] && break
+		sleep 0.1
+	done
+	return 1
+}
+
+# The request counter lives in a file, so that l2 works in $(...) too.
+l2_next() {
+	l2seq=$(($(cat "$l2run/seq" 2>/dev/null || echo 0) + 1))
+	echo $l2seq > "$l2run/seq"
+}
+
+# l2 SNIPPET: run a bash snippet in L2; print its output, return its status
+# (125 if L2 is gone, 124 after L2_TIMEOUT seconds, default 240).
+l2() {
+	local l2seq
+	l2_next
+	printf '%s\n' "$*" > "$l2run/req.tmp"
+	mv "$l2run/req.tmp" "$l2run/req.$l2seq"
+	local t0=$SECONDS
+	while [ ! -s "$l2run/st.$l2seq" ]; do
+		[ -f "$l2run/rc" ] && { echo "# L2 is gone (rc $(cat "$l2run/rc"))"; return 125; }
+		if [ $((SECONDS - t0)) -ge "${L2_TIMEOUT:-240}" ]; then
+			echo "# L2 request $l2seq timed out: $(head -c 200 "$l2run/req.$l2seq")"
+			return 124
+		fi
+		sleep 0.05
+	done
+	cat "$l2run/out.$l2seq"
+	return "$(cat "$l2run/st.$l2seq")"
+}
+
+# stop_l2: end the agent, wait for the VM; returns the VM's status.
+stop_l2() {
+	local l2seq
+	l2_next
+	echo exit > "$l2run/req.tmp"
+	mv "$l2run/req.tmp" "$l2run/req.$l2seq"
+	local i
+	for i in $(seq 600); do
+		[ -f "$l2run/rc" ] && break
+		sleep 0.1
+	done
+	[ -f "$l2run/rc" ] || { echo "# L2 did not exit: killing QEMU"; kill "$(cat "$l2run/qemu.pid")"; }
+	scripts/vm --wait "$l2run" > /dev/null 2>&1
+}
+
+# wait_host FILE VALUE SECS: poll a sysfs file (0.1 s) until it reads VALUE.
+wait_host() {
+	local i
+	for i in $(seq $(($3 * 10))); do
+		[ "$(cat "$1")" = "$2" ] && return 0
+		[ -f "$l2run/rc" ] && break
+		sleep 0.1
+	done
+	echo "# $1 = $(cat "$1"), wanted $2"
+	return 1
+}
