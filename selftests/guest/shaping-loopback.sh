@@ -39,7 +39,7 @@ wait_for() { # wait_for SECONDS command...
 }
 bound() { dev=$(ls -d /sys/bus/virtio/drivers/vshape_guest/virtio* 2>/dev/null | head -n1); [ -n "$dev" ]; }
 
-echo "1..13"
+echo "1..16"
 vdpa dev add mgmtdev vshape name vs0 || { echo "Bail out! vdpa dev add"; exit 1; }
 check "vshape_guest binds the vshape_host device" wait_for 10 bound
 name=$(basename "$dev")
@@ -101,7 +101,23 @@ check "no shaping request was refused or invalid" \
 rmmod vshape_guest
 check "unloading the guest leaves nothing inflated or reserved on the host" \
 	bash -c "[ $(hst inflated_bytes) = 0 ] && [ $(hst reserved_bytes) = 0 ] && [ \$(cat /sys/kernel/vshape_host/charged_bytes) = 0 ]"
-vdpa dev del vs0
-check "vshape_host unloads" rmmod vshape_host
+
+# --- unload the HOST module with work in flight: the device goes away
+# under a bound, inflating vshape_guest, which must give every page back ---
+avail() { awk '/^MemAvailable:/{print $2}' /proc/meminfo; }
+a0=$(avail)
+insmod "$VSHAPE_KO"
+check "vshape_guest binds again" wait_for 10 bound
+echo guest > "$dev/vshape/mode"
+echo $((512 * 1024)) > "$dev/vshape/guest_target_kb"
+wait_for 30 [ "$(knob actual_kb)" -gt $((16 * 1024)) ]
+echo "# rmmod vshape_host with $(knob actual_kb) KiB of 512 MiB inflated, MemAvailable $a0 -> $(avail) KiB"
+check "vshape_host unloads while vshape_guest is bound and inflating" rmmod vshape_host
+check "the device is gone: vshape_guest unbound" bash -c "! ls -d /sys/bus/virtio/drivers/vshape_guest/virtio* 2>/dev/null"
+sleep 1
+echo "# MemAvailable after: $(avail) KiB"
+check "every balloon page is back in the guest (MemAvailable within 16 MiB)" \
+	[ $((a0 - $(avail))) -lt $((16 * 1024)) ]
+rmmod vshape_guest
 dmesg | grep -E 'vshape|BUG|WARNING|Oops' | sed 's/^/# dmesg: /'
 [ "$fails" -eq 0 ]

@@ -49,7 +49,7 @@ mb() { echo $(($1 / MiB)); }
 # One L2 boot: every check with the real guest driver.  $2 = last: end by
 # killing QEMU with work in flight instead of a clean exit.
 l2_suite() {
-	local k=$1 last=$2 t ko s0 s1 p0 p1 r0 d0 f inv0 rc
+	local k=$1 last=$2 t ko s0 s1 m0 m1 p0 p1 r0 d0 f inv0 rc
 	t="L2 ${k%%+*}"
 	ko=$PWD/build/$k/vshape_guest.ko
 	echo $((1024 * MiB)) > $LEDGER/capacity_bytes
@@ -74,14 +74,15 @@ l2_suite() {
 	# Touch most of L2's RAM first, so the memfd is populated where the
 	# balloon will take blocks (Debian zeroes allocated pages anyway).
 	l2 "$memtouch 700 0 >/dev/null"
-	r0=$(hst req_inflate) s0=$(shmem) f=$(hst inflate_pages)
+	r0=$(hst req_inflate) s0=$(shmem) f=$(hst inflate_pages) m0=$(memfd_bytes)
 	l2 'gdev; knob mode guest; knob guest_target_kb 262144'
 	check "$t: guest_target_kb 256 MiB: the device holds 256 MiB inflated" \
 		wait_host $SYS/inflated_bytes $((256 * MiB)) 120
 	sleep 0.5
-	s1=$(shmem)
-	echo "# $t: L1 Shmem $(mb "$s0") -> $(mb "$s1") MiB (drop $(mb $((s0 - s1))) MiB); INFLATE requests +$(($(hst req_inflate) - r0)), PFNs +$(($(hst inflate_pages) - f))"
+	s1=$(shmem) m1=$(memfd_bytes)
+	echo "# $t: L1 Shmem $(mb "$s0") -> $(mb "$s1") MiB (drop $(mb $((s0 - s1))) MiB), memfd blocks $(mb "$m0") -> $(mb "$m1") MiB; INFLATE requests +$(($(hst req_inflate) - r0)), PFNs +$(($(hst inflate_pages) - f))"
 	check "$t: INFLATE of 256 MiB lowers L1 Shmem by >= 240 MiB" [ $((s0 - s1)) -ge $((240 * MiB)) ]
+	check "$t: ... and the memfd's allocated blocks by >= 240 MiB" [ $((m0 - m1)) -ge $((240 * MiB)) ]
 	check "$t: sent as INFLATE extents (2 MiB blocks), not PFNs" \
 		[ "$(hst req_inflate)" -gt "$r0" -a "$(hst inflate_pages)" = "$f" ]
 	d0=$(hst req_deflate)
@@ -102,16 +103,18 @@ l2_suite() {
 	wait_host $SYS/inflated_bytes $((256 * MiB)) 120
 	l2 'gdev; knob commit_confidence_pct 0; knob floor_margin_kb $(awk "/^MemTotal:/{print \$2}" /proc/meminfo)'
 	sleep 0.5
-	p0=$(hst populated_bytes) s0=$(shmem) r0=$(hst req_commit)
+	p0=$(hst populated_bytes) s0=$(shmem) r0=$(hst req_commit) m0=$(memfd_bytes)
 	l2 'gdev; knob mode predict'
 	wait_host $SYS/inflated_bytes 0 120
 	sleep 0.5
-	p1=$(hst populated_bytes) s1=$(shmem)
-	echo "# $t: predict mode deflated 256 MiB: COMMIT requests +$(($(hst req_commit) - r0)), host populated +$(mb $((p1 - p0))) MiB, L1 Shmem $(mb "$s0") -> $(mb "$s1") MiB (+$(mb $((s1 - s0))) MiB); guest commits $(l2 'gdev; gst commits')"
+	p1=$(hst populated_bytes) s1=$(shmem) m1=$(memfd_bytes)
+	echo "# $t: predict mode deflated 256 MiB: COMMIT requests +$(($(hst req_commit) - r0)), host populated +$(mb $((p1 - p0))) MiB, L1 Shmem $(mb "$s0") -> $(mb "$s1") MiB (+$(mb $((s1 - s0))) MiB), memfd blocks +$(mb $((m1 - m0))) MiB; guest commits $(l2 'gdev; gst commits')"
 	check "$t: predict mode COMMITs before deflating: host populated >= 240 MiB" \
 		[ $((p1 - p0)) -ge $((240 * MiB)) ]
 	check "$t: L1 Shmem rises by the committed amount before the guest touches it (>= populated - 16 MiB)" \
 		[ $((s1 - s0)) -ge $((p1 - p0 - 16 * MiB)) ]
+	check "$t: ... and the memfd's allocated blocks by as much" \
+		[ $((m1 - m0)) -ge $((p1 - p0 - 16 * MiB)) ]
 	check "$t: DEFLATE after COMMIT drops the charge: ledger empty" \
 		[ "$(cat $LEDGER/charged_bytes)" = 0 ]
 
@@ -175,7 +178,7 @@ l2_suite() {
 	if [ "$last" = 0 ]; then
 		# unload vshape_guest while a 512 MiB inflation is under way
 		check "$t: rmmod vshape_guest during a 512 MiB inflation" \
-			l2 'gdev; knob guest_target_kb 524288; snooze 0.3; echo "# held at rmmod: $(knob actual_kb) KiB"; rmmod vshape_guest'
+			l2 'gdev; knob guest_target_kb 524288; wait_for 30 [ "$(knob actual_kb)" -gt 0 ]; echo "# held at rmmod: $(knob actual_kb) KiB of 524288"; rmmod vshape_guest'
 		check "$t: device forgot it all: 0 inflated, reserved, committed" \
 			[ "$(cat $SYS/inflated_bytes)$(cat $SYS/reserved_bytes)$(cat $SYS/committed_bytes)" = 000 ]
 		check "$t: ledger empty after the guest unloaded" [ "$(cat $LEDGER/charged_bytes)" = 0 ]
@@ -195,7 +198,10 @@ l2_suite() {
 	else
 		# kill L2's QEMU while a 512 MiB inflation is under way
 		l2 'gdev; knob guest_target_kb 524288'
-		sleep 0.5
+		for _ in $(seq 300); do
+			[ "$(cat $SYS/inflated_bytes)" -gt $((64 * MiB)) ] && break
+			sleep 0.1
+		done
 		echo "# $t: killing QEMU with $(mb "$(cat $SYS/inflated_bytes)") MiB inflated, ledger $(mb "$(cat $LEDGER/charged_bytes)") MiB"
 		kill "$(cat "$l2run/qemu.pid")"
 		scripts/vm --wait "$l2run" > /dev/null 2>&1

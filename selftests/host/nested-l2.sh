@@ -23,8 +23,9 @@ mount -t debugfs none /sys/kernel/debug 2>/dev/null
 
 # L2 runs under KVM inside a TCG L1, where every fork and exec costs
 # seconds of L1 time: the helpers use bash builtins only, and snooze
-# waits on a pipe that never gets data instead of running sleep(1).
-exec 9<> <(:)
+# waits on a FIFO that never gets data instead of running sleep(1).
+mkfifo /tmp/snooze.fifo 2>/dev/null
+exec 9<> /tmp/snooze.fifo || { echo "L2: no snooze fifo" >&2; exit 1; }
 snooze() { read -rt "$1" -u 9 || :; }
 gdev() {
 	local d

@@ -12,6 +12,18 @@ LEDGER=/sys/kernel/vshape_host
 HSTATS=/sys/kernel/debug/vshape_host/vs0/stats
 
 shmem() { awk '/^Shmem:/{print $2 * 1024}' /proc/meminfo; }
+# memfd_bytes: allocated bytes (st_blocks) of L2's RAM, the memfd QEMU
+# holds open; what hole punching frees and fallocate allocates.
+memfd_bytes() {
+	local f
+	for f in /proc/"$(cat "$l2run/qemu.pid")"/fd/*; do
+		case $(readlink "$f") in
+		/memfd:*) echo $(($(stat -L -c %b "$f") * 512)); return 0;;
+		esac
+	done
+	echo 0
+	return 1
+}
 hst() { awk -v k="$1" '$1 == k { print $2 }' "$HSTATS"; }
 
 # start_l2 KVER RUNDIR [extra scripts/vm args...]: boot L2 with the agent
