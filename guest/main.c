@@ -26,6 +26,15 @@
 /* Parent of the per-device debugfs directories; lives as long as the module. */
 struct dentry *vs_debugfs_root;
 
+/*
+ * Read at each probe (validate): with shaping=0 the driver does not ack
+ * VIRTIO_BALLOON_F_VSHAPE and keeps to the standard PFN-array protocol even
+ * on a device that offers it, e.g. to compare the two on one device.
+ */
+static bool shaping = true;
+module_param(shaping, bool, 0444);
+MODULE_PARM_DESC(shaping, "negotiate the shaping feature (bit 23) when offered (default: 1)");
+
 const char * const vs_mode_names[VS_NR_MODES] = {
 	[VS_MODE_HOST] = "host",
 	[VS_MODE_GUEST] = "guest",
@@ -202,6 +211,8 @@ static int vs_validate(struct virtio_device *vdev)
 	__virtio_clear_bit(vdev, VIRTIO_BALLOON_F_PAGE_POISON);
 	__virtio_clear_bit(vdev, VIRTIO_BALLOON_F_FREE_PAGE_HINT);
 	__virtio_clear_bit(vdev, VIRTIO_BALLOON_F_REPORTING);
+	if (!shaping)
+		__virtio_clear_bit(vdev, VIRTIO_BALLOON_F_VSHAPE);
 	return 0;
 }
 

@@ -39,7 +39,7 @@ wait_for() { # wait_for SECONDS command...
 }
 bound() { dev=$(ls -d /sys/bus/virtio/drivers/vshape_guest/virtio* 2>/dev/null | head -n1); [ -n "$dev" ]; }
 
-echo "1..16"
+echo "1..17"
 vdpa dev add mgmtdev vshape name vs0 || { echo "Bail out! vdpa dev add"; exit 1; }
 check "vshape_guest binds the vshape_host device" wait_for 10 bound
 name=$(basename "$dev")
@@ -109,9 +109,10 @@ a0=$(avail)
 insmod "$VSHAPE_KO"
 check "vshape_guest binds again" wait_for 10 bound
 echo guest > "$dev/vshape/mode"
-echo $((512 * 1024)) > "$dev/vshape/guest_target_kb"
-wait_for 30 [ "$(knob actual_kb)" -gt $((16 * 1024)) ]
-echo "# rmmod vshape_host with $(knob actual_kb) KiB of 512 MiB inflated, MemAvailable $a0 -> $(avail) KiB"
+echo $((1024 * 1024)) > "$dev/vshape/guest_target_kb"
+# rmmod as soon as the first pages are in the balloon (builtins only)
+while read -r held < "$dev/vshape/actual_kb" && [ "$held" = 0 ]; do :; done
+echo "# rmmod vshape_host with $held KiB of 1 GiB inflated"
 check "vshape_host unloads while vshape_guest is bound and inflating" rmmod vshape_host
 check "the device is gone: vshape_guest unbound" bash -c "! ls -d /sys/bus/virtio/drivers/vshape_guest/virtio* 2>/dev/null"
 sleep 1
@@ -119,5 +120,23 @@ echo "# MemAvailable after: $(avail) KiB"
 check "every balloon page is back in the guest (MemAvailable within 16 MiB)" \
 	[ $((a0 - $(avail))) -lt $((16 * 1024)) ]
 rmmod vshape_guest
+
+# --- shaping=0: the standard PFN-array protocol on a device offering bit 23 ---
+insmod "$VSHAPE_HOST_KO" && vdpa dev add mgmtdev vshape name vs0 &&
+	insmod "$VSHAPE_KO" shaping=0
+if wait_for 10 bound; then
+	name=$(basename "$dev")
+	echo guest > "$dev/vshape/mode"
+	echo $((16 * 1024)) > "$dev/vshape/guest_target_kb"
+	wait_for 30 [ "$(knob actual_kb)" = $((16 * 1024)) ]
+	echo "# shaping=0: features 0x$(printf %x "$(hst features)"), state shaping: $(gst shaping), PFNs $(hst inflate_pages), INFLATE requests $(hst req_inflate)"
+	check "shaping=0: feature not acked; 16 MiB inflated as 4096 PFNs, no INFLATE request" \
+		bash -c "[ $(($(hst features) >> 23 & 1)) = 0 ] && [ $(gst shaping) = off ] && [ $(hst inflate_pages) = 4096 ] && [ $(hst req_inflate) = 0 ]"
+else
+	nok "shaping=0: vshape_guest binds the device"
+fi
+rmmod vshape_guest
+vdpa dev del vs0
+rmmod vshape_host
 dmesg | grep -E 'vshape|BUG|WARNING|Oops' | sed 's/^/# dmesg: /'
 [ "$fails" -eq 0 ]

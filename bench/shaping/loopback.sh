@@ -1,0 +1,72 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Range requests vs PFN arrays in loopback (run INSIDE one 6.12 VM by
+# bench/shaping/run.sh): vshape_host bound to virtio_vdpa, driven by a
+# balloon driver in the same kernel.  The device validates and accounts
+# every request but frees and populates nothing (docs/host.md), so this
+# is the protocol's cost: guest allocation, messages, page states.
+# Same drivers, knob and poller as nested-l1.sh.  Appends CSV rows to
+# $BENCH_OUT/loopback.csv.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+MiB=$((1 << 20))
+out=${BENCH_OUT:?}
+csv=$out/loopback.csv
+reps=${BENCH_REPS:-3}
+read -r -a sizes <<<"${BENCH_SIZES:-256 512}"
+read -r -a drivers <<<"${BENCH_DRIVERS:-shaping vshape-pfn virtio_balloon}"
+SYS=/sys/bus/vdpa/devices/vs0/vshape
+HSTATS=/sys/kernel/debug/vshape_host/vs0/stats
+hst() { awk -v k="$1" '$1 == k { print $2 }' "$HSTATS"; }
+snap() { echo "$(hst req_inflate) $(hst req_deflate) $(hst inflate_pages) $(hst deflate_pages)"; }
+
+mount -t debugfs none /sys/kernel/debug 2>/dev/null
+modprobe vdpa && modprobe virtio_vdpa && modprobe vhost_iotlb || exit 4
+insmod "$VSHAPE_HOST_KO" || exit 1
+echo 100000000 > /sys/module/vshape_host/parameters/rate_limit
+echo 100000000 > /sys/module/vshape_host/parameters/rate_burst
+# The in-tree driver must not grab the device while another is measured.
+echo "# $(uname -r), $(grep MemTotal /proc/meminfo)"
+[ -f "$csv" ] || echo "env,driver,mib,rep,dir,seconds,requests,pfns,punched_mib" > "$csv"
+for drv in "${drivers[@]}"; do
+	case $drv in
+	shaping) insmod "$BENCH_KO_SHAPING";;
+	vshape-pfn) insmod "$BENCH_KO_SHAPING" shaping=0;;
+	virtio_balloon) modprobe virtio_balloon;;
+	esac || { echo "# $drv does not load"; continue; }
+	vdpa dev add mgmtdev vshape name vs0 || exit 1
+	for _ in $(seq 100); do
+		compgen -G '/sys/bus/virtio/drivers/vshape_guest/virtio*' > /dev/null && break
+		compgen -G '/sys/bus/virtio/drivers/virtio_balloon/virtio*' > /dev/null && break
+		sleep 0.1
+	done
+	sleep 1
+	f=$(hst features)
+	echo "# $drv: features 0x$(printf %x "$f"), VSHAPE $(((f >> 23) & 1))"
+	for mib in "${sizes[@]}"; do
+		for rep in $(seq "$reps"); do
+			for dir in inflate deflate; do
+				if [ $dir = inflate ]; then tp=$((mib * 256)) want=$((mib * MiB)); else tp=0 want=0; fi
+				a=($(snap))
+				t=$("$BENCH_SHTIME" $SYS/target_pages $tp $SYS/inflated_bytes $want 600)
+				b=($(snap))
+				if [ $dir = inflate ]; then
+					nreq=$((b[0] - a[0])) npfn=$((b[2] - a[2]))
+				else
+					nreq=$((b[1] - a[1])) npfn=$((b[3] - a[3]))
+				fi
+				echo "loopback,$drv,$mib,$rep,$dir,$t,$nreq,$npfn,0" >> "$csv"
+				echo "# $drv $mib MiB rep $rep $dir: $t s ($nreq shaping requests, $npfn PFNs)"
+				sleep 0.5
+			done
+		done
+	done
+	vdpa dev del vs0
+	case $drv in
+	virtio_balloon) rmmod virtio_balloon;;
+	*) rmmod vshape_guest;;
+	esac
+done
+rmmod vshape_host
+echo "# done"

@@ -1,0 +1,106 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Range requests vs PFN arrays, nested stack, L1 side (bench/shaping/run.sh
+# starts it with scripts/vm --nested).  One vshape_host device (vs0,
+# vhost_vdpa), one L2 guest (1 GiB shared memfd RAM, KVM), and in turn, in
+# that same L2, the balloon drivers of BENCH_DRIVERS:
+#
+#   shaping     vshape_guest, VIRTIO_BALLOON_F_VSHAPE negotiated: 2 MiB
+#               blocks as INFLATE/DEFLATE extents (range requests)
+#   vshape-pfn  the same module loaded with shaping=0, so it does not
+#               ack the feature: the same blocks as 4 KiB PFN arrays on
+#               the standard queues, 4096 per message
+#   virtio_balloon  the in-tree driver: PFN arrays, 256 per message
+#
+# Every driver is moved by the same knob, the device's target_pages, and
+# timed by the same poller in L1 (shtime: from the write until the
+# device's inflated_bytes reaches the target, or 0), so a measurement is
+# guest allocation + messages + the host's page states and fallocate.
+#
+# Environment: VSHAPE_HOST_KO, BENCH_KVER (L2), BENCH_KO_SHAPING,
+# BENCH_SHTIME, BENCH_OUT (results dir, shared with L0),
+# BENCH_SIZES (MiB, default "256 512"), BENCH_REPS (default 3),
+# BENCH_DRIVERS, BENCH_MEMTOUCH, BENCH_APPEND (L2 kernel cmdline).
+# Appends CSV rows to $BENCH_OUT/nested.csv.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+# shellcheck source=selftests/host/nested-lib.sh
+. selftests/host/nested-lib.sh
+out=${BENCH_OUT:?}
+csv=$out/nested.csv
+reps=${BENCH_REPS:-3}
+read -r -a sizes <<<"${BENCH_SIZES:-256 512}"
+read -r -a drivers <<<"${BENCH_DRIVERS:-shaping vshape-pfn virtio_balloon}"
+append=${BENCH_APPEND:-}
+
+modprobe vhost_iotlb && modprobe vdpa && modprobe vhost_vdpa || exit 4
+mount -t debugfs none /sys/kernel/debug 2>/dev/null
+insmod "$VSHAPE_HOST_KO" || exit 1
+# Measure the protocol, not the device's rate bound (default 2000 chains/s).
+echo 100000000 > /sys/module/vshape_host/parameters/rate_limit
+echo 100000000 > /sys/module/vshape_host/parameters/rate_burst
+vdpa dev add mgmtdev vshape name vs0 || exit 1
+for _ in $(seq 50); do [ -e /dev/vhost-vdpa-0 ] && break; sleep 0.1; done
+
+args=()
+[ -z "$append" ] || args=(--append " $append")
+start_l2 "$BENCH_KVER" /tmp/l2bench "${args[@]}" || { echo "# L2 did not start"; exit 1; }
+echo "# L2 up: $(l2 'uname -r; cat /proc/cmdline')"
+[ -x "${BENCH_MEMTOUCH:?}" ] || exit 1
+
+snap() { echo "$(hst req_inflate) $(hst req_deflate) $(hst inflate_pages) $(hst deflate_pages) $(hst punched_bytes)"; }
+
+[ -f "$csv" ] || echo "env,driver,mib,rep,dir,seconds,requests,pfns,punched_mib" > "$csv"
+for drv in "${drivers[@]}"; do
+	case $drv in
+	shaping) load="insmod $BENCH_KO_SHAPING";;
+	vshape-pfn) load="insmod $BENCH_KO_SHAPING shaping=0";;
+	virtio_balloon) load="modprobe virtio_balloon";;
+	esac
+	# bound: a balloon driver holds the device (bash builtins only)
+	if ! l2 "$load"' && bound() {
+			local d
+			for d in /sys/bus/virtio/drivers/{vshape_guest,virtio_balloon}/virtio*; do
+				[ -e "$d" ] && return 0
+			done
+			return 1
+		} && wait_for 20 bound'; then
+		echo "# $drv: does not load or bind"
+		l2 'rmmod vshape_guest virtio_balloon 2>/dev/null'
+		continue
+	fi
+	sleep 1
+	f=$(hst features)
+	echo "# $drv: features 0x$(printf %x "$f"), VSHAPE $(((f >> 23) & 1))"
+	for mib in "${sizes[@]}"; do
+		for rep in $(seq "$reps"); do
+			for dir in inflate deflate; do
+				if [ $dir = inflate ]; then tp=$((mib * 256)) want=$((mib * MiB)); else tp=0 want=0; fi
+				# Every inflation starts from populated RAM: deflated
+				# blocks are holes in the memfd, and the guest zeroing
+				# them would time L1's (TCG) fault handling instead.
+				[ $dir = deflate ] || l2 "$BENCH_MEMTOUCH "'$(($(awk "/^MemAvailable:/{print \$2}" /proc/meminfo) / 1024 - 48))'" 0 > /dev/null"
+				a=($(snap))
+				t=$("$BENCH_SHTIME" $SYS/target_pages $tp $SYS/inflated_bytes $want 600)
+				b=($(snap))
+				if [ $dir = inflate ]; then
+					nreq=$((b[0] - a[0])) npfn=$((b[2] - a[2]))
+				else
+					nreq=$((b[1] - a[1])) npfn=$((b[3] - a[3]))
+				fi
+				echo "nested,$drv,$mib,$rep,$dir,$t,$nreq,$npfn,$(((b[4] - a[4]) / MiB))" >> "$csv"
+				echo "# $drv $mib MiB rep $rep $dir: $t s ($nreq shaping requests, $npfn PFNs)"
+				sleep 1
+			done
+		done
+	done
+	case $drv in
+	virtio_balloon) l2 'rmmod virtio_balloon';;
+	*) l2 'rmmod vshape_guest';;
+	esac
+done
+stop_l2
+vdpa dev del vs0
+rmmod vshape_host
+echo "# done"
