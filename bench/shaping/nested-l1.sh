@@ -32,7 +32,7 @@ csv=$out/nested.csv
 reps=${BENCH_REPS:-3}
 read -r -a sizes <<<"${BENCH_SIZES:-256 512}"
 read -r -a drivers <<<"${BENCH_DRIVERS:-shaping vshape-pfn virtio_balloon}"
-append=${BENCH_APPEND:-}
+append=${BENCH_APPEND-init_on_alloc=0}
 
 modprobe vhost_iotlb && modprobe vdpa && modprobe vhost_vdpa || exit 4
 mount -t debugfs none /sys/kernel/debug 2>/dev/null
@@ -51,7 +51,7 @@ echo "# L2 up: $(l2 'uname -r; cat /proc/cmdline')"
 
 snap() { echo "$(hst req_inflate) $(hst req_deflate) $(hst inflate_pages) $(hst deflate_pages) $(hst punched_bytes)"; }
 
-[ -f "$csv" ] || echo "env,driver,mib,rep,dir,seconds,requests,pfns,punched_mib" > "$csv"
+[ -f "$csv" ] || echo "env,driver,mib,rep,dir,seconds,requests,pfns,punched_mib,memfd_mib_before,memfd_mib_after" > "$csv"
 for drv in "${drivers[@]}"; do
 	case $drv in
 	shaping) load="insmod $BENCH_KO_SHAPING";;
@@ -81,16 +81,18 @@ for drv in "${drivers[@]}"; do
 				# blocks are holes in the memfd, and the guest zeroing
 				# them would time L1's (TCG) fault handling instead.
 				[ $dir = deflate ] || l2 "$BENCH_MEMTOUCH "'$(($(awk "/^MemAvailable:/{print \$2}" /proc/meminfo) / 1024 - 48))'" 0 > /dev/null"
+				m0=$(memfd_bytes)
 				a=($(snap))
 				t=$("$BENCH_SHTIME" $SYS/target_pages $tp $SYS/inflated_bytes $want 600)
 				b=($(snap))
+				m1=$(memfd_bytes)
 				if [ $dir = inflate ]; then
 					nreq=$((b[0] - a[0])) npfn=$((b[2] - a[2]))
 				else
 					nreq=$((b[1] - a[1])) npfn=$((b[3] - a[3]))
 				fi
-				echo "nested,$drv,$mib,$rep,$dir,$t,$nreq,$npfn,$(((b[4] - a[4]) / MiB))" >> "$csv"
-				echo "# $drv $mib MiB rep $rep $dir: $t s ($nreq shaping requests, $npfn PFNs)"
+				echo "nested,$drv,$mib,$rep,$dir,$t,$nreq,$npfn,$(((b[4] - a[4]) / MiB)),$((m0 / MiB)),$((m1 / MiB))" >> "$csv"
+				echo "# $drv $mib MiB rep $rep $dir: $t s ($nreq shaping requests, $npfn PFNs, memfd $((m0 / MiB)) -> $((m1 / MiB)) MiB)"
 				sleep 1
 			done
 		done
