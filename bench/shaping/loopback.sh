@@ -9,8 +9,7 @@
 # Same drivers, knob and poller as nested-l1.sh.  Appends CSV rows to
 # $BENCH_OUT/loopback.csv.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
-MiB=$((1 << 20))
+cd "$(dirname "$0")/../.." || exit 1
 out=${BENCH_OUT:?}
 csv=$out/loopback.csv
 reps=${BENCH_REPS:-3}
@@ -19,7 +18,8 @@ read -r -a drivers <<<"${BENCH_DRIVERS:-shaping vshape-pfn virtio_balloon}"
 SYS=/sys/bus/vdpa/devices/vs0/vshape
 HSTATS=/sys/kernel/debug/vshape_host/vs0/stats
 hst() { awk -v k="$1" '$1 == k { print $2 }' "$HSTATS"; }
-snap() { echo "$(hst req_inflate) $(hst req_deflate) $(hst inflate_pages) $(hst deflate_pages)"; }
+# shellcheck source=bench/shaping/move.sh
+. bench/shaping/move.sh
 
 mount -t debugfs none /sys/kernel/debug 2>/dev/null
 modprobe vdpa && modprobe virtio_vdpa && modprobe vhost_iotlb || exit 4
@@ -47,17 +47,9 @@ for drv in "${drivers[@]}"; do
 	for mib in "${sizes[@]}"; do
 		for rep in $(seq "$reps"); do
 			for dir in inflate deflate; do
-				if [ $dir = inflate ]; then tp=$((mib * 256)) want=$((mib * MiB)); else tp=0 want=0; fi
-				a=($(snap))
-				t=$("$BENCH_SHTIME" $SYS/target_pages $tp $SYS/inflated_bytes $want 600)
-				b=($(snap))
-				if [ $dir = inflate ]; then
-					nreq=$((b[0] - a[0])) npfn=$((b[2] - a[2]))
-				else
-					nreq=$((b[1] - a[1])) npfn=$((b[3] - a[3]))
-				fi
-				echo "loopback,$drv,$mib,$rep,$dir,$t,$nreq,$npfn,0" >> "$csv"
-				echo "# $drv $mib MiB rep $rep $dir: $t s ($nreq shaping requests, $npfn PFNs)"
+				timed_move $dir "$mib"
+				echo "loopback,$drv,$mib,$rep,$dir,$move_s,$move_req,$move_pfn,0" >> "$csv"
+				echo "# $drv $mib MiB rep $rep $dir: $move_s s ($move_req shaping requests, $move_pfn PFNs)"
 				sleep 0.5
 			done
 		done

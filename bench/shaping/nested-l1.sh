@@ -49,7 +49,8 @@ start_l2 "$BENCH_KVER" /tmp/l2bench "${args[@]}" || { echo "# L2 did not start";
 echo "# L2 up: $(l2 'uname -r; cat /proc/cmdline')"
 [ -x "${BENCH_MEMTOUCH:?}" ] || exit 1
 
-snap() { echo "$(hst req_inflate) $(hst req_deflate) $(hst inflate_pages) $(hst deflate_pages) $(hst punched_bytes)"; }
+# shellcheck source=bench/shaping/move.sh
+. bench/shaping/move.sh
 
 [ -f "$csv" ] || echo "env,driver,mib,rep,dir,seconds,requests,pfns,punched_mib,memfd_mib_before,memfd_mib_after" > "$csv"
 for drv in "${drivers[@]}"; do
@@ -76,23 +77,15 @@ for drv in "${drivers[@]}"; do
 	for mib in "${sizes[@]}"; do
 		for rep in $(seq "$reps"); do
 			for dir in inflate deflate; do
-				if [ $dir = inflate ]; then tp=$((mib * 256)) want=$((mib * MiB)); else tp=0 want=0; fi
 				# Every inflation starts from populated RAM: deflated
 				# blocks are holes in the memfd, and the guest zeroing
 				# them would time L1's (TCG) fault handling instead.
 				[ $dir = deflate ] || l2 "$BENCH_MEMTOUCH "'$(($(awk "/^MemAvailable:/{print \$2}" /proc/meminfo) / 1024 - 48))'" 0 > /dev/null"
 				m0=$(memfd_bytes)
-				a=($(snap))
-				t=$("$BENCH_SHTIME" $SYS/target_pages $tp $SYS/inflated_bytes $want 600)
-				b=($(snap))
+				timed_move $dir "$mib"
 				m1=$(memfd_bytes)
-				if [ $dir = inflate ]; then
-					nreq=$((b[0] - a[0])) npfn=$((b[2] - a[2]))
-				else
-					nreq=$((b[1] - a[1])) npfn=$((b[3] - a[3]))
-				fi
-				echo "nested,$drv,$mib,$rep,$dir,$t,$nreq,$npfn,$(((b[4] - a[4]) / MiB)),$((m0 / MiB)),$((m1 / MiB))" >> "$csv"
-				echo "# $drv $mib MiB rep $rep $dir: $t s ($nreq shaping requests, $npfn PFNs, memfd $((m0 / MiB)) -> $((m1 / MiB)) MiB)"
+				echo "nested,$drv,$mib,$rep,$dir,$move_s,$move_req,$move_pfn,$((move_punched / MiB)),$((m0 / MiB)),$((m1 / MiB))" >> "$csv"
+				echo "# $drv $mib MiB rep $rep $dir: $move_s s ($move_req shaping requests, $move_pfn PFNs, memfd $((m0 / MiB)) -> $((m1 / MiB)) MiB)"
 				sleep 1
 			done
 		done
