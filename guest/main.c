@@ -96,18 +96,29 @@ static void vs_update_actual(struct vshape_dev *vs)
 			 &actual);
 }
 
+/* Pages per update-work run: what one message to the host can carry. */
+static unsigned long vs_step_pages(struct vshape_dev *vs)
+{
+	unsigned int ext = READ_ONCE(vs->max_ext);
+
+	if (ext)
+		return (unsigned long)min_t(unsigned int, ext,
+					    VS_STEP_EXTENTS) << VS_ORDER_2M;
+	return VS_PFNS_PER_MSG >> (PAGE_SHIFT - VIRTIO_BALLOON_PFN_SHIFT);
+}
+
 /*
  * One step toward the target per run: at most one message to the host
- * (VS_PFNS_PER_MSG PFNs), then the work requeues itself.  Short runs keep
- * balloon_lock free for the OOM notifier, let a new target take effect
- * at once, and keep "actual" current for the host.
+ * (VS_PFNS_PER_MSG PFNs, or VS_STEP_EXTENTS extents with the shaping
+ * feature), then the work requeues itself.  Short runs keep balloon_lock
+ * free for the OOM notifier, let a new target take effect at once, and
+ * keep "actual" current for the host.
  */
 static void vs_update_work(struct work_struct *work)
 {
 	struct vshape_dev *vs = container_of(work, struct vshape_dev,
 					     update_work);
-	unsigned long step = VS_PFNS_PER_MSG >>
-			     (PAGE_SHIFT - VIRTIO_BALLOON_PFN_SHIFT);
+	unsigned long step = vs_step_pages(vs);
 	unsigned long target = vs_effective_target(vs);
 	unsigned long held = READ_ONCE(vs->held_pages);
 	unsigned long want, done = 0;

@@ -60,6 +60,13 @@ enum vs_mode {
 
 /* Extents per shaping request at most (256 MiB of 2 MiB blocks). */
 #define VS_EXT_PER_MSG		128
+/*
+ * 2 MiB blocks per update-work run with the shaping feature: one request
+ * of 64 MiB, where PFN arrays stop at 16 MiB (VS_PFNS_PER_MSG).  A range
+ * request costs the host one state update per extent, so larger steps
+ * save round trips; 64 MiB still keeps balloon_lock hold times short.
+ */
+#define VS_STEP_EXTENTS		32
 /* Reservations remembered for release after the grace period. */
 #define VS_MAX_RESERVATIONS	512
 #define VS_DEFAULT_COMMIT_PCT	70

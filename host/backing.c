@@ -125,11 +125,15 @@ bool vsh_range_is_ram(struct vsh_dev *d, u64 gpa, u64 len)
 	if (d->loopback) {
 		u64 pfn, end = (gpa + len - 1) >> PAGE_SHIFT;
 
-		for (pfn = gpa >> PAGE_SHIFT; pfn <= end; pfn++) {
+		/*
+		 * pfn_to_online_page() decides per memory section and
+		 * subsection, so one page per subsection answers for all.
+		 */
+		for (pfn = gpa >> PAGE_SHIFT; pfn <= end;
+		     pfn = ALIGN(pfn + 1, PAGES_PER_SUBSECTION)) {
 			if (!pfn_to_online_page(pfn))
 				return false;
-			if (!(pfn & 511))
-				cond_resched();
+			cond_resched();
 		}
 		return true;
 	}

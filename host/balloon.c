@@ -18,16 +18,14 @@
 
 static void vsh_balloon_run(struct vsh_dev *d, bool inflate, u64 gpa, u64 len)
 {
-	u64 off;
+	u64 done;
 
 	if (!len)
 		return;
-	for (off = 0; off < len; off += VSH_PAGE_SIZE)
-		if (vsh_page_set(d, gpa + off,
-				 inflate ? VSH_P_INFLATED : VSH_P_GUEST))
-			break;
+	done = vsh_range_set(d, gpa, len,
+			     inflate ? VSH_P_INFLATED : VSH_P_GUEST, false);
 	if (inflate)
-		vsh_backing_punch(d, gpa, off);
+		vsh_backing_punch(d, gpa, done);
 }
 
 void vsh_balloon_process(struct vsh_dev *d, struct vsh_vq *vq, bool inflate,

@@ -2,6 +2,8 @@
 /*
  * vshape_host debugfs: /sys/kernel/debug/vshape_host/<dev>/
  *   stats          counters (requests per op, statuses, rejected input)
+ *   extents        the balloon's pages by state, as runs "<gpa> <bytes> <state>"
+ *   ledger         the host-wide capacity ledger and this device's charge
  *   stats_request  write anything: ask the driver for fresh balloon stats
  */
 #include <linux/debugfs.h>
@@ -56,6 +58,33 @@ static int vsh_stats_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(vsh_stats);
 
+static int vsh_extents_show(struct seq_file *m, void *v)
+{
+	struct vsh_dev *d = m->private;
+
+	mutex_lock(&d->lock);
+	vsh_pages_show(m, d);
+	mutex_unlock(&d->lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(vsh_extents);
+
+static int vsh_ledger_show(struct seq_file *m, void *v)
+{
+	struct vsh_dev *d = m->private;
+	u64 mine;
+
+	mutex_lock(&d->lock);
+	mine = (d->nr_reserved + d->nr_committed) << VSH_PAGE_SHIFT;
+	mutex_unlock(&d->lock);
+	seq_printf(m, "capacity_bytes %llu\n", vsh_ledger_capacity());
+	seq_printf(m, "charged_bytes %llu\n", vsh_ledger_charged());
+	seq_printf(m, "free_bytes %llu\n", vsh_ledger_free_bytes());
+	seq_printf(m, "device_charged_bytes %llu\n", mine);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(vsh_ledger);
+
 static ssize_t vsh_stats_request_write(struct file *file,
 				       const char __user *buf, size_t count,
 				       loff_t *ppos)
@@ -87,6 +116,9 @@ void vsh_debugfs_dev_add(struct vsh_dev *d)
 	d->debugfs = debugfs_create_dir(dev_name(&d->vdpa.dev),
 					vsh_debugfs_root);
 	debugfs_create_file("stats", 0444, d->debugfs, d, &vsh_stats_fops);
+	debugfs_create_file("extents", 0444, d->debugfs, d,
+			    &vsh_extents_fops);
+	debugfs_create_file("ledger", 0444, d->debugfs, d, &vsh_ledger_fops);
 	debugfs_create_file("stats_request", 0200, d->debugfs, d,
 			    &vsh_stats_request_fops);
 }

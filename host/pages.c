@@ -1,23 +1,53 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vshape_host: per-page balloon state of one device.
+ * vshape_host: balloon state of the guest's pages, kept per 2 MiB block.
  *
- * d->pages maps (gpa >> 12) to xa_mk_value(enum vsh_pstate); a page not in
- * the xarray is GUEST.  The entry count is bounded by the guest RAM the
- * device can see, because every gpa is range checked before it gets here.
+ * d->pages maps a block index (gpa >> 21) to either
+ *   - a value entry, xa_mk_value(enum vsh_pstate): every 4 KiB page of the
+ *     block is in that state (the common case: the guest moves aligned
+ *     2 MiB extents, so one store covers 512 pages), or
+ *   - a struct vsh_block: one state byte per page, for a block whose
+ *     pages differ (4 KiB PFNs, unaligned extents).  A block that becomes
+ *     uniform again is collapsed back to a value entry.
+ * A block absent from the xarray is all GUEST.  The entry count is bounded
+ * by the guest RAM the device can see, because every gpa is range checked
+ * before it gets here.
+ *
  * RESERVED and COMMITTED pages hold one page of ledger charge each; the
- * charge is dropped here whenever a page leaves those states.
+ * charge is dropped here whenever a page leaves those states, and taken
+ * by the caller before a page enters them.
+ *
+ * Everything here runs under vsh_dev.lock, which is also what keeps a
+ * struct vsh_block alive between xa_load() and its use: blocks are only
+ * freed under that lock.
  */
+#include <linux/seq_file.h>
+#include <linux/slab.h>
 #include <linux/xarray.h>
 
 #include "vshape_host.h"
+
+#define VSH_BLOCK_SHIFT		21
+#define VSH_BLOCK_PAGES		(1U << (VSH_BLOCK_SHIFT - VSH_PAGE_SHIFT))
+
+/* A block whose pages are not all in one state. */
+struct vsh_block {
+	u8 st[VSH_BLOCK_PAGES];		/* enum vsh_pstate per 4 KiB page */
+};
+
+static const char * const vsh_pstate_names[] = {
+	[VSH_P_GUEST] = "guest",
+	[VSH_P_INFLATED] = "inflated",
+	[VSH_P_RESERVED] = "reserved",
+	[VSH_P_COMMITTED] = "committed",
+};
 
 static bool vsh_charged(enum vsh_pstate st)
 {
 	return st == VSH_P_RESERVED || st == VSH_P_COMMITTED;
 }
 
-static void vsh_count(struct vsh_dev *d, enum vsh_pstate st, int delta)
+static void vsh_count(struct vsh_dev *d, enum vsh_pstate st, long delta)
 {
 	switch (st) {
 	case VSH_P_INFLATED:
@@ -34,54 +64,229 @@ static void vsh_count(struct vsh_dev *d, enum vsh_pstate st, int delta)
 	}
 }
 
-enum vsh_pstate vsh_page_get(struct vsh_dev *d, u64 gpa)
+/* @n pages move from @old to @st: counters, and the charge they drop. */
+static void vsh_account(struct vsh_dev *d, enum vsh_pstate old,
+			enum vsh_pstate st, unsigned long n)
 {
-	void *e = xa_load(&d->pages, gpa >> VSH_PAGE_SHIFT);
+	if (vsh_charged(old) && !vsh_charged(st))
+		vsh_ledger_uncharge((u64)n << VSH_PAGE_SHIFT);
+	vsh_count(d, old, -(long)n);
+	vsh_count(d, st, n);
+}
 
-	return e ? (enum vsh_pstate)xa_to_value(e) : VSH_P_GUEST;
+/* Whether a page in @old is left alone by a move to @st. */
+static bool vsh_keeps(enum vsh_pstate old, enum vsh_pstate st,
+		      bool keep_committed)
+{
+	return old == st || (keep_committed && old == VSH_P_COMMITTED);
+}
+
+/* The block's entry: @b for a mixed block, else its uniform state. */
+static enum vsh_pstate vsh_block_load(struct vsh_dev *d, unsigned long bi,
+				      struct vsh_block **b)
+{
+	void *e = xa_load(&d->pages, bi);
+
+	*b = NULL;
+	if (!e)
+		return VSH_P_GUEST;
+	if (xa_is_value(e))
+		return (enum vsh_pstate)xa_to_value(e);
+	*b = e;
+	return VSH_P_GUEST;
+}
+
+/* Make block @bi uniformly @st.  Replacing an entry needs no allocation. */
+static int vsh_block_store_uniform(struct vsh_dev *d, unsigned long bi,
+				   enum vsh_pstate st)
+{
+	if (st == VSH_P_GUEST) {
+		xa_erase(&d->pages, bi);
+		return 0;
+	}
+	return xa_err(xa_store(&d->pages, bi, xa_mk_value(st), GFP_KERNEL));
+}
+
+/* A mixed block whose pages now agree goes back to a value entry. */
+static void vsh_block_collapse(struct vsh_dev *d, unsigned long bi,
+			       struct vsh_block *b)
+{
+	unsigned int i;
+
+	for (i = 1; i < VSH_BLOCK_PAGES; i++)
+		if (b->st[i] != b->st[0])
+			return;
+	if (!vsh_block_store_uniform(d, bi, b->st[0]))
+		kfree(b);
+}
+
+/* Move pages [p0, p1) of block @bi to @st. */
+static int vsh_block_set(struct vsh_dev *d, unsigned long bi,
+			 unsigned int p0, unsigned int p1, enum vsh_pstate st,
+			 bool keep_committed)
+{
+	struct vsh_block *b;
+	enum vsh_pstate u = vsh_block_load(d, bi, &b);
+	unsigned int i;
+	int ret;
+
+	if (!b) {
+		if (vsh_keeps(u, st, keep_committed))
+			return 0;
+		if (p0 == 0 && p1 == VSH_BLOCK_PAGES) {
+			ret = vsh_block_store_uniform(d, bi, st);
+			if (!ret)
+				vsh_account(d, u, st, VSH_BLOCK_PAGES);
+			return ret;
+		}
+		/* part of a uniform block changes: it becomes mixed */
+		b = kmalloc(sizeof(*b), GFP_KERNEL);
+		if (!b)
+			return -ENOMEM;
+		memset(b->st, u, sizeof(b->st));
+		ret = xa_err(xa_store(&d->pages, bi, b, GFP_KERNEL));
+		if (ret) {
+			kfree(b);
+			return ret;
+		}
+	}
+	for (i = p0; i < p1; i++) {
+		if (vsh_keeps(b->st[i], st, keep_committed))
+			continue;
+		vsh_account(d, b->st[i], st, 1);
+		b->st[i] = st;
+	}
+	vsh_block_collapse(d, bi, b);
+	return 0;
 }
 
 /*
- * Move one page to @st.  The caller has charged the ledger for a move into
- * a charged state from an uncharged one; a move out of a charged state is
- * uncharged here.
+ * The piece of [pos, end) inside the block of @pos: its pages [*p0, *p1).
+ * Returns the block index.
  */
-int vsh_page_set(struct vsh_dev *d, u64 gpa, enum vsh_pstate st)
+static unsigned long vsh_piece(u64 pos, u64 end, unsigned int *p0,
+			       unsigned int *p1)
 {
-	unsigned long idx = gpa >> VSH_PAGE_SHIFT;
-	enum vsh_pstate old = vsh_page_get(d, gpa);
-	int ret;
+	*p0 = (pos >> VSH_PAGE_SHIFT) & (VSH_BLOCK_PAGES - 1);
+	*p1 = min_t(u64, VSH_BLOCK_PAGES,
+		    *p0 + ((end - pos) >> VSH_PAGE_SHIFT));
+	return pos >> VSH_BLOCK_SHIFT;
+}
+
+#define VSH_PIECE_BYTES(p0, p1)	((u64)((p1) - (p0)) << VSH_PAGE_SHIFT)
+
+/*
+ * Move the pages of [gpa, gpa + len) (4 KiB aligned) to @st, except
+ * COMMITTED ones if @keep_committed.  The caller has charged the ledger
+ * for pages that enter a charged state from an uncharged one.  Returns
+ * the bytes done, a prefix: less than @len only if memory ran out.
+ */
+u64 vsh_range_set(struct vsh_dev *d, u64 gpa, u64 len, enum vsh_pstate st,
+		  bool keep_committed)
+{
+	unsigned int p0, p1;
+	unsigned long bi;
+	u64 pos;
 
 	lockdep_assert_held(&d->lock);
-	if (old == st)
-		return 0;
-	if (st == VSH_P_GUEST) {
-		xa_erase(&d->pages, idx);
-	} else {
-		ret = xa_err(xa_store(&d->pages, idx, xa_mk_value(st),
-				      GFP_KERNEL));
-		if (ret)
-			return ret;
+	for (pos = gpa; pos < gpa + len; pos += VSH_PIECE_BYTES(p0, p1)) {
+		bi = vsh_piece(pos, gpa + len, &p0, &p1);
+		if (vsh_block_set(d, bi, p0, p1, st, keep_committed))
+			return pos - gpa;
+		cond_resched();
 	}
-	if (vsh_charged(old) && !vsh_charged(st))
-		vsh_ledger_uncharge(VSH_PAGE_SIZE);
-	vsh_count(d, old, -1);
-	vsh_count(d, st, 1);
-	return 0;
+	return len;
+}
+
+/* Bytes of [gpa, gpa + len) (4 KiB aligned) whose pages are in @st. */
+u64 vsh_range_count(struct vsh_dev *d, u64 gpa, u64 len, enum vsh_pstate st)
+{
+	unsigned int p0, p1, i;
+	struct vsh_block *b;
+	unsigned long bi;
+	u64 pos, n = 0;
+
+	lockdep_assert_held(&d->lock);
+	for (pos = gpa; pos < gpa + len; pos += VSH_PIECE_BYTES(p0, p1)) {
+		bi = vsh_piece(pos, gpa + len, &p0, &p1);
+		if (vsh_block_load(d, bi, &b) == st && !b)
+			n += p1 - p0;
+		else if (b)
+			for (i = p0; i < p1; i++)
+				n += b->st[i] == st;
+	}
+	return n << VSH_PAGE_SHIFT;
 }
 
 /* Every page back to GUEST, every charge dropped (device reset / free). */
 void vsh_pages_reset(struct vsh_dev *d)
 {
-	unsigned long idx;
+	unsigned long bi;
+	unsigned int i;
 	void *e;
 
-	xa_for_each(&d->pages, idx, e) {
-		if (vsh_charged((enum vsh_pstate)xa_to_value(e)))
-			vsh_ledger_uncharge(VSH_PAGE_SIZE);
+	xa_for_each(&d->pages, bi, e) {
+		if (xa_is_value(e)) {
+			if (vsh_charged(xa_to_value(e)))
+				vsh_ledger_uncharge(BIT_ULL(VSH_BLOCK_SHIFT));
+			continue;
+		}
+		for (i = 0; i < VSH_BLOCK_PAGES; i++)
+			if (vsh_charged(((struct vsh_block *)e)->st[i]))
+				vsh_ledger_uncharge(VSH_PAGE_SIZE);
+		kfree(e);
 	}
 	xa_destroy(&d->pages);
 	d->nr_inflated = 0;
 	d->nr_reserved = 0;
 	d->nr_committed = 0;
+}
+
+/* One run of equal state being merged for vsh_pages_show(). */
+struct vsh_run {
+	u64 start, len;
+	enum vsh_pstate st;
+};
+
+static void vsh_run_add(struct seq_file *m, struct vsh_run *r, u64 gpa,
+			u64 len, enum vsh_pstate st)
+{
+	if (r->len && r->st == st && r->start + r->len == gpa) {
+		r->len += len;
+		return;
+	}
+	if (r->len && r->st != VSH_P_GUEST)
+		seq_printf(m, "%#llx %#llx %s\n", r->start, r->len,
+			   vsh_pstate_names[r->st]);
+	r->start = gpa;
+	r->len = len;
+	r->st = st;
+}
+
+/*
+ * debugfs "extents": one line per maximal run of pages in one balloon
+ * state, "<gpa> <bytes> <state>", in address order (GUEST not listed).
+ */
+void vsh_pages_show(struct seq_file *m, struct vsh_dev *d)
+{
+	struct vsh_run r = { };
+	unsigned long bi;
+	unsigned int i;
+	void *e;
+
+	lockdep_assert_held(&d->lock);
+	xa_for_each(&d->pages, bi, e) {
+		u64 base = (u64)bi << VSH_BLOCK_SHIFT;
+
+		if (xa_is_value(e)) {
+			vsh_run_add(m, &r, base, BIT_ULL(VSH_BLOCK_SHIFT),
+				    xa_to_value(e));
+			continue;
+		}
+		for (i = 0; i < VSH_BLOCK_PAGES; i++)
+			vsh_run_add(m, &r, base + ((u64)i << VSH_PAGE_SHIFT),
+				    VSH_PAGE_SIZE,
+				    ((struct vsh_block *)e)->st[i]);
+	}
+	vsh_run_add(m, &r, 0, 0, VSH_P_GUEST);	/* flush the last run */
 }

@@ -44,7 +44,7 @@ static u64 vsh_read_extents(struct vsh_dev *d, struct vsh_chain *ch,
 			    unsigned int op, unsigned int nr)
 {
 	struct vshape_extent e;
-	u64 total = 0, off;
+	u64 total = 0;
 	unsigned int i;
 
 	for (i = 0; i < nr; i++) {
@@ -75,30 +75,11 @@ static u64 vsh_read_extents(struct vsh_dev *d, struct vsh_chain *ch,
 
 	if (op == VSHAPE_OP_INFLATE || op == VSHAPE_OP_DEFLATE)
 		return total;
-	for (i = 0; i < nr; i++) {
-		for (off = 0; off < d->ext[i].len; off += VSH_PAGE_SIZE) {
-			if (vsh_page_get(d, d->ext[i].gpa + off) == VSH_P_GUEST)
-				return 0;
-			if (!(off & (VSH_CHUNK - 1)))
-				cond_resched();
-		}
-	}
+	for (i = 0; i < nr; i++)
+		if (vsh_range_count(d, d->ext[i].gpa, d->ext[i].len,
+				    VSH_P_GUEST))
+			return 0;
 	return total;
-}
-
-/* Move every page of [gpa, gpa + len) to @st; returns bytes moved. */
-static u64 vsh_set_range(struct vsh_dev *d, u64 gpa, u64 len,
-			 enum vsh_pstate st)
-{
-	u64 off;
-
-	for (off = 0; off < len; off += VSH_PAGE_SIZE) {
-		if (vsh_page_set(d, gpa + off, st))
-			break;
-		if (!(off & (VSH_CHUNK - 1)))
-			cond_resched();
-	}
-	return off;
 }
 
 /*
@@ -109,12 +90,9 @@ static u64 vsh_set_range(struct vsh_dev *d, u64 gpa, u64 len,
 static int vsh_grant_chunk(struct vsh_dev *d, u64 gpa, u64 len,
 			   enum vsh_pstate st)
 {
-	u64 off, need = 0;
+	u64 need = vsh_range_count(d, gpa, len, VSH_P_INFLATED), done;
 	int ret;
 
-	for (off = 0; off < len; off += VSH_PAGE_SIZE)
-		if (vsh_page_get(d, gpa + off) == VSH_P_INFLATED)
-			need += VSH_PAGE_SIZE;
 	if (need && vsh_ledger_charge(need, false) != need)
 		return -ENOSPC;
 	if (st == VSH_P_COMMITTED) {
@@ -124,20 +102,13 @@ static int vsh_grant_chunk(struct vsh_dev *d, u64 gpa, u64 len,
 			return ret;
 		}
 	}
-	for (off = 0; off < len; off += VSH_PAGE_SIZE) {
-		enum vsh_pstate old = vsh_page_get(d, gpa + off);
-
-		/* RESERVE leaves COMMITTED pages committed */
-		if (old == VSH_P_COMMITTED && st == VSH_P_RESERVED)
-			continue;
-		if (vsh_page_set(d, gpa + off, st)) {
-			/* pages not moved still hold a charge: give it back */
-			for (; off < len; off += VSH_PAGE_SIZE)
-				if (vsh_page_get(d, gpa + off) ==
-				    VSH_P_INFLATED)
-					vsh_ledger_uncharge(VSH_PAGE_SIZE);
-			return -ENOMEM;
-		}
+	/* RESERVE leaves COMMITTED pages committed */
+	done = vsh_range_set(d, gpa, len, st, st == VSH_P_RESERVED);
+	if (done != len) {
+		/* pages not moved still hold a charge: give it back */
+		vsh_ledger_uncharge(vsh_range_count(d, gpa + done, len - done,
+						    VSH_P_INFLATED));
+		return -ENOMEM;
 	}
 	return 0;
 }
@@ -175,12 +146,12 @@ static u64 vsh_execute(struct vsh_dev *d, unsigned int op, unsigned int nr)
 		switch (op) {
 		case VSHAPE_OP_INFLATE:
 		case VSHAPE_OP_RELEASE:
-			n = vsh_set_range(d, gpa, len, VSH_P_INFLATED);
+			n = vsh_range_set(d, gpa, len, VSH_P_INFLATED, false);
 			if (n && vsh_backing_punch(d, gpa, n))
 				return granted;
 			break;
 		case VSHAPE_OP_DEFLATE:
-			n = vsh_set_range(d, gpa, len, VSH_P_GUEST);
+			n = vsh_range_set(d, gpa, len, VSH_P_GUEST, false);
 			break;
 		case VSHAPE_OP_RESERVE:
 			n = vsh_grant(d, gpa, len, VSH_P_RESERVED);

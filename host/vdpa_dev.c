@@ -462,7 +462,6 @@ static void vsh_free(struct vdpa_device *vdpa)
 		mmdrop(d->mm);
 	d->mm = NULL;
 	mutex_unlock(&d->lock);
-	xa_destroy(&d->pages);
 	kfree(d->ext);
 	kfree(d->sorted);
 	mutex_destroy(&d->lock);

@@ -46,7 +46,7 @@ enum vsh_role {
 	VSH_ROLE_SHAPING,
 };
 
-/* Page states tracked per 4 KiB guest page (absent from the xarray: GUEST). */
+/* Balloon state of a 4 KiB guest page (stored per 2 MiB block, pages.c). */
 enum vsh_pstate {
 	VSH_P_GUEST = 0,
 	VSH_P_INFLATED = 1,
@@ -145,7 +145,7 @@ struct vsh_dev {
 	unsigned int nr_regions;
 	struct mm_struct *mm;		/* bound mm (use_va), mmgrab'ed */
 	bool loopback;			/* bound to virtio_vdpa: PA mode */
-	struct xarray pages;		/* gpa >> 12 -> xa_mk_value(pstate) */
+	struct xarray pages;		/* gpa >> 21 -> block state, pages.c */
 	u64 nr_inflated, nr_reserved, nr_committed;	/* pages */
 	struct vsh_stats stats;
 	u64 guest_stats[VIRTIO_BALLOON_S_NR];	/* last stats buffer */
@@ -221,9 +221,12 @@ int vsh_backing_populate(struct vsh_dev *d, u64 gpa, u64 len);
 int vsh_regions_from_iotlb(struct vsh_dev *d, struct vhost_iotlb *iotlb);
 
 /* pages.c */
-enum vsh_pstate vsh_page_get(struct vsh_dev *d, u64 gpa);
-int vsh_page_set(struct vsh_dev *d, u64 gpa, enum vsh_pstate st);
+struct seq_file;
+u64 vsh_range_set(struct vsh_dev *d, u64 gpa, u64 len, enum vsh_pstate st,
+		  bool keep_committed);
+u64 vsh_range_count(struct vsh_dev *d, u64 gpa, u64 len, enum vsh_pstate st);
 void vsh_pages_reset(struct vsh_dev *d);
+void vsh_pages_show(struct seq_file *m, struct vsh_dev *d);
 
 /* balloon.c */
 void vsh_balloon_process(struct vsh_dev *d, struct vsh_vq *vq, bool inflate,

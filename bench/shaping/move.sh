@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
 #
 # timed_move DIR MIB: move the balloon of device vs0 and time it, for
 # bench/shaping/{loopback,nested-l1}.sh (sourced, run where vshape_host

@@ -4,7 +4,7 @@
 
     bench/shaping/table.py RESULTS_DIR [--json OUT] [--docs docs/benchmarks.md]
 
-Reads RESULTS_DIR/{nested,loopback}.csv (rows from nested-l1.sh and
+Reads RESULTS_DIR/{nested,nested-thp,loopback}.csv (rows from nested-l1.sh and
 loopback.sh), takes the median of the repetitions per environment,
 driver, size and direction, and the throughput in GiB/s; the ratio is
 shaping / baseline.  --docs replaces the text between the markers
@@ -16,12 +16,13 @@ DRIVERS = ["shaping", "vshape-pfn", "virtio_balloon"]
 LABEL = {"shaping": "vshape_guest, range requests (2 MiB extents)",
          "vshape-pfn": "vshape_guest without the feature (PFN arrays, 4096/msg)",
          "virtio_balloon": "in-tree virtio_balloon (PFN arrays, 256/msg)"}
+ENVS = ["nested", "nested-thp", "loopback"]
 BEGIN, END = "<!-- shaping-table begin -->", "<!-- shaping-table end -->"
 
 
 def load(d):
     rows = []
-    for env in ("nested", "loopback"):
+    for env in ENVS:
         p = os.path.join(d, env + ".csv")
         if os.path.exists(p):
             with open(p) as f:
@@ -65,7 +66,7 @@ def table(res, ratios):
     out = ["| stack | size | direction | range requests | vshape_guest PFN | in-tree PFN | ratio vs vshape PFN | ratio vs in-tree |",
            "|---|---|---|---|---|---|---|---|"]
     keys = sorted({(r["env"], r["mib"], r["dir"]) for r in res},
-                  key=lambda k: (k[0] != "nested", k[1], k[2] != "inflate"))
+                  key=lambda k: (ENVS.index(k[0]), k[1], k[2] != "inflate"))
     for env, mib, d in keys:
         cells = []
         for drv in DRIVERS:

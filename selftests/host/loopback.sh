@@ -125,6 +125,22 @@ req commit b8-11
 expect "COMMIT 8 MiB: DONE" 0 $((8 * MiB))
 check "ledger charged 24 MiB, committed 8 MiB" \
 	bash -c "[ \$(cat $LEDGER/charged_bytes) = $((24 * MiB)) ] && [ \$(cat $SYS/committed_bytes) = $((8 * MiB)) ]"
+# debugfs "extents": runs "<gpa> <bytes> <state>"; bytes per state
+ext_bytes() {
+	local len st n=0
+	while read -r _ len st; do
+		[ "$st" = "$1" ] && n=$((n + len))
+	done < $HDBG/extents
+	echo $n
+}
+ext_states() { # ext_states RESERVED COMMITTED INFLATED (bytes)
+	[ "$(ext_bytes reserved)" = "$1" ] && [ "$(ext_bytes committed)" = "$2" ] &&
+		[ "$(ext_bytes inflated)" = "$3" ]
+}
+check "debugfs extents: 16 MiB reserved, 8 MiB committed, 40 MiB inflated" \
+	ext_states $((16 * MiB)) $((8 * MiB)) $((40 * MiB))
+check "debugfs ledger: the device holds 24 MiB of charge" \
+	grep -qx "device_charged_bytes $((24 * MiB))" $HDBG/ledger
 req reserve b12-19
 expect "RESERVE 16 MiB with 8 MiB left: PARTIAL, 8 MiB granted" 1 $((8 * MiB))
 req reserve b20
@@ -175,6 +191,25 @@ expect "DEFLATE 64 MiB: DONE, device healthy after bad input" 0 $((64 * MiB))
 check "all pages back to GUEST, ledger empty" \
 	bash -c "[ \$(cat $SYS/inflated_bytes) = 0 ] && [ \$(cat $LEDGER/charged_bytes) = 0 ]"
 check "tracepoints fired" grep -q "vshape_host_request" /sys/kernel/tracing/trace
+check "debugfs extents empty" [ ! -s $HDBG/extents ]
+
+# 4 KiB pieces of a 2 MiB block: the host's per-block state splits and
+# merges again (docs/host.md).
+b0=$(awk '$1 == 0 { print $2 }' $D/blocks)
+req inflate b0
+req deflate "$(printf %#x $((b0 + 4096))):4096"
+expect "DEFLATE 4 KiB inside an inflated 2 MiB block: DONE" 0 4096
+check "debugfs extents: two inflated runs around the hole" \
+	bash -c "[ \"\$(cat $HDBG/extents)\" = \"$(printf '%#x 0x1000 inflated\n%#x 0x1fe000 inflated' "$b0" $((b0 + 8192)))\" ]"
+check "host counts 2 MiB - 4 KiB inflated" [ "$(cat $SYS/inflated_bytes)" = $((2 * MiB - 4096)) ]
+req reserve b0
+expect "RESERVE of a block with a guest page: INVALID" 3
+req inflate "$(printf %#x $((b0 + 4096))):4096"
+check "the hole refilled: one 2 MiB inflated run" \
+	bash -c "[ \"\$(cat $HDBG/extents)\" = \"$(printf '%#x 0x200000 inflated' "$b0")\" ]"
+req deflate b0
+check "deflated: extents empty, nothing inflated" \
+	bash -c "[ ! -s $HDBG/extents ] && [ \$(cat $SYS/inflated_bytes) = 0 ]"
 echo 0 > /sys/kernel/tracing/events/vshape_host/enable 2>/dev/null
 
 # Ledger held by a device is dropped on device removal; unload is clean.
