@@ -5,14 +5,11 @@
 # with the shaping feature (2 MiB extents) against the standard PFN-array
 # protocol, on the same vshape_host device and the same VM.
 #
-#   bench/shaping/run.sh [nested] [nested-thp] [loopback]   default: all
+#   bench/shaping/run.sh [nested] [loopback]     default: both
 #
 # nested:   L1 6.12 under TCG with KVM inside, one L2 6.12 guest with a
 #           1 GiB shared memfd as RAM (real hole punching); see
 #           bench/shaping/nested-l1.sh.  About 6-10 minutes.
-# nested-thp: the same, L1's shmem_enabled set to within_size: the memfd
-#           is backed by 2 MiB folios, as a host with huge pages for its
-#           VMs would have it.
 # loopback: one 6.12 VM, the device bound to virtio_vdpa (protocol cost
 #           only, nothing freed); see bench/shaping/loopback.sh.  ~3 min.
 #
@@ -24,7 +21,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 top=$PWD
 envs=("$@")
-[ ${#envs[@]} -gt 0 ] || envs=(nested nested-thp loopback)
+[ ${#envs[@]} -gt 0 ] || envs=(nested loopback)
 kver=$(scripts/kernels 6.12 | tail -n1)
 [ -n "$kver" ] || { echo "bench: no 6.12 kernel (scripts/setup)" >&2; exit 1; }
 out=$top/build/bench-shaping/results
@@ -44,13 +41,10 @@ for e in "${envs[@]}"; do
 	rm -f "$out/$e.csv"
 	console=$out/$e.console
 	case $e in
-	nested|nested-thp)
-		thp=
-		[ "$e" = nested ] || thp=within_size
+	nested)
 		# one L1 vCPU: see selftests/host/run.sh (TCG triple faults)
 		scripts/vm --kernel "$kver" --mem 3G --smp 1 --accel tcg --nested --timeout 1800 \
 			--console "$console" "${common[@]}" \
-			--env "BENCH_ENV=$e" --env "BENCH_HOST_THP=$thp" \
 			--env "BENCH_KVER=$kver" --env "BENCH_MEMTOUCH=$top/selftests/guest/memtouch" \
 			-- bench/shaping/nested-l1.sh || echo "bench: nested run exit $?" >&2;;
 	loopback)
