@@ -189,6 +189,9 @@ u64 vsh_range_set(struct vsh_dev *d, u64 gpa, u64 len, enum vsh_pstate st,
 	u64 pos;
 
 	lockdep_assert_held(&d->lock);
+	/* callers pass validated 4 KiB extents; a piece is never empty */
+	if (WARN_ON_ONCE(!IS_ALIGNED(gpa | len, VSH_PAGE_SIZE)))
+		return 0;
 	for (pos = gpa; pos < gpa + len; pos += VSH_PIECE_BYTES(p0, p1)) {
 		bi = vsh_piece(pos, gpa + len, &p0, &p1);
 		if (vsh_block_set(d, bi, p0, p1, st, keep_committed))
@@ -207,6 +210,8 @@ u64 vsh_range_count(struct vsh_dev *d, u64 gpa, u64 len, enum vsh_pstate st)
 	u64 pos, n = 0;
 
 	lockdep_assert_held(&d->lock);
+	if (WARN_ON_ONCE(!IS_ALIGNED(gpa | len, VSH_PAGE_SIZE)))
+		return 0;
 	for (pos = gpa; pos < gpa + len; pos += VSH_PIECE_BYTES(p0, p1)) {
 		bi = vsh_piece(pos, gpa + len, &p0, &p1);
 		if (vsh_block_load(d, bi, &b) == st && !b)

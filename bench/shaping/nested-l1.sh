@@ -21,14 +21,18 @@
 # Environment: VSHAPE_HOST_KO, BENCH_KVER (L2), BENCH_KO_SHAPING,
 # BENCH_SHTIME, BENCH_OUT (results dir, shared with L0),
 # BENCH_SIZES (MiB, default "256 512"), BENCH_REPS (default 3),
-# BENCH_DRIVERS, BENCH_MEMTOUCH, BENCH_APPEND (L2 kernel cmdline).
-# Appends CSV rows to $BENCH_OUT/nested.csv.
+# BENCH_DRIVERS, BENCH_MEMTOUCH, BENCH_APPEND (L2 kernel cmdline),
+# BENCH_ENV: nested (default; L2's RAM a shared memfd) or nested-huge (a
+# shared file on a tmpfs mounted huge=within_size, mapped 2 MiB-aligned:
+# the host backs L2's RAM with 2 MiB folios).
+# Appends CSV rows to $BENCH_OUT/$BENCH_ENV.csv.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=selftests/host/nested-lib.sh
 . selftests/host/nested-lib.sh
 out=${BENCH_OUT:?}
-csv=$out/nested.csv
+env=${BENCH_ENV:-nested}
+csv=$out/$env.csv
 reps=${BENCH_REPS:-3}
 read -r -a sizes <<<"${BENCH_SIZES:-256 512}"
 read -r -a drivers <<<"${BENCH_DRIVERS:-shaping vshape-pfn virtio_balloon}"
@@ -43,6 +47,11 @@ echo 100000000 > /sys/module/vshape_host/parameters/rate_burst
 vdpa dev add mgmtdev vshape name vs0 || exit 1
 for _ in $(seq 50); do [ -e /dev/vhost-vdpa-0 ] && break; sleep 0.1; done
 
+if [ "$env" = nested-huge ]; then
+	mkdir -p /run/l2ram
+	mount -t tmpfs -o huge=within_size,size=1100M none /run/l2ram || exit 1
+	export L2_RAM_FILE=/run/l2ram/ram
+fi
 args=()
 [ -z "$append" ] || args=(--append " $append")
 start_l2 "$BENCH_KVER" /tmp/l2bench "${args[@]}" || { echo "# L2 did not start"; exit 1; }
@@ -84,8 +93,8 @@ for drv in "${drivers[@]}"; do
 				m0=$(memfd_bytes)
 				timed_move $dir "$mib"
 				m1=$(memfd_bytes)
-				echo "nested,$drv,$mib,$rep,$dir,$move_s,$move_req,$move_pfn,$((move_punched / MiB)),$((m0 / MiB)),$((m1 / MiB))" >> "$csv"
-				echo "# $drv $mib MiB rep $rep $dir: $move_s s ($move_req shaping requests, $move_pfn PFNs, memfd $((m0 / MiB)) -> $((m1 / MiB)) MiB)"
+				echo "$env,$drv,$mib,$rep,$dir,$move_s,$move_req,$move_pfn,$((move_punched / MiB)),$((m0 / MiB)),$((m1 / MiB))" >> "$csv"
+				echo "# $drv $mib MiB rep $rep $dir: $move_s s ($move_req shaping requests, $move_pfn PFNs, RAM file $((m0 / MiB)) -> $((m1 / MiB)) MiB, L1 ShmemHugePages $(awk '/^ShmemHugePages:/{print int($2 / 1024)}' /proc/meminfo) MiB)"
 				sleep 1
 			done
 		done

@@ -5,11 +5,13 @@
 # with the shaping feature (2 MiB extents) against the standard PFN-array
 # protocol, on the same vshape_host device and the same VM.
 #
-#   bench/shaping/run.sh [nested] [loopback]     default: both
+#   bench/shaping/run.sh [nested] [nested-huge] [loopback]   default: all
 #
 # nested:   L1 6.12 under TCG with KVM inside, one L2 6.12 guest with a
 #           1 GiB shared memfd as RAM (real hole punching); see
 #           bench/shaping/nested-l1.sh.  About 6-10 minutes.
+# nested-huge: the same with L2's RAM in a file on a huge=within_size tmpfs
+#           in L1 (2 MiB folios behind the guest's RAM).
 # loopback: one 6.12 VM, the device bound to virtio_vdpa (protocol cost
 #           only, nothing freed); see bench/shaping/loopback.sh.  ~3 min.
 #
@@ -21,7 +23,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 top=$PWD
 envs=("$@")
-[ ${#envs[@]} -gt 0 ] || envs=(nested loopback)
+[ ${#envs[@]} -gt 0 ] || envs=(nested nested-huge loopback)
 kver=$(scripts/kernels 6.12 | tail -n1)
 [ -n "$kver" ] || { echo "bench: no 6.12 kernel (scripts/setup)" >&2; exit 1; }
 out=$top/build/bench-shaping/results
@@ -41,11 +43,11 @@ for e in "${envs[@]}"; do
 	rm -f "$out/$e.csv"
 	console=$out/$e.console
 	case $e in
-	nested)
+	nested|nested-huge)
 		# one L1 vCPU: see selftests/host/run.sh (TCG triple faults)
 		scripts/vm --kernel "$kver" --mem 3G --smp 1 --accel tcg --nested --timeout 1800 \
 			--console "$console" "${common[@]}" \
-			--env "BENCH_KVER=$kver" --env "BENCH_MEMTOUCH=$top/selftests/guest/memtouch" \
+			--env "BENCH_ENV=$e" --env "BENCH_KVER=$kver" --env "BENCH_MEMTOUCH=$top/selftests/guest/memtouch" \
 			-- bench/shaping/nested-l1.sh || echo "bench: nested run exit $?" >&2;;
 	loopback)
 		# init_on_alloc=0 as in nested L2: the protocol, not zeroing

@@ -4,7 +4,7 @@
 
     bench/shaping/table.py RESULTS_DIR [--json OUT] [--docs docs/benchmarks.md]
 
-Reads RESULTS_DIR/{nested,loopback}.csv (rows from nested-l1.sh and
+Reads RESULTS_DIR/{nested,nested-huge,loopback}.csv (rows from nested-l1.sh and
 loopback.sh), takes the median of the repetitions per environment,
 driver, size and direction, and the throughput in GiB/s; the ratio is
 shaping / baseline.  --docs replaces the text between the markers
@@ -16,7 +16,7 @@ DRIVERS = ["shaping", "vshape-pfn", "virtio_balloon"]
 LABEL = {"shaping": "vshape_guest, range requests (2 MiB extents)",
          "vshape-pfn": "vshape_guest without the feature (PFN arrays, 4096/msg)",
          "virtio_balloon": "in-tree virtio_balloon (PFN arrays, 256/msg)"}
-ENVS = ["nested", "loopback"]
+ENVS = ["nested", "nested-huge", "loopback"]
 BEGIN, END = "<!-- shaping-table begin -->", "<!-- shaping-table end -->"
 
 

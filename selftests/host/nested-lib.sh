@@ -12,10 +12,18 @@ LEDGER=/sys/kernel/vshape_host
 HSTATS=/sys/kernel/debug/vshape_host/vs0/stats
 
 shmem() { awk '/^Shmem:/{print $2 * 1024}' /proc/meminfo; }
+# L2's RAM is a shared memfd, or with L2_RAM_FILE set a shared file at
+# that path (e.g. on a tmpfs mounted with huge=, so 2 MiB folios back it),
+# mapped 2 MiB-aligned.
 # memfd_bytes: allocated bytes (st_blocks) of L2's RAM, the memfd QEMU
-# holds open; what hole punching frees and fallocate allocates.
+# holds open (or L2_RAM_FILE); what hole punching frees and fallocate
+# allocates.
 memfd_bytes() {
 	local f
+	if [ -n "${L2_RAM_FILE:-}" ]; then
+		echo $(($(stat -c %b "$L2_RAM_FILE") * 512))
+		return 0
+	fi
 	for f in /proc/"$(cat "$l2run/qemu.pid")"/fd/*; do
 		case $(readlink "$f") in
 		/memfd:*) echo $(($(stat -L -c %b "$f") * 512)); return 0;;
@@ -29,14 +37,16 @@ hst() { awk -v k="$1" '$1 == k { print $2 }' "$HSTATS"; }
 # start_l2 KVER RUNDIR [extra scripts/vm args...]: boot L2 with the agent
 # and wait until it is up (returns 1 if it is not within 10 minutes).
 start_l2() {
-	local kver=$1 i
+	local kver=$1 i ram=memory-backend-memfd,id=ram,size=1G,share=on
 	l2run=$2
 	shift 2
 	rm -rf "$l2run"
 	mkdir -p "$l2run"
+	[ -z "${L2_RAM_FILE:-}" ] ||
+		ram=memory-backend-file,id=ram,size=1G,share=on,mem-path=$L2_RAM_FILE,align=2M
 	scripts/vm --kernel "$kver" --accel kvm --mem 1G --smp 1 --quiet \
 		--timeout 1200 --background --rundir "$l2run" \
-		--qemu-arg "-object memory-backend-memfd,id=ram,size=1G,share=on" \
+		--qemu-arg "-object $ram" \
 		--qemu-arg "-machine memory-backend=ram" \
 		--qemu-arg "-device vhost-vdpa-device-pci,vhostdev=/dev/vhost-vdpa-0" \
 		"$@" -- selftests/host/nested-l2.sh > /dev/null || return 1
