@@ -9,13 +9,14 @@
 # driver, build/<L2 kver>/vshape_guest.ko, drives the device.  L2 runs the
 # agent of nested-l2.sh; this script sends it one step at a time and
 # measures its own Shmem (the memfd) and the device's counters between
-# steps.
+# steps.  A last L2 (the first kernel) runs with its RAM in a file on a
+# huge=within_size tmpfs: INFLATE must free whole 2 MiB folios.
 #
 # Environment: VSHAPE_HOST_KO, VSHAPE_L2_KVERS (default: VSHAPE_KVER),
 # VSHAPE_MEMTOUCH (selftests/guest/memtouch).
 # TAP on stdout; exit 0 passed, 1 failed, 4 skipped.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=selftests/host/nested-lib.sh
 . selftests/host/nested-lib.sh
 n=0 fails=0
@@ -217,11 +218,59 @@ l2_suite() {
 	fi
 }
 
+# One more L2 with its RAM on L1 huge pages: a file on a tmpfs mounted
+# huge=within_size, mapped 2 MiB-aligned (docs/host.md, "Huge pages").
+# 2 MiB INFLATE extents must free whole folios.
+shmem_huge() { awk '/^ShmemHugePages:/{print $2 * 1024}' /proc/meminfo; }
+l2_huge() {
+	local k=$1 t="L2 ${1%%+*} on huge pages" h0 h1 m0 m1 rc
+	mkdir -p /run/l2huge
+	if ! mount -t tmpfs -o huge=within_size,size=1100M none /run/l2huge; then
+		nok "$t: tmpfs with huge=within_size mounts"
+		return
+	fi
+	export L2_RAM_FILE=/run/l2huge/ram
+	echo 0 > $SYS/target_pages
+	if start_l2 "$k" /tmp/l2run-huge; then
+		ok "$t: L2 boots with its RAM in $L2_RAM_FILE"
+		check "$t: vshape_guest loads and binds the device" \
+			l2 "insmod $PWD/build/$k/vshape_guest.ko && wait_for 10 gdev"
+		l2 "$memtouch 700 0 >/dev/null"
+		h0=$(shmem_huge) m0=$(memfd_bytes)
+		check "$t: L2's RAM is on 2 MiB folios (ShmemHugePages $(mb "$h0") MiB >= 600 MiB)" \
+			[ "$h0" -ge $((600 * MiB)) ]
+		l2 'gdev; knob mode guest; knob guest_target_kb 262144'
+		check "$t: guest_target_kb 256 MiB: the device holds 256 MiB inflated" \
+			wait_host $SYS/inflated_bytes $((256 * MiB)) 120
+		sleep 0.5
+		h1=$(shmem_huge) m1=$(memfd_bytes)
+		echo "# $t: L1 ShmemHugePages $(mb "$h0") -> $(mb "$h1") MiB, file blocks $(mb "$m0") -> $(mb "$m1") MiB"
+		check "$t: INFLATE of 256 MiB frees whole folios: ShmemHugePages drops by >= 240 MiB" \
+			[ $((h0 - h1)) -ge $((240 * MiB)) ]
+		check "$t: ... and the file's allocated blocks by >= 240 MiB" \
+			[ $((m0 - m1)) -ge $((240 * MiB)) ]
+		l2 'gdev; knob guest_target_kb 0'
+		check "$t: target back to 0: 0 inflated" wait_host $SYS/inflated_bytes 0 120
+		l2 'rmmod vshape_guest'
+		stop_l2
+		rc=$?
+		check "$t: L2 finished cleanly (exit $rc)" [ "$rc" = 0 ]
+	else
+		nok "$t: L2 boots with its RAM in $L2_RAM_FILE"
+		tail -n 30 /tmp/l2run-huge/console.log | sed 's/^/# L2| /'
+	fi
+	unset L2_RAM_FILE
+	rm -f /run/l2huge/ram
+	umount /run/l2huge
+}
+
 for i in "${!l2kvers[@]}"; do
 	last=0
 	[ "$i" = $((${#l2kvers[@]} - 1)) ] && last=1
 	l2_suite "${l2kvers[$i]}" $last
 done
+step "huge pages"
+l2_huge "${l2kvers[0]}"
 
 vdpa dev del vs0
 sleep 0.5
