@@ -112,6 +112,40 @@ static inline s64 vs_dot16(const s16 *w, const s16 *x, unsigned int n)
 	return acc;
 }
 
+/*
+ * Four dot products of n s16 pairs against the same x: rows w[0..n),
+ * w[n..2n), w[2n..3n) and w[3n..4n) of a row-major matrix.  Each x[i] is
+ * loaded once for the four rows and two products are summed per step.
+ */
+static inline void vs_dot16x4(const s16 *w, const s16 *x, unsigned int n,
+			      s64 acc[4])
+{
+	const s16 *w1 = w + n, *w2 = w + 2 * n, *w3 = w + 3 * n;
+	s64 a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+	unsigned int i;
+	s32 x0, x1;
+
+	for (i = 0; i + 2 <= n; i += 2) {
+		x0 = x[i];
+		x1 = x[i + 1];
+		a0 += (s64)((s32)w[i] * x0) + (s32)w[i + 1] * x1;
+		a1 += (s64)((s32)w1[i] * x0) + (s32)w1[i + 1] * x1;
+		a2 += (s64)((s32)w2[i] * x0) + (s32)w2[i + 1] * x1;
+		a3 += (s64)((s32)w3[i] * x0) + (s32)w3[i + 1] * x1;
+	}
+	if (i < n) {
+		x0 = x[i];
+		a0 += (s32)w[i] * x0;
+		a1 += (s32)w1[i] * x0;
+		a2 += (s32)w2[i] * x0;
+		a3 += (s32)w3[i] * x0;
+	}
+	acc[0] = a0;
+	acc[1] = a1;
+	acc[2] = a2;
+	acc[3] = a3;
+}
+
 s16 vs_sigmoid(s32 x_q12);
 s16 vs_tanh(s32 x_q12);
 u32 vs_crc32(u32 crc, const void *buf, size_t len);

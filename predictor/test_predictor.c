@@ -116,6 +116,32 @@ static void test_fixed(void)
 		ok(vs_dot16(w, v, 80) == 80LL * 1073741824LL,
 		   "80-term dot product of -32768s does not overflow");
 	}
+	{
+		/* four rows at once == one row at a time, odd and even n */
+		static const unsigned int ns[] = { 1, 2, 3, 4, 31, 32, 33, 80 };
+		s16 w[4 * 80], v[80];
+		s64 acc[4];
+		unsigned int t, r;
+		u32 lcg = 12345;	/* own sequence: urand() feeds later tests */
+		int same = 1;
+
+		for (t = 0; t < sizeof(ns) / sizeof(ns[0]); t++) {
+			unsigned int n = ns[t];
+
+			for (k = 0; k < 4 * 80; k++) {
+				lcg = lcg * 1103515245u + 12345u;
+				w[k] = k % 7 ? (s16)(lcg >> 16) : -32768;
+			}
+			for (k = 0; k < 80; k++) {
+				lcg = lcg * 1103515245u + 12345u;
+				v[k] = k % 5 ? (s16)(lcg >> 16) : -32768;
+			}
+			vs_dot16x4(w, v, n, acc);
+			for (r = 0; r < 4; r++)
+				same &= acc[r] == vs_dot16(w + r * n, v, n);
+		}
+		ok(same, "vs_dot16x4 equals four vs_dot16 rows (n = 1..80, extremes)");
+	}
 	ok(vs_crc32(0, "123456789", 9) == 0xCBF43926u,
 	   "crc32 check value");
 }
