@@ -47,6 +47,23 @@ check "vs0 bound to vhost_vdpa: /dev/vhost-vdpa-0" [ -e /dev/vhost-vdpa-0 ]
 
 mb() { echo $(($1 / MiB)); }
 
+# stop_l2_check T: end L2 and check that it exited cleanly.
+stop_l2_check() {
+	local rc
+	stop_l2
+	rc=$?
+	check "$1: L2 finished cleanly (exit $rc)" [ "$rc" = 0 ]
+}
+
+# guest_inflate T MIB: in guest mode, set L2's guest_target_kb to MIB and
+# check that the device holds that much inflated.
+guest_inflate() {
+	l2 "gdev; knob mode guest; knob guest_target_kb $(($2 * 1024))"
+	check "$1: guest_target_kb $2 MiB: the device holds $2 MiB inflated" \
+		wait_host $SYS/inflated_bytes $(($2 * MiB)) 120
+	sleep 0.5
+}
+
 # One L2 boot: every check with the real guest driver.  $2 = last: end by
 # killing QEMU with work in flight instead of a clean exit.
 l2_suite() {
@@ -76,10 +93,7 @@ l2_suite() {
 	# balloon will take blocks (Debian zeroes allocated pages anyway).
 	l2 "$memtouch 700 0 >/dev/null"
 	r0=$(hst req_inflate) s0=$(shmem) f=$(hst inflate_pages) m0=$(memfd_bytes)
-	l2 'gdev; knob mode guest; knob guest_target_kb 262144'
-	check "$t: guest_target_kb 256 MiB: the device holds 256 MiB inflated" \
-		wait_host $SYS/inflated_bytes $((256 * MiB)) 120
-	sleep 0.5
+	guest_inflate "$t" 256
 	s1=$(shmem) m1=$(memfd_bytes)
 	echo "# $t: L1 Shmem $(mb "$s0") -> $(mb "$s1") MiB (drop $(mb $((s0 - s1))) MiB), memfd blocks $(mb "$m0") -> $(mb "$m1") MiB; INFLATE requests +$(($(hst req_inflate) - r0)), PFNs +$(($(hst inflate_pages) - f))"
 	check "$t: INFLATE of 256 MiB lowers L1 Shmem by >= 240 MiB" [ $((s0 - s1)) -ge $((240 * MiB)) ]
@@ -195,9 +209,7 @@ l2_suite() {
 		echo 0 > $SYS/target_pages
 		check "$t: ... and deflates at target 0" wait_host $SYS/inflated_bytes 0 180
 		l2 'rmmod virtio_balloon'
-		stop_l2
-		rc=$?
-		check "$t: L2 finished cleanly (exit $rc)" [ "$rc" = 0 ]
+		stop_l2_check "$t"
 	else
 		# kill L2's QEMU while a 512 MiB inflation is under way
 		l2 'gdev; knob guest_target_kb 524288'
@@ -223,7 +235,7 @@ l2_suite() {
 # 2 MiB INFLATE extents must free whole folios.
 shmem_huge() { awk '/^ShmemHugePages:/{print $2 * 1024}' /proc/meminfo; }
 l2_huge() {
-	local k=$1 t="L2 ${1%%+*} on huge pages" h0 h1 m0 m1 rc
+	local k=$1 t="L2 ${1%%+*} on huge pages" h0 h1 m0 m1
 	mkdir -p /run/l2huge
 	if ! mount -t tmpfs -o huge=within_size,size=1100M none /run/l2huge; then
 		nok "$t: tmpfs with huge=within_size mounts"
@@ -239,10 +251,7 @@ l2_huge() {
 		h0=$(shmem_huge) m0=$(memfd_bytes)
 		check "$t: L2's RAM is on 2 MiB folios (ShmemHugePages $(mb "$h0") MiB >= 600 MiB)" \
 			[ "$h0" -ge $((600 * MiB)) ]
-		l2 'gdev; knob mode guest; knob guest_target_kb 262144'
-		check "$t: guest_target_kb 256 MiB: the device holds 256 MiB inflated" \
-			wait_host $SYS/inflated_bytes $((256 * MiB)) 120
-		sleep 0.5
+		guest_inflate "$t" 256
 		h1=$(shmem_huge) m1=$(memfd_bytes)
 		echo "# $t: L1 ShmemHugePages $(mb "$h0") -> $(mb "$h1") MiB, file blocks $(mb "$m0") -> $(mb "$m1") MiB"
 		check "$t: INFLATE of 256 MiB frees whole folios: ShmemHugePages drops by >= 240 MiB" \
@@ -252,9 +261,7 @@ l2_huge() {
 		l2 'gdev; knob guest_target_kb 0'
 		check "$t: target back to 0: 0 inflated" wait_host $SYS/inflated_bytes 0 120
 		l2 'rmmod vshape_guest'
-		stop_l2
-		rc=$?
-		check "$t: L2 finished cleanly (exit $rc)" [ "$rc" = 0 ]
+		stop_l2_check "$t"
 	else
 		nok "$t: L2 boots with its RAM in $L2_RAM_FILE"
 		tail -n 30 /tmp/l2run-huge/console.log | sed 's/^/# L2| /'
