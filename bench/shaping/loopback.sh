@@ -29,6 +29,13 @@ echo 100000000 > /sys/module/vshape_host/parameters/rate_burst
 # The in-tree driver must not grab the device while another is measured.
 echo "# $(uname -r), $(grep MemTotal /proc/meminfo)"
 [ -f "$csv" ] || echo "env,driver,mib,rep,dir,seconds,requests,pfns,punched_mib" > "$csv"
+# point DRV MIB REP DIR: one timed move, one CSV row
+point() {
+	timed_move "$4" "$2"
+	echo "loopback,$1,$2,$3,$4,$move_s,$move_req,$move_pfn,0" >> "$csv"
+	echo "# $1 $2 MiB rep $3 $4: $move_s s ($move_req shaping requests, $move_pfn PFNs)"
+	sleep 0.5
+}
 for drv in "${drivers[@]}"; do
 	case $drv in
 	shaping) insmod "$BENCH_KO_SHAPING";;
@@ -41,19 +48,7 @@ for drv in "${drivers[@]}"; do
 		compgen -G '/sys/bus/virtio/drivers/virtio_balloon/virtio*' > /dev/null && break
 		sleep 0.1
 	done
-	sleep 1
-	f=$(hst features)
-	echo "# $drv: features 0x$(printf %x "$f"), VSHAPE $(((f >> 23) & 1))"
-	for mib in "${sizes[@]}"; do
-		for rep in $(seq "$reps"); do
-			for dir in inflate deflate; do
-				timed_move $dir "$mib"
-				echo "loopback,$drv,$mib,$rep,$dir,$move_s,$move_req,$move_pfn,0" >> "$csv"
-				echo "# $drv $mib MiB rep $rep $dir: $move_s s ($move_req shaping requests, $move_pfn PFNs)"
-				sleep 0.5
-			done
-		done
-	done
+	run_moves "$drv" point
 	vdpa dev del vs0
 	case $drv in
 	virtio_balloon) rmmod virtio_balloon;;

@@ -1,13 +1,33 @@
 # SPDX-License-Identifier: GPL-2.0
-# shellcheck shell=bash disable=SC2034
+# shellcheck shell=bash disable=SC2034,SC2154
 #
 # timed_move DIR MIB: move the balloon of device vs0 and time it, for
 # bench/shaping/{loopback,nested-l1}.sh (sourced, run where vshape_host
 # is).  DIR inflate sets target_pages to MIB and waits until the device
 # holds MIB inflated; deflate sets 0 and waits for 0 (BENCH_SHTIME does
-# the write and the 0.5 ms polling).  Needs SYS and hst() of the caller.
+# the write and the 0.5 ms polling).  Needs SYS, hst(), sizes and reps
+# of the caller.
 # Sets move_s (seconds, or "timeout N"), move_req (shaping requests),
 # move_pfn (PFNs on the standard queues) and move_punched (bytes).
+#
+# run_moves DRV POINT: print DRV's negotiated features, then for every
+# size of $sizes, repetition of $reps and direction call
+# POINT DRV MIB REP DIR (which calls timed_move and records the row).
+run_moves() {
+	local f mib rep dir
+
+	sleep 1
+	f=$(hst features)
+	echo "# $1: features 0x$(printf %x "$f"), VSHAPE $(((f >> 23) & 1))"
+	for mib in "${sizes[@]}"; do
+		for rep in $(seq "$reps"); do
+			for dir in inflate deflate; do
+				"$2" "$1" "$mib" "$rep" "$dir"
+			done
+		done
+	done
+}
+
 move_snap() {
 	echo "$(hst req_inflate) $(hst req_deflate) $(hst inflate_pages) $(hst deflate_pages) $(hst punched_bytes)"
 }

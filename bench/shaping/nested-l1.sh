@@ -62,6 +62,21 @@ echo "# L2 up: $(l2 'uname -r; cat /proc/cmdline')"
 . bench/shaping/move.sh
 
 [ -f "$csv" ] || echo "env,driver,mib,rep,dir,seconds,requests,pfns,punched_mib,memfd_mib_before,memfd_mib_after" > "$csv"
+# point DRV MIB REP DIR: one timed move, one CSV row.  Every inflation
+# starts from populated RAM: deflated blocks are holes in the memfd, and
+# the guest zeroing them would time L1's (TCG) fault handling instead.
+point() {
+	local m0 m1
+
+	[ "$4" = deflate ] || l2 "$BENCH_MEMTOUCH "'$(($(awk "/^MemAvailable:/{print \$2}" /proc/meminfo) / 1024 - 48))'" 0 > /dev/null"
+	m0=$(memfd_bytes)
+	timed_move "$4" "$2"
+	m1=$(memfd_bytes)
+	echo "$env,$1,$2,$3,$4,$move_s,$move_req,$move_pfn,$((move_punched / MiB)),$((m0 / MiB)),$((m1 / MiB))" >> "$csv"
+	echo "# $1 $2 MiB rep $3 $4: $move_s s ($move_req shaping requests, $move_pfn PFNs, RAM file $((m0 / MiB)) -> $((m1 / MiB)) MiB, L1 ShmemHugePages $(awk '/^ShmemHugePages:/{print int($2 / 1024)}' /proc/meminfo) MiB)"
+	sleep 1
+}
+
 for drv in "${drivers[@]}"; do
 	case $drv in
 	shaping) load="insmod $BENCH_KO_SHAPING";;
@@ -80,25 +95,7 @@ for drv in "${drivers[@]}"; do
 		l2 'rmmod vshape_guest virtio_balloon 2>/dev/null'
 		continue
 	fi
-	sleep 1
-	f=$(hst features)
-	echo "# $drv: features 0x$(printf %x "$f"), VSHAPE $(((f >> 23) & 1))"
-	for mib in "${sizes[@]}"; do
-		for rep in $(seq "$reps"); do
-			for dir in inflate deflate; do
-				# Every inflation starts from populated RAM: deflated
-				# blocks are holes in the memfd, and the guest zeroing
-				# them would time L1's (TCG) fault handling instead.
-				[ $dir = deflate ] || l2 "$BENCH_MEMTOUCH "'$(($(awk "/^MemAvailable:/{print \$2}" /proc/meminfo) / 1024 - 48))'" 0 > /dev/null"
-				m0=$(memfd_bytes)
-				timed_move $dir "$mib"
-				m1=$(memfd_bytes)
-				echo "$env,$drv,$mib,$rep,$dir,$move_s,$move_req,$move_pfn,$((move_punched / MiB)),$((m0 / MiB)),$((m1 / MiB))" >> "$csv"
-				echo "# $drv $mib MiB rep $rep $dir: $move_s s ($move_req shaping requests, $move_pfn PFNs, RAM file $((m0 / MiB)) -> $((m1 / MiB)) MiB, L1 ShmemHugePages $(awk '/^ShmemHugePages:/{print int($2 / 1024)}' /proc/meminfo) MiB)"
-				sleep 1
-			done
-		done
-	done
+	run_moves "$drv" point
 	case $drv in
 	virtio_balloon) l2 'rmmod virtio_balloon';;
 	*) l2 'rmmod vshape_guest';;
