@@ -1,0 +1,65 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# Kernel-log check (sourced; needs tap.sh): run at the end of a suite, in
+# the kernel whose log it reads (a guest, L1) or on a saved copy of it
+# (L2's dmesg fetched by L1 over the mailbox, a console log).
+#
+#   klog_scan [FILE]          print the lines of FILE (default: the whole
+#                             ring buffer, dmesg) that report a kernel
+#                             problem: $KLOG_BAD
+#   klog_check LABEL [FILE]   one TAP result: "LABEL kernel log: no WARN,
+#                             BUG, Oops, lockdep, KASAN, hung task or
+#                             Call Trace"; fails listing those lines, and
+#                             also fails when the log does not start at
+#                             boot ("Linux version ...": the ring buffer
+#                             wrapped, so a report may be lost; boot with
+#                             a larger log_buf_len)
+#   klog_boot_args            kernel arguments for a VM whose log is
+#                             checked: a ring buffer big enough for a
+#                             suite's whole boot, panic on nothing extra
+#
+# The console of a VM booted with "quiet" only shows messages of level
+# KERN_ERR and worse, so a WARN (KERN_WARNING) may never reach it; the
+# ring buffer holds every level, so read that, not the console.
+
+[ -z "${_VS_KLOG_SH:-}" ] || return 0
+_VS_KLOG_SH=1
+
+KLOG_BAD='WARNING:|BUG:|Oops|kernel BUG|INFO: task .* blocked|blocked for more than|possible circular locking|possible recursive locking|inconsistent lock state|inconsistent .* usage|suspicious RCU usage|lock held when returning|lockdep|KASAN|UBSAN|KFENCE|Call Trace:|general protection fault|soft lockup|hard LOCKUP|detected stall|Kernel panic|list_add corruption|list_del corruption|refcount_t:'
+
+klog_boot_args() {
+	echo "log_buf_len=4M"
+}
+
+klog_scan() {
+	if [ -n "${1:-}" ]; then
+		grep -aE "$KLOG_BAD" "$1"
+	else
+		dmesg | grep -aE "$KLOG_BAD"
+	fi
+}
+
+klog_check() {
+	local label=$1 file=${2:-} bad first
+	if [ -n "$file" ]; then
+		[ -r "$file" ] || { tap_not_ok "$label kernel log: not readable ($file)"; return 1; }
+		bad=$(grep -aE "$KLOG_BAD" "$file")
+		first=$(grep -am1 . "$file")
+	else
+		local log
+		log=$(dmesg 2>&1) || { tap_not_ok "$label kernel log: dmesg failed: $log"; return 1; }
+		bad=$(grep -aE "$KLOG_BAD" <<<"$log")
+		first=$(grep -am1 . <<<"$log")
+	fi
+	if [ -n "$bad" ]; then
+		tap_not_ok "$label kernel log: no WARN, BUG, Oops, lockdep, KASAN, hung task or Call Trace"
+		head -n 40 <<<"$bad" | tap_diag
+		return 1
+	fi
+	if [[ $first != *"Linux version"* ]]; then
+		tap_not_ok "$label kernel log: read whole from boot (it starts: ${first:0:80})"
+		return 1
+	fi
+	tap_ok "$label kernel log: no WARN, BUG, Oops, lockdep, KASAN, hung task or Call Trace"
+}
