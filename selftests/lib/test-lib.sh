@@ -42,10 +42,10 @@ child 'set -e; tap_ok a; false; tap_ok b; tap_done'
 tap_check "tap: set -e kills the script: a failing result naming status 1" \
 	bash -c '[ $0 = 1 ] && grep -qx "not ok 2 - child.sh ended before tap_done (exit status 1)" <<<"$1" && grep -qx 1..2 <<<"$1"' "$rc" "$out"
 child 'tap_skip "" lonely; tap_skip "no /dev/kvm" nested; tap_done'
-tap_check "tap: a skip without a reason fails; with one it is ok # SKIP" \
+tap_check "tap: a skip without a reason fails; with one it is an ok with a SKIP directive" \
 	bash -c '[ $0 = 1 ] && grep -qx "not ok 1 - lonely (skipped without a reason)" <<<"$1" && grep -qx "ok 2 - nested # SKIP no /dev/kvm" <<<"$1"' "$rc" "$out"
 child 'tap_skip_all "no /dev/kvm"'
-tap_check "tap: tap_skip_all: 1..0 # SKIP reason, exit 4" \
+tap_check "tap: tap_skip_all prints the 1..0 plan with its reason, exit 4" \
 	bash -c '[ $0 = 4 ] && [ "$1" = "1..0 # SKIP no /dev/kvm" ]' "$rc" "$out"
 child 'tap_ok a; tap_skip_all "late"'
 tap_check "tap: tap_skip_all after a result bails out" \
