@@ -56,7 +56,7 @@ static int vs_records_show(struct seq_file *m, void *unused)
 	seq_puts(m, "seq,time_ns");
 	for (c = 0; c < VS_NR_CHANNELS; c++)
 		seq_printf(m, ",%s", vs_channel_names[c]);
-	seq_puts(m, ",demand,confidence,step_ns\n");
+	seq_puts(m, ",demand,confidence,step_ns,upper,band,margin\n");
 
 	mutex_lock(&p->lock);
 	first = p->seq > VS_RING_LEN ? p->seq - VS_RING_LEN : 0;
@@ -66,8 +66,9 @@ static int vs_records_show(struct seq_file *m, void *unused)
 		seq_printf(m, "%llu,%llu", r->seq, r->time_ns);
 		for (c = 0; c < VS_NR_CHANNELS; c++)
 			seq_printf(m, ",%d", r->raw[c]);
-		seq_printf(m, ",%d,%u,%u\n", r->demand, r->confidence,
-			   r->step_ns);
+		seq_printf(m, ",%d,%u,%u,%d,%d,%d\n", r->demand,
+			   r->confidence, r->step_ns, r->upper, r->band,
+			   r->margin);
 	}
 	mutex_unlock(&p->lock);
 	return 0;
@@ -89,6 +90,16 @@ static int vs_predictor_show(struct seq_file *m, void *unused)
 		   p->steps ? div64_u64(p->step_ns_total, p->steps) : 0);
 	seq_printf(m, "demand_output: %d\n", p->out_idx);
 	seq_printf(m, "confidence_output: %d\n", p->conf_idx);
+	seq_printf(m, "upper_output: %d\n", p->upper_idx);
+	seq_printf(m, "reset_seq: %llu\n", p->reset_seq);
+	seq_printf(m, "calib_seq: %llu\n", p->calib_seq);
+	seq_printf(m, "calib_target_ppm: %u\n", p->calib.target_ppm);
+	seq_printf(m, "calib_eta_q28: %d\n", p->calib.eta);
+	seq_printf(m, "calib_horizon: %u\n", p->calib.horizon);
+	seq_printf(m, "calib_margin_q28: %d\n", p->calib.margin);
+	seq_printf(m, "calib_pending: %u\n", p->calib.count);
+	seq_printf(m, "calib_resolved: %llu\n", p->calib.resolved);
+	seq_printf(m, "calib_shortfalls: %llu\n", p->calib.shortfalls);
 	mutex_unlock(&p->lock);
 	return 0;
 }

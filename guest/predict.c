@@ -49,12 +49,18 @@ static void vs_queue_predict(struct vshape_dev *vs, unsigned long delay)
 	spin_unlock_irqrestore(&vs->stop_update_lock, flags);
 }
 
-/* Choose the DEMAND output nearest the horizon.  Called with lock held. */
+/*
+ * Choose the DEMAND output nearest the horizon and the upper band (the
+ * highest PEAK quantile at the nearest horizon; without PEAK outputs the
+ * blended DEMAND output is the band's base), and restart the
+ * calibration over that output's horizon.  Called with lock held.
+ */
 static void vs_pick_outputs(struct vs_predictor *p)
 {
 	unsigned int want = DIV_ROUND_CLOSEST(p->horizon_ms, p->period_ms);
 	unsigned int i, best_d = UINT_MAX;
 
+	p->upper_idx = vs_model_find_upper(&p->model, want);
 	p->out_idx = -1;
 	p->conf_idx = -1;
 	for (i = 0; i < p->model.n_out; i++) {
@@ -66,12 +72,18 @@ static void vs_pick_outputs(struct vs_predictor *p)
 				p->conf_idx = i;
 			continue;
 		}
+		if (o->kind != VS_OUT_DEMAND)
+			continue;
 		d = abs((int)o->horizon - (int)want);
 		if (d < best_d) {
 			best_d = d;
 			p->out_idx = i;
 		}
 	}
+	i = p->upper_idx >= 0 ? p->model.out[p->upper_idx].horizon :
+	    p->out_idx >= 0 ? p->model.out[p->out_idx].horizon : want;
+	vs_calib_reset(&p->calib, i);
+	p->calib_seq = p->seq;
 }
 
 static bool vs_has_demand(const struct vs_model *m)
@@ -79,7 +91,8 @@ static bool vs_has_demand(const struct vs_model *m)
 	unsigned int i;
 
 	for (i = 0; i < m->n_out; i++)
-		if (m->out[i].kind == VS_OUT_DEMAND)
+		if (m->out[i].kind == VS_OUT_DEMAND ||
+		    m->out[i].kind == VS_OUT_PEAK)
 			return true;
 	return false;
 }
@@ -102,10 +115,11 @@ static int vs_use_model(struct vshape_dev *vs, const void *buf, size_t len,
 	if (!m)
 		return -ENOMEM;
 	err = vs_model_parse(buf, len, m, why, sizeof(why));
-	if (!err && m->n_raw > VS_NR_CHANNELS) {
-		snprintf(why, sizeof(why), "%u inputs, the sampler has %u",
-			 m->n_raw, VS_NR_CHANNELS);
-		err = -E2BIG;
+	if (!err && vs_model_max_channel(m) >= VS_NR_CHANNELS) {
+		snprintf(why, sizeof(why),
+			 "asks for channel %u, the sampler has 0..%u",
+			 vs_model_max_channel(m), VS_NR_CHANNELS - 1);
+		err = -EINVAL;
 	}
 	if (!err && !vs_has_demand(m)) {
 		snprintf(why, sizeof(why), "no demand output");
@@ -125,6 +139,7 @@ static int vs_use_model(struct vshape_dev *vs, const void *buf, size_t len,
 	strscpy(p->model_name, name, sizeof(p->model_name));
 	vs_lstm_reset(&p->model, &p->state);
 	vs_adapt_init(&p->adapt, VS_ADAPT_ALPHA, VS_ADAPT_DECAY_SHIFT);
+	p->reset_seq = p->seq;
 	vs_pick_outputs(p);
 	mutex_unlock(&p->lock);
 
@@ -173,8 +188,9 @@ static void vs_predict_work(struct work_struct *work)
 	struct vs_predictor *p = container_of(to_delayed_work(work),
 					      struct vs_predictor, work);
 	struct vshape_dev *vs = p->vs;
-	s16 out[VS_MAX_OUT], blended[VS_MAX_OUT];
-	s16 rec_demand, rec_used;
+	s16 out[VS_MAX_OUT], blended[VS_MAX_OUT], in[VS_MAX_RAW];
+	s16 rec_demand, rec_used, rec_upper, rec_band, rec_margin;
+	u64 resolved, shortfalls;
 	struct vs_record *rec;
 	unsigned int period;
 	u16 rec_conf;
@@ -188,14 +204,26 @@ static void vs_predict_work(struct work_struct *work)
 	vs_sampler_read(&p->sampler, rec->raw, READ_ONCE(vs->held_pages));
 
 	t0 = ktime_get_ns();
-	vs_lstm_step(&p->model, &p->state, rec->raw, out);
-	vs_adapt_step(&p->model, &p->adapt, rec->raw[0], out, blended);
+	vs_model_gather(&p->model, rec->raw, in);
+	vs_lstm_step(&p->model, &p->state, in, out);
+	vs_adapt_step(&p->model, &p->adapt, rec->raw[VS_CH_USED], out,
+		      blended);
 	rec->step_ns = min_t(u64, ktime_get_ns() - t0, U32_MAX);
 
 	rec->demand = p->out_idx >= 0 ?
 		      clamp_t(s16, blended[p->out_idx], 0, VS_Q12_ONE) : 0;
 	rec->confidence = p->conf_idx >= 0 ?
 			  clamp_t(s16, out[p->conf_idx], 0, S16_MAX) : 0;
+	/* The band is calibrated against the used memory it forecasts. */
+	rec->upper = p->upper_idx >= 0 ? out[p->upper_idx] :
+		     p->out_idx >= 0 ? blended[p->out_idx] : rec->raw[VS_CH_USED];
+	rec->band = vs_calib_step(&p->calib, rec->raw[VS_CH_USED], rec->upper);
+	rec->margin = vs_calib_margin_q12(&p->calib);
+	rec_upper = rec->upper;
+	rec_band = rec->band;
+	rec_margin = rec->margin;
+	resolved = p->calib.resolved;
+	shortfalls = p->calib.shortfalls;
 	p->steps++;
 	p->step_ns_total += rec->step_ns;
 	p->latest = *rec;
@@ -208,6 +236,8 @@ static void vs_predict_work(struct work_struct *work)
 	mutex_unlock(&p->lock);
 
 	trace_vshape_predict(seq, rec_used, rec_demand, rec_conf, step_ns);
+	trace_vshape_calib(seq, rec_upper, rec_band, rec_margin, resolved,
+			   shortfalls);
 
 	if (READ_ONCE(vs->mode) == VS_MODE_PREDICT) {
 		long gap = (long)vs_effective_target(vs) -
@@ -262,6 +292,43 @@ u16 vs_predict_confidence(struct vshape_dev *vs)
 	conf = p->steps ? p->latest.confidence : 0;
 	mutex_unlock(&p->lock);
 	return conf;
+}
+
+static long vs_q12_kb(unsigned long total_kb, s16 q)
+{
+	return (long)total_kb * q / VS_Q12_ONE;
+}
+
+/* The latest band for the policy (see struct vs_prediction). */
+void vs_predict_get(struct vshape_dev *vs, struct vs_prediction *out)
+{
+	struct vs_predictor *p = vs->predictor;
+	unsigned long total_kb = totalram_pages() * (PAGE_SIZE / 1024);
+	struct vs_record r;
+	long band;
+
+	mutex_lock(&p->lock);
+	out->valid = p->steps > 0;
+	r = p->latest;
+	mutex_unlock(&p->lock);
+
+	out->seq = r.seq;
+	out->upper_kb = max(vs_q12_kb(total_kb, r.upper), 0L);
+	out->margin_kb = vs_q12_kb(total_kb, r.margin);
+	band = vs_q12_kb(total_kb, r.band);
+	out->band_kb = clamp(band, 0L, (long)total_kb);
+	out->confidence = r.confidence;
+}
+
+int vs_predict_set_calib_target(struct vshape_dev *vs, unsigned int ppm)
+{
+	struct vs_predictor *p = vs->predictor;
+	int err;
+
+	mutex_lock(&p->lock);
+	err = vs_calib_set_target(&p->calib, ppm);
+	mutex_unlock(&p->lock);
+	return err;
 }
 
 int vs_predict_set_period(struct vshape_dev *vs, unsigned int ms)

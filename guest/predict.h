@@ -11,6 +11,7 @@
 #include <linux/workqueue.h>
 
 #include "adapt.h"
+#include "calib.h"
 #include "lstm.h"
 #include "sampler.h"
 
@@ -28,6 +29,24 @@ struct vs_record {
 	s16 demand;			/* Q3.12 fraction of RAM, at horizon */
 	u16 confidence;			/* Q0.15 */
 	u32 step_ns;			/* cost of the LSTM step */
+	s16 upper;			/* Q3.12: upper forecast of the peak */
+	s16 band;			/* Q3.12: upper + calibration margin */
+	s16 margin;			/* Q3.12: the margin band - upper */
+};
+
+/*
+ * What the policy reads: the peak demand expected over the horizon, as
+ * the model's upper forecast and the calibration margin that keeps the
+ * realised shortfall rate at its target (band = upper + margin), and the
+ * model's confidence output.  Valid once a prediction was made.
+ */
+struct vs_prediction {
+	bool valid;
+	u64 seq;
+	unsigned long upper_kb;		/* model's upper forecast, >= 0 */
+	long margin_kb;			/* may be negative */
+	unsigned long band_kb;		/* upper + margin, clamped to [0, RAM] */
+	u16 confidence;			/* Q0.15 */
 };
 
 struct vshape_dev;
@@ -53,6 +72,10 @@ struct vs_predictor {
 	unsigned int horizon_ms;
 	int out_idx;		/* DEMAND output nearest the horizon */
 	int conf_idx;		/* CONFIDENCE output, or -1 */
+	int upper_idx;		/* PEAK output of the upper band, or -1 */
+	struct vs_calib calib;	/* margin on the upper band */
+	u64 reset_seq;		/* first seq after the last model load */
+	u64 calib_seq;		/* first seq after the last calibration reset */
 	u64 seq;
 	u64 steps;
 	u64 step_ns_total;
@@ -69,5 +92,7 @@ int vs_predict_set_period(struct vshape_dev *vs, unsigned int ms);
 int vs_predict_set_horizon(struct vshape_dev *vs, unsigned int ms);
 unsigned long vs_predict_spare_pages(struct vshape_dev *vs);
 u16 vs_predict_confidence(struct vshape_dev *vs);
+void vs_predict_get(struct vshape_dev *vs, struct vs_prediction *out);
+int vs_predict_set_calib_target(struct vshape_dev *vs, unsigned int ppm);
 
 #endif /* _VSHAPE_PREDICT_H */

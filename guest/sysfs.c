@@ -279,6 +279,60 @@ static ssize_t prediction_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(prediction);
 
+/* ---- calibration of the upper band (predictor/calib.h) ---- */
+
+static ssize_t calib_target_ppm_show(struct device *dev,
+				     struct device_attribute *attr, char *buf)
+{
+	struct vs_predictor *p = to_vs(dev)->predictor;
+	u32 ppm;
+
+	mutex_lock(&p->lock);
+	ppm = p->calib.target_ppm;
+	mutex_unlock(&p->lock);
+	return sysfs_emit(buf, "%u\n", ppm);
+}
+
+static ssize_t calib_target_ppm_store(struct device *dev,
+				      struct device_attribute *attr,
+				      const char *buf, size_t count)
+{
+	unsigned int ppm;
+	int err;
+
+	err = kstrtouint(buf, 0, &ppm);
+	if (!err)
+		err = vs_predict_set_calib_target(to_vs(dev), ppm);
+	return err ? err : count;
+}
+static DEVICE_ATTR_RW(calib_target_ppm);
+
+/* Shortfalls per million resolved bands since the last reset. */
+static ssize_t calib_shortfall_ppm_show(struct device *dev,
+					struct device_attribute *attr,
+					char *buf)
+{
+	struct vs_predictor *p = to_vs(dev)->predictor;
+	u64 res, sf;
+
+	mutex_lock(&p->lock);
+	res = p->calib.resolved;
+	sf = p->calib.shortfalls;
+	mutex_unlock(&p->lock);
+	return sysfs_emit(buf, "%llu\n", res ? div64_u64(sf * 1000000, res) : 0);
+}
+static DEVICE_ATTR_RO(calib_shortfall_ppm);
+
+static ssize_t calib_margin_kb_show(struct device *dev,
+				    struct device_attribute *attr, char *buf)
+{
+	struct vs_prediction pr;
+
+	vs_predict_get(to_vs(dev), &pr);
+	return sysfs_emit(buf, "%ld\n", pr.margin_kb);
+}
+static DEVICE_ATTR_RO(calib_margin_kb);
+
 /* Parse an unsigned int in [@min, @max] into *@field. */
 static ssize_t vs_store_uint(const char *buf, size_t count, unsigned int min,
 			     unsigned int max, unsigned int *field)
@@ -332,6 +386,9 @@ static struct attribute *vs_attrs[] = {
 	&dev_attr_model.attr,
 	&dev_attr_cgroups.attr,
 	&dev_attr_prediction.attr,
+	&dev_attr_calib_target_ppm.attr,
+	&dev_attr_calib_shortfall_ppm.attr,
+	&dev_attr_calib_margin_kb.attr,
 	&dev_attr_guest_target_kb.attr,
 	&dev_attr_floor_margin_kb.attr,
 	&dev_attr_mode.attr,

@@ -56,6 +56,32 @@ TRACE_EVENT(vshape_predict,
 		      __entry->seq, __entry->used, __entry->demand,
 		      __entry->confidence, __entry->step_ns));
 
+/*
+ * One per prediction, after the calibration step: the model's upper
+ * forecast of the peak, the band published (upper + margin), the margin
+ * (all Q3.12 of RAM) and the outcomes known so far since the last reset.
+ */
+TRACE_EVENT(vshape_calib,
+	    TP_PROTO(u64 seq, s16 upper, s16 band, s16 margin, u64 resolved,
+		     u64 shortfalls),
+	    TP_ARGS(seq, upper, band, margin, resolved, shortfalls),
+	    TP_STRUCT__entry(__field(u64, seq)
+			     __field(s16, upper)
+			     __field(s16, band)
+			     __field(s16, margin)
+			     __field(u64, resolved)
+			     __field(u64, shortfalls)),
+	    TP_fast_assign(__entry->seq = seq;
+			   __entry->upper = upper;
+			   __entry->band = band;
+			   __entry->margin = margin;
+			   __entry->resolved = resolved;
+			   __entry->shortfalls = shortfalls;),
+	    TP_printk("seq=%llu upper=%d band=%d margin=%d (Q3.12 of RAM) shortfalls=%llu/%llu",
+		      __entry->seq, __entry->upper, __entry->band,
+		      __entry->margin, __entry->shortfalls,
+		      __entry->resolved));
+
 #endif /* _VSHAPE_TRACE_H */
 
 #undef TRACE_INCLUDE_PATH

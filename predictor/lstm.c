@@ -139,7 +139,24 @@ static int vs_parse(const void *buf, size_t len, struct vs_model *m,
 			return vs_bad(e, -EINVAL, "non-printable name");
 		m->name[i] = ch;
 	}
-	for (i = 48; i < VS_MODEL_HDR_LEN; i++)
+	/*
+	 * 1.1: bytes 48 .. 48 + n_raw - 1 name the channel of each raw
+	 * input (distinct ids); 1.0 reads channels 0 .. n_raw - 1.
+	 */
+	for (i = 0; i < m->n_raw; i++) {
+		u32 j;
+
+		m->chan[i] = m->ver_minor ? h[48 + i] : i;
+		if (m->chan[i] > VS_MAX_CHANNEL_ID)
+			return vs_bad(e, -EINVAL, "input %u: channel %u > %u",
+				      i, m->chan[i], VS_MAX_CHANNEL_ID);
+		for (j = 0; j < i; j++)
+			if (m->chan[j] == m->chan[i])
+				return vs_bad(e, -EINVAL,
+					      "inputs %u and %u: same channel %u",
+					      j, i, m->chan[i]);
+	}
+	for (i = 48 + (m->ver_minor ? m->n_raw : 0); i < VS_MODEL_HDR_LEN; i++)
 		if (h[i])
 			return vs_bad(e, -EINVAL, "reserved header bytes set");
 	if (vs_model_size(m->n_feat, m->n_layers, m->hidden, m->n_out) != len)
@@ -221,21 +238,37 @@ static int vs_parse(const void *buf, size_t len, struct vs_model *m,
 		o->scale.shift = q[2];
 		o->horizon = q[3];
 		o->offset = (s16)vs_le16(q + 4);
+		o->quantile = vs_le16(q + 6);
 		o->scale.mult = (s32)vs_le32(q + 8);
-		if (vs_le16(q + 6))
-			return vs_bad(e, -EINVAL, "output %u: reserved bytes",
-				      i);
-		if (o->kind > VS_OUT_CONFIDENCE)
-			return vs_bad(e, -EINVAL, "output %u: kind %u", i,
-				      o->kind);
-		if (o->kind == VS_OUT_DEMAND &&
+		if (o->kind > (m->ver_minor ? VS_OUT_PEAK : VS_OUT_CONFIDENCE))
+			return vs_bad(e, -EINVAL, "output %u: kind %u in a %u.%u file",
+				      i, o->kind, m->ver_major, m->ver_minor);
+		if (o->kind == VS_OUT_PEAK) {
+			if (!o->quantile || o->quantile >= 32768)
+				return vs_bad(e, -EINVAL,
+					      "output %u: quantile %u not in (0, 32768)",
+					      i, o->quantile);
+		} else if (o->quantile) {
+			return vs_bad(e, -EINVAL,
+				      "output %u: quantile on a kind %u output",
+				      i, o->kind);
+		}
+		if (o->kind != VS_OUT_CONFIDENCE &&
 		    (!o->horizon || o->horizon > VS_MAX_HORIZON))
 			return vs_bad(e, -EINVAL, "output %u: horizon %u", i,
 				      o->horizon);
 		if (o->base != VS_OUT_NO_BASE &&
-		    (o->base >= m->n_raw || o->kind != VS_OUT_DEMAND))
+		    (o->base >= m->n_raw || o->kind == VS_OUT_CONFIDENCE))
 			return vs_bad(e, -EINVAL, "output %u: base %u", i,
 				      o->base);
+		for (l = 0; l < i; l++)
+			if (o->kind == VS_OUT_PEAK &&
+			    m->out[l].kind == VS_OUT_PEAK &&
+			    m->out[l].horizon == o->horizon &&
+			    m->out[l].quantile == o->quantile)
+				return vs_bad(e, -EINVAL,
+					      "outputs %u and %u: same horizon %u and quantile %u",
+					      l, i, o->horizon, o->quantile);
 		if (!vs_scale_ok(o->scale.mult, o->scale.shift))
 			return vs_bad(e, -EINVAL, "output %u: scale %d >> %u",
 				      i, o->scale.mult, o->scale.shift);
@@ -362,4 +395,47 @@ int vs_model_find_output(const struct vs_model *m, unsigned int horizon)
 		    m->out[i].horizon == horizon)
 			return i;
 	return -1;
+}
+
+int vs_model_find_upper(const struct vs_model *m, unsigned int horizon)
+{
+	unsigned int i, d, bd = 0;
+	int best = -1;
+
+	for (i = 0; i < m->n_out; i++) {
+		const struct vs_out *o = &m->out[i], *b;
+
+		if (o->kind != VS_OUT_PEAK)
+			continue;
+		d = o->horizon > horizon ? o->horizon - horizon :
+					   horizon - o->horizon;
+		b = best >= 0 ? &m->out[best] : NULL;
+		/* order: nearest horizon, then shorter, then higher quantile */
+		if (!b || d < bd ||
+		    (d == bd && o->horizon < b->horizon) ||
+		    (d == bd && o->horizon == b->horizon &&
+		     o->quantile > b->quantile)) {
+			best = i;
+			bd = d;
+		}
+	}
+	return best;
+}
+
+void vs_model_gather(const struct vs_model *m, const s16 *chans, s16 *in)
+{
+	unsigned int i;
+
+	for (i = 0; i < m->n_raw; i++)
+		in[i] = chans[m->chan[i]];
+}
+
+unsigned int vs_model_max_channel(const struct vs_model *m)
+{
+	unsigned int i, mx = 0;
+
+	for (i = 0; i < m->n_raw; i++)
+		if (m->chan[i] > mx)
+			mx = m->chan[i];
+	return mx;
 }

@@ -38,10 +38,15 @@
 #define VS_MAX_STEP_MS	3600000u	/* one hour */
 #define VS_MAX_BIAS	(64 * VS_Q12_ONE)	/* |bias| in Q3.12 */
 #define VS_MAX_MODEL_BYTES 1048576u	/* 1 MiB */
+/*
+ * Channel ids a 1.1 model may ask for: the parser only bounds them, the
+ * caller (the guest's sampler) refuses ids it does not provide.
+ */
+#define VS_MAX_CHANNEL_ID 63
 
 #define VS_MODEL_MAGIC	0x4d4c5356u	/* "VSLM" little-endian */
 #define VS_MODEL_MAJOR	1
-#define VS_MODEL_MINOR	0
+#define VS_MODEL_MINOR	1		/* highest minor this parser reads */
 #define VS_MODEL_HDR_LEN 64
 #define VS_MODEL_NAME_LEN 16
 
@@ -53,6 +58,7 @@ enum vs_feat_kind {
 enum vs_out_kind {
 	VS_OUT_DEMAND = 0,
 	VS_OUT_CONFIDENCE = 1,
+	VS_OUT_PEAK = 2,	/* 1.1: a quantile of the peak over (t, t+h] */
 };
 
 #define VS_OUT_NO_BASE	0xff
@@ -82,7 +88,8 @@ struct vs_layer {
 struct vs_out {
 	u8 kind;		/* enum vs_out_kind */
 	u8 base;		/* raw index added to a DEMAND, or 0xff */
-	u8 horizon;		/* steps ahead (DEMAND), 0 otherwise allowed */
+	u8 horizon;		/* steps ahead (DEMAND, PEAK), 0 otherwise allowed */
+	u16 quantile;		/* PEAK: Q0.15 level in (0, 1); 0 otherwise */
 	s16 offset;		/* Q3.12 */
 	struct vs_scale scale;	/* normalised Q3.12 -> physical Q3.12 */
 };
@@ -92,6 +99,7 @@ struct vs_model {
 	u32 step_ms;		/* sampling period the model was trained at */
 	char name[VS_MODEL_NAME_LEN + 1];
 	u8 n_raw, n_feat, n_layers, hidden, n_out;
+	u8 chan[VS_MAX_RAW];	/* channel id of raw input i (1.0: i) */
 	struct vs_feat feat[VS_MAX_FEAT];
 	struct vs_layer layer[VS_MAX_LAYERS];
 	const s16 *wy;		/* [n_out][hidden] */
@@ -134,5 +142,22 @@ void vs_lstm_step(const struct vs_model *m, struct vs_lstm_state *st,
 
 /* Index of the DEMAND output with this horizon, or -1. */
 int vs_model_find_output(const struct vs_model *m, unsigned int horizon);
+
+/*
+ * The upper band: the PEAK output whose horizon is nearest @horizon
+ * (ties: the shorter) and, among those, the highest quantile; -1 if the
+ * model has no PEAK output.
+ */
+int vs_model_find_upper(const struct vs_model *m, unsigned int horizon);
+
+/*
+ * Gather a model's raw inputs from a caller's channel vector:
+ * in[i] = chans[m->chan[i]] for i < n_raw.  The caller has checked that
+ * every m->chan[i] indexes chans (see vs_model_max_channel()).
+ */
+void vs_model_gather(const struct vs_model *m, const s16 *chans, s16 *in);
+
+/* Highest channel id the model reads. */
+unsigned int vs_model_max_channel(const struct vs_model *m);
 
 #endif /* VS_LSTM_H */

@@ -106,6 +106,8 @@ void vs_f_from_fixed(const struct vs_model *q, struct vs_fmodel *m)
 	m->n_layers = q->n_layers;
 	m->hidden = hid;
 	m->n_out = q->n_out;
+	for (i = 0; i < q->n_raw; i++)
+		m->chan[i] = q->chan[i];
 	for (i = 0; i < q->n_feat; i++) {
 		m->feat[i].src = q->feat[i].src;
 		m->feat[i].kind = q->feat[i].kind;
@@ -136,6 +138,7 @@ void vs_f_from_fixed(const struct vs_model *q, struct vs_fmodel *m)
 		m->out[i].kind = q->out[i].kind;
 		m->out[i].base = q->out[i].base;
 		m->out[i].horizon = q->out[i].horizon;
+		m->out[i].quantile = q->out[i].quantile / 32768.0f;
 		m->out[i].offset = q->out[i].offset / 4096.0f;
 		m->out[i].scale = vs_f_scale(&q->out[i].scale);
 	}
@@ -158,15 +161,20 @@ int vs_f_check(const struct vs_fmodel *m)
 	for (i = 0; i < m->n_layers; i++)
 		if (m->layer[i].in_dim != (i ? m->hidden : m->n_feat))
 			return -EINVAL;
+	for (i = 0; i < m->n_raw; i++)
+		if (m->chan[i] < 0 || m->chan[i] > VS_MAX_CHANNEL_ID)
+			return -EINVAL;
 	for (i = 0; i < m->n_out; i++)
-		if (m->out[i].kind < 0 || m->out[i].kind > VS_OUT_CONFIDENCE ||
+		if (m->out[i].kind < 0 || m->out[i].kind > VS_OUT_PEAK ||
+		    (m->out[i].kind == VS_OUT_PEAK) !=
+		    (m->out[i].quantile > 0 && m->out[i].quantile < 1) ||
 		    (m->out[i].base != VS_OUT_NO_BASE &&
 		     (m->out[i].base < 0 || m->out[i].base >= m->n_raw)))
 			return -EINVAL;
 	return 0;
 }
 
-#define VS_F_MAGIC "VSFLOAT1"
+#define VS_F_MAGIC "VSFLOAT2"	/* 2: channels and quantiles */
 
 int vs_f_save(const char *path, const struct vs_fmodel *m)
 {

@@ -31,6 +31,7 @@ struct vs_flayer {
 
 struct vs_fout {
 	int kind, base, horizon;
+	float quantile;		/* PEAK: level in (0, 1); 0 otherwise */
 	float offset, scale;	/* out = offset + scale * y (+ raw[base]) */
 };
 
@@ -38,6 +39,7 @@ struct vs_fmodel {
 	char name[VS_MODEL_NAME_LEN + 1];
 	unsigned int step_ms;
 	int n_raw, n_feat, n_layers, hidden, n_out;
+	int chan[VS_MAX_RAW];	/* channel id of raw input i */
 	struct vs_ffeat feat[VS_MAX_FEAT];
 	struct vs_flayer layer[VS_MAX_LAYERS];
 	float wy[VS_MAX_OUT * VS_MAX_HIDDEN];	/* [n_out][H] */

@@ -157,6 +157,8 @@ static void random_fmodel(struct vs_fmodel *m, int layers, int hid,
 	snprintf(m->name, sizeof(m->name), "test-%dx%d", layers, hid);
 	m->step_ms = 1000;
 	m->n_raw = 2;
+	m->chan[0] = 0;
+	m->chan[1] = 1;
 	m->n_feat = nfeat;
 	m->n_layers = layers;
 	m->hidden = hid;
@@ -369,7 +371,9 @@ static void test_parser(void)
 	ok(parse_mut(g, len, 0, 'X', 1) == -EINVAL, "wrong magic rejected");
 	ok(parse_mut(g, len, 4, 2, 1) == -EPROTO, "major version 2 rejected");
 	ok(parse_mut(g, len, 4, 0, 1) == -EPROTO, "major version 0 rejected");
-	ok(parse_mut(g, len, 6, 1, 1) == -EPROTO, "minor version 1 rejected");
+	ok(parse_mut(g, len, 6, 2, 1) == -EPROTO, "minor version 2 rejected");
+	ok(parse_mut(g, len, 6, 1, 1) == -EINVAL,
+	   "1.0 file relabelled 1.1: channels 0, 0 rejected");
 	ok(parse_mut(g, len, 8, g[8] + 4, 1) == -EINVAL,
 	   "length field mismatch rejected");
 	ok(parse_mut(g, len, 100, g[100] ^ 1, 0) == -EBADMSG,
@@ -447,6 +451,103 @@ static void test_parser(void)
 	ok(!vs_model_parse(b, len, &m, err, sizeof(err)),
 	   "unmodified copy with recomputed CRC still accepted");
 	free(b);
+}
+
+/* ---- format 1.1: channels and PEAK quantiles ---- */
+
+/* Quantize a 1.1 model: inputs = channels 0, 5, 10; 2 horizons x 2 levels. */
+static u8 *v11_model(size_t *len)
+{
+	static const float lv[2] = { 0.5f, 0.99f };
+	static struct vs_fmodel fm;
+	char err[128];
+	u8 *b, *a;
+	int i;
+
+	random_fmodel(&fm, 1, 8, 4, 5, 0.5f);
+	fm.n_raw = 3;
+	fm.chan[1] = 5;
+	fm.chan[2] = 10;
+	fm.feat[3].src = 2;
+	for (i = 0; i < 4; i++) {
+		fm.out[i].kind = VS_OUT_PEAK;
+		fm.out[i].horizon = i < 2 ? 10 : 50;
+		fm.out[i].quantile = lv[i % 2];
+	}
+	if (vs_quantize(&fm, &b, len, err, sizeof(err)))
+		return NULL;
+	a = aligned_copy(b, *len);
+	free(b);
+	return a;
+}
+
+static void test_format11(void)
+{
+	struct vs_model m;
+	char err[160];
+	size_t len, o0;
+	s16 chans[16], in[3];
+	u8 *g = v11_model(&len), *b;
+	int r, i;
+
+	ok(g != NULL, "1.1 model quantizes");
+	if (!g)
+		return;
+	r = vs_model_parse(g, len, &m, err, sizeof(err));
+	ok(!r && m.ver_minor == 1 && m.n_raw == 3 && m.chan[0] == 0 &&
+	   m.chan[1] == 5 && m.chan[2] == 10 && vs_model_max_channel(&m) == 10,
+	   "1.1 model parses, channels 0 5 10 (%s)", err);
+	ok(!r && m.out[0].kind == VS_OUT_PEAK && m.out[0].quantile == 16384 &&
+	   m.out[1].quantile == 32440 && m.out[3].horizon == 50,
+	   "PEAK outputs keep horizon and Q0.15 level (%u, %u)",
+	   m.out[0].quantile, m.out[1].quantile);
+	ok(vs_model_find_upper(&m, 50) == 3 && vs_model_find_upper(&m, 12) == 1 &&
+	   vs_model_find_upper(&m, 30) == 1 && vs_model_find_output(&m, 10) < 0,
+	   "upper band: nearest horizon, highest level (50 -> %d, 12 -> %d, 30 -> %d)",
+	   vs_model_find_upper(&m, 50), vs_model_find_upper(&m, 12),
+	   vs_model_find_upper(&m, 30));
+	for (i = 0; i < 16; i++)
+		chans[i] = 100 * i;
+	vs_model_gather(&m, chans, in);
+	ok(in[0] == 0 && in[1] == 500 && in[2] == 1000,
+	   "gather reads the declared channels");
+
+	/* mutations of a 1.1 file: header bytes 48.. are the channels */
+	ok(parse_mut(g, len, 49, 0, 1) == -EINVAL, "duplicate channel rejected");
+	ok(parse_mut(g, len, 50, 64, 1) == -EINVAL, "channel id 64 rejected");
+	ok(parse_mut(g, len, 51, 1, 1) == -EINVAL,
+	   "byte after the channel list must stay 0");
+	ok(parse_mut(g, len, 6, 0, 1) == -EINVAL,
+	   "same file labelled 1.0: PEAK kind (and channel bytes) rejected");
+	o0 = len - 4 - 12 * 5;	/* first output */
+	b = aligned_copy(g, len);
+	b[o0 + 6] = 0;
+	b[o0 + 7] = 0;
+	fix_crc(b, len);
+	r = vs_model_parse(b, len, &m, err, sizeof(err));
+	ok(r == -EINVAL, "PEAK quantile 0 rejected: %s", err);
+	free(b);
+	ok(parse_mut(g, len, o0 + 7, 0x80, 1) == -EINVAL,
+	   "PEAK quantile >= 1 rejected");
+	ok(parse_mut(g, len, o0 + 12 * 4 + 6, 1, 1) == -EINVAL,
+	   "quantile on a CONFIDENCE output rejected");
+	b = aligned_copy(g, len);
+	b[o0 + 12 + 6] = b[o0 + 6];	/* output 1 = output 0's level */
+	b[o0 + 12 + 7] = b[o0 + 7];
+	fix_crc(b, len);
+	r = vs_model_parse(b, len, &m, err, sizeof(err));
+	ok(r == -EINVAL, "two PEAK outputs with one horizon and level rejected: %s",
+	   err);
+	b[o0 + 12 + 3] = 20;		/* ...but at another horizon: fine */
+	fix_crc(b, len);
+	ok(!vs_model_parse(b, len, &m, err, sizeof(err)),
+	   "same level at distinct horizons accepted (%s)", err);
+	b[o0 + 3] = 0;
+	fix_crc(b, len);
+	ok(vs_model_parse(b, len, &m, err, sizeof(err)) == -EINVAL,
+	   "PEAK horizon 0 rejected: %s", err);
+	free(b);
+	free(g);
 }
 
 /* ---- golden vectors and step hygiene ---- */
@@ -626,6 +727,7 @@ int main(int argc, char **argv)
 	test_golden();
 	test_saturation();
 	test_adapt();
+	test_format11();
 	test_nofpu(argc, argv);
 	printf("1..%d\n", ntest);
 	printf("%d passed, %d failed\n", ntest - nfail, nfail);

@@ -101,6 +101,31 @@ static int q_scale_signed(double s, struct vs_scale *sc)
 	return ret;
 }
 
+/* Q0.15 quantile level, kept inside (0, 1). */
+static u16 vs_quant_level(double q)
+{
+	long v = lrint(q * 32768.0);
+
+	return v < 1 ? 1 : v > 32767 ? 32767 : (u16)v;
+}
+
+/*
+ * Lowest format minor that describes m: 1.1 for channels other than
+ * 0 .. n_raw - 1 or PEAK outputs, 1.0 otherwise.
+ */
+static int vs_quant_minor(const struct vs_fmodel *m)
+{
+	int i;
+
+	for (i = 0; i < m->n_raw; i++)
+		if (m->chan[i] != i)
+			return 1;
+	for (i = 0; i < m->n_out; i++)
+		if (m->out[i].kind == VS_OUT_PEAK)
+			return 1;
+	return 0;
+}
+
 int vs_quantize(const struct vs_fmodel *m, u8 **bufp, size_t *lenp,
 		char *err, size_t errlen)
 {
@@ -124,7 +149,7 @@ int vs_quantize(const struct vs_fmodel *m, u8 **bufp, size_t *lenp,
 
 	put32(b, VS_MODEL_MAGIC);
 	put16(b + 4, VS_MODEL_MAJOR);
-	put16(b + 6, VS_MODEL_MINOR);
+	put16(b + 6, vs_quant_minor(m));
 	put32(b + 8, len);
 	put32(b + 12, VS_MODEL_HDR_LEN);
 	b[16] = m->n_raw;
@@ -134,6 +159,9 @@ int vs_quantize(const struct vs_fmodel *m, u8 **bufp, size_t *lenp,
 	b[20] = m->n_out;
 	put32(b + 24, m->step_ms);
 	memcpy(b + 32, m->name, strnlen(m->name, VS_MODEL_NAME_LEN));
+	if (vs_quant_minor(m))
+		for (i = 0; i < m->n_raw; i++)
+			b[48 + i] = m->chan[i];
 	off = VS_MODEL_HDR_LEN;
 
 	for (i = 0; i < m->n_feat; i++, off += 12) {
@@ -183,6 +211,8 @@ int vs_quantize(const struct vs_fmodel *m, u8 **bufp, size_t *lenp,
 		b[off + 2] = s.shift;
 		b[off + 3] = o->horizon;
 		put16(b + off + 4, (u16)q16(o->offset * 4096.0));
+		if (o->kind == VS_OUT_PEAK)
+			put16(b + off + 6, vs_quant_level(o->quantile));
 		put32(b + off + 8, (u32)s.mult);
 	}
 	put32(b + off, vs_crc32(0, b, off));

@@ -23,5 +23,6 @@ fi
 rc=0
 ./vshape_guest_test || rc=1
 ./vshape_predict_test || rc=1
+./vshape_replay_test || rc=1
 dmesg | grep -E 'vshape|Out of memory|Killed process|BUG|WARNING' | sed 's/^/# dmesg: /'
 exit $rc

@@ -247,7 +247,7 @@ TEST(watched_cgroup_usage_is_sampled)
 /* ---- predictor knobs refuse bad writes and keep their state ---- */
 
 FIXTURE(pknob) {
-	char period[64], horizon[64], cgroups[256], model[256];
+	char period[64], horizon[64], cgroups[256], model[256], target[64];
 };
 
 FIXTURE_VARIANT(pknob) {
@@ -283,6 +283,15 @@ FIXTURE_VARIANT_ADD(pknob, cgroup_missing) {
 FIXTURE_VARIANT_ADD(pknob, cgroup_too_many) {
 	.knob = "cgroups", .val = "/,/,/,/,/", .err = -EINVAL,
 };
+FIXTURE_VARIANT_ADD(pknob, calib_target_zero) {
+	.knob = "calib_target_ppm", .val = "0", .err = -ERANGE,
+};
+FIXTURE_VARIANT_ADD(pknob, calib_target_over_half) {
+	.knob = "calib_target_ppm", .val = "500001", .err = -ERANGE,
+};
+FIXTURE_VARIANT_ADD(pknob, calib_target_text) {
+	.knob = "calib_target_ppm", .val = "1%", .err = -EINVAL,
+};
 FIXTURE_VARIANT_ADD(pknob, model_missing) {
 	.knob = "model", .val = "no-such-model.vsm", .err = -ENOENT,
 };
@@ -298,6 +307,7 @@ FIXTURE_SETUP(pknob)
 	ASSERT_EQ(0, vs_read("horizon_ms", self->horizon, 64));
 	ASSERT_EQ(0, vs_read("cgroups", self->cgroups, 256));
 	ASSERT_EQ(0, vs_read("model", self->model, 256));
+	ASSERT_EQ(0, vs_read("calib_target_ppm", self->target, 64));
 }
 
 FIXTURE_TEARDOWN(pknob)
@@ -317,12 +327,14 @@ TEST_F(pknob, bad_write_refused_state_unchanged)
 	EXPECT_STREQ(self->cgroups, buf);
 	ASSERT_EQ(0, vs_read("model", buf, sizeof(buf)));
 	EXPECT_STREQ(self->model, buf);
+	ASSERT_EQ(0, vs_read("calib_target_ppm", buf, sizeof(buf)));
+	EXPECT_STREQ(self->target, buf);
 }
 
 /* ---- model files: every bad one refused, the running model kept ---- */
 
 enum mutation { M_NONE, M_TRUNCATE, M_MAGIC, M_MAJOR, M_HIDDEN, M_CRC,
-		M_SHORT };
+		M_SHORT, M_CHANNEL };
 
 static void put32(uint8_t *p, uint32_t v)
 {
@@ -359,6 +371,12 @@ static int write_model(const char *name, enum mutation mut)
 		break;
 	case M_SHORT:
 		len = 32;	/* not even a header */
+		break;
+	case M_CHANNEL:
+		/* a valid 1.1 file whose input 1 is channel 14: not sampled */
+		buf[6] = 1;
+		buf[48] = 0;
+		buf[49] = NR_CH;
 		break;
 	default:
 		break;
@@ -408,6 +426,9 @@ FIXTURE_VARIANT_ADD(model, bad_checksum) {
 FIXTURE_VARIANT_ADD(model, shorter_than_header) {
 	.name = "short.vsm", .mut = M_SHORT, .err = -EINVAL,
 };
+FIXTURE_VARIANT_ADD(model, channel_not_sampled) {
+	.name = "channel.vsm", .mut = M_CHANNEL, .err = -EINVAL,
+};
 
 FIXTURE_SETUP(model)
 {
@@ -449,6 +470,33 @@ TEST(good_model_file_is_loaded)
 	ASSERT_EQ(0, vs_read("model", buf, sizeof(buf)));
 	EXPECT_EQ(0, strncmp(buf, "good.vsm crc=", 13));
 	ASSERT_EQ(0, vs_write("model", "default"));
+}
+
+/* ---- calibration of the upper band ---- */
+
+TEST(calibration_knobs_and_outcomes)
+{
+	long long res, sf, margin;
+	char buf[64];
+
+	if (!vs_dev_name())
+		SKIP(return, "no device bound to vshape_guest");
+	ASSERT_EQ(0, vs_read("calib_target_ppm", buf, sizeof(buf)));
+	EXPECT_STREQ("10000\n", buf);	/* default 1% */
+	ASSERT_EQ(0, vs_write("calib_target_ppm", "50000"));
+	EXPECT_EQ(50000, vs_read_num("calib_target_ppm"));
+	/* The target survives a model reload; the outcomes restart. */
+	ASSERT_EQ(0, vs_write("model", "default"));
+	EXPECT_EQ(50000, vs_read_num("calib_target_ppm"));
+	sleep_ms(8000);
+	res = vs_read_num("calib_shortfall_ppm");
+	margin = vs_read_num("calib_margin_kb");
+	TH_LOG("after 8 s: realised %lld ppm, margin %lld KiB", res, margin);
+	EXPECT_GE(res, 0);
+	EXPECT_LE(res, 1000000);
+	ASSERT_EQ(0, vs_write("calib_target_ppm", "10000"));
+	sf = vs_read_num("calib_shortfall_ppm");
+	EXPECT_GE(sf, 0);
 }
 
 /* ---- predict mode: the balloon follows the prediction ---- */
