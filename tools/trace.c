@@ -10,6 +10,22 @@ struct vs_row {
 	int cpu, mem;
 };
 
+const char * const vs_trace_ch_names[VS_TRACE_NCH] = {
+	"used", "cpu", "anon", "file", "free", "pgfault", "pgmajfault",
+	"refault", "swpin", "swpout", "psi_some", "psi_full", "cg_usage",
+	"cg_psi_some",
+};
+
+int vs_trace_ch_id(const char *name)
+{
+	int i;
+
+	for (i = 0; i < VS_TRACE_NCH; i++)
+		if (!strcmp(name, vs_trace_ch_names[i]))
+			return i;
+	return -1;
+}
+
 static int row_cmp(const void *a, const void *b)
 {
 	const struct vs_row *x = a, *y = b;
@@ -95,6 +111,8 @@ int vs_trace_load(const char *path, int step_s, struct vs_trace **out)
 			t->mem[g] = q12(rows[k].mem / 100.0);
 			t->cpu[g] = q12(rows[k].cpu / 100.0);
 		}
+		t->ch[0] = t->mem;
+		t->ch[1] = t->cpu;
 	}
 	free(rows);
 	*out = tr;
@@ -106,6 +124,10 @@ void vs_trace_free(struct vs_trace *t, int n)
 	int i;
 
 	for (i = 0; i < n; i++) {
+		int c;
+
+		for (c = 2; c < VS_TRACE_NCH; c++)
+			free(t[i].ch[c]);
 		free(t[i].mem);
 		free(t[i].cpu);
 	}
@@ -137,7 +159,7 @@ static int load_one_records(const char *path, struct vs_trace *t,
 {
 	char cmd[1100], line[2048], hdr[2048];
 	int pipe = strlen(path) > 3 && !strcmp(path + strlen(path) - 3, ".xz");
-	int cu, cc, cap = 0, n = 0, k;
+	int cu, cc, cap = 0, n = 0, k, c, cix[VS_TRACE_NCH];
 	long long prev_seq = -1, *dts = NULL, prev_t = 0;
 	const char *b;
 	char *dot;
@@ -159,6 +181,10 @@ static int load_one_records(const char *path, struct vs_trace *t,
 	cc = col_of(line, "cpu");
 	if (cu < 0 || cc < 0)
 		goto bad;
+	for (c = 0; c < VS_TRACE_NCH; c++) {
+		snprintf(line, sizeof(line), "%s", hdr);
+		cix[c] = col_of(line, vs_trace_ch_names[c]);
+	}
 	memset(t, 0, sizeof(*t));
 	b = strrchr(path, '/');
 	snprintf(t->id, sizeof(t->id), "%s", b ? b + 1 : path);
@@ -181,6 +207,9 @@ static int load_one_records(const char *path, struct vs_trace *t,
 		}
 		if (nf <= cu || nf <= cc)
 			continue;
+		for (c = 2; c < VS_TRACE_NCH; c++)
+			if (cix[c] >= nf)
+				cix[c] = -1;	/* short row: drop the channel */
 		if (prev_seq >= 0 && v[0] > prev_seq + 1)
 			fill = (int)(v[0] - prev_seq);	/* hold last row */
 		if (prev_seq >= 0 && v[0] <= prev_seq)
@@ -189,17 +218,23 @@ static int load_one_records(const char *path, struct vs_trace *t,
 			cap = 2 * (n + fill) + 1024;
 			t->mem = realloc(t->mem, cap * sizeof(s16));
 			t->cpu = realloc(t->cpu, cap * sizeof(s16));
+			for (c = 2; c < VS_TRACE_NCH; c++)
+				t->ch[c] = realloc(t->ch[c], cap * sizeof(s16));
 			dts = realloc(dts, cap * sizeof(*dts));
 		}
 		for (k = 0; k < fill - 1; k++, n++) {
 			t->mem[n] = t->mem[n - 1];
 			t->cpu[n] = t->cpu[n - 1];
+			for (c = 2; c < VS_TRACE_NCH; c++)
+				t->ch[c][n] = t->ch[c][n - 1];
 			dts[n] = 0;
 		}
 		if (fill > t->max_gap)
 			t->max_gap = fill;
 		t->mem[n] = (s16)v[cu];
 		t->cpu[n] = (s16)v[cc];
+		for (c = 2; c < VS_TRACE_NCH; c++)
+			t->ch[c][n] = cix[c] >= 0 ? (s16)v[cix[c]] : 0;
 		dts[n] = prev_seq >= 0 && fill == 1 ? v[1] - prev_t : 0;
 		if (prev_seq < 0)
 			t->t0 = (long)(v[1] / 1000000000LL);
@@ -212,6 +247,13 @@ static int load_one_records(const char *path, struct vs_trace *t,
 	else
 		fclose(f);
 	t->n = n;
+	t->ch[0] = t->mem;
+	t->ch[1] = t->cpu;
+	for (c = 2; c < VS_TRACE_NCH; c++)
+		if (cix[c] < 0) {
+			free(t->ch[c]);
+			t->ch[c] = NULL;
+		}
 	/* median of the positive intervals */
 	for (k = 0, cap = 0; k < n; k++)
 		if (dts[k] > 0)

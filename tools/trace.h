@@ -5,14 +5,22 @@
 
 #include "vs_types.h"
 
+/* The guest sampler's channels, in its order (guest/sampler.h). */
+#define VS_TRACE_NCH	14
+extern const char * const vs_trace_ch_names[VS_TRACE_NCH];
+
 struct vs_trace {
 	char id[32];
 	int n;			/* grid points */
 	long t0;		/* time of grid point 0 (s) */
-	s16 *mem;		/* Q3.12 fraction of RAM in use */
-	s16 *cpu;		/* Q3.12 fraction of CPU in use */
+	s16 *mem;		/* Q3.12 fraction of RAM in use (= ch[0]) */
+	s16 *cpu;		/* Q3.12 fraction of CPU in use (= ch[1]) */
+	s16 *ch[VS_TRACE_NCH];	/* every channel the file has, else NULL */
 	int max_gap;		/* longest gap between samples (s) */
 };
+
+/* Channel id of @name ("used", "pgfault", ...), or -1. */
+int vs_trace_ch_id(const char *name);
 
 /*
  * Load an Alibaba-2018 machine_usage CSV (header line, columns machine_id,

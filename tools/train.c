@@ -25,6 +25,16 @@
  * --name NAME model name (default alibaba-hH / vm<step>ms-hH);
  * --step-ms N model step for --records (default: the records' median
  * interval; give the driver's period_ms when the VM's clock jitters).
+ *
+ * Inputs: --channels used,cpu,pgfault,... (sampler channel names,
+ * guest/sampler.h; the first must be "used"; at most 8, each gives a RAW
+ * and a DELTA feature; default used,cpu; the Alibaba CSV has only these
+ * two).  Target: --quantiles 0.5,0.99 makes one PEAK output per horizon
+ * and level, trained with the pinball loss on the peak of "used" over
+ * (t, t+h] (minus used at t, normalised); without it, DEMAND outputs
+ * (used at t+h, Huber loss) as before.  The confidence output is then
+ * fitted to the squared pinball residuals (uncalibrated: the guest's
+ * calibration, predictor/calib.h, is what sets the margin).
  */
 #include <math.h>
 #include <pthread.h>
@@ -42,6 +52,10 @@
 static struct vs_trace *tr;
 static int ntr, nh = 5, hid = 32, nlay = 1, nthreads = 2, maxh = 5;
 static int hlist[VS_MAX_OUT], nhlist;
+static int chs[VS_MAX_RAW] = { 0, 1 }, nch = 2;	/* channel ids */
+static double qlist[VS_MAX_OUT];		/* PEAK levels, or none */
+static int nq;
+static int nd;					/* DEMAND/PEAK outputs */
 static char mname[VS_MODEL_NAME_LEN + 1];
 static double train_frac = 0.6, val_frac = 0.7;
 static float **feat;		/* per machine [n][n_feat] normalised */
@@ -138,13 +152,32 @@ static void head(const struct vs_fmodel *m, const float *h, float *y)
 	}
 }
 
+/* raw residual of output k at time t: demand at t+h, or peak over (t, t+h] */
+static double resid(int mi, int t, int kind, int h)
+{
+	const s16 *m = tr[mi].mem;
+	int v = m[t + h], j;
+
+	if (kind == VS_OUT_PEAK)
+		for (j = 1; j < h; j++)
+			if (m[t + j] > v)
+				v = m[t + j];
+	return (v - m[t]) / 4096.0;
+}
+
 /* normalised residual target of output k at time t of machine mi */
 static float target(int mi, int t, int k)
 {
 	const struct vs_fout *o = &model.out[k];
-	float d = (tr[mi].mem[t + o->horizon] - tr[mi].mem[t]) / 4096.0f;
+	float d = resid(mi, t, o->kind, o->horizon);
 
 	return (d - o->offset) / o->scale;
+}
+
+/* raw input i of trace mi at time t */
+static float input(int mi, int t, int i)
+{
+	return tr[mi].ch[chs[i]][t] / 4096.0f;
 }
 
 /* loss of one step; writes dy */
@@ -153,28 +186,34 @@ static double step_loss(int mi, int t, const float *y, float *dy)
 	double loss = 0, e2 = 0, lv;
 	int k;
 
-	for (k = 0; k < nh; k++) {
+	for (k = 0; k < nd; k++) {
 		float e = y[k] - target(mi, t, k);
 		double ep = e * model.out[k].scale / SIGMA_REF;
 
-		if (fabsf(e) <= HUBER) {
+		if (model.out[k].kind == VS_OUT_PEAK) {
+			double q = model.out[k].quantile;
+
+			/* pinball: q (tgt - y) if under, (1 - q) (y - tgt) */
+			loss += e < 0 ? -q * e : (1 - q) * e;
+			dy[k] = e < 0 ? -q : 1 - q;
+		} else if (fabsf(e) <= HUBER) {
 			loss += 0.5 * e * e / HUBER;
 			dy[k] = e / HUBER;
 		} else {
 			loss += fabsf(e) - 0.5 * HUBER;
 			dy[k] = e > 0 ? 1 : -1;
 		}
-		dy[k] /= nh;
-		e2 += ep * ep / nh;
+		dy[k] /= nd;
+		e2 += ep * ep / nd;
 	}
-	lv = y[nh];
+	lv = y[nd];
 	if (lv > 15)
 		lv = 15;
 	if (lv < -15)
 		lv = -15;
-	loss /= nh;
+	loss /= nd;
 	loss += 0.1 * 0.5 * (lv + e2 * exp(-lv));
-	dy[nh] = 0.1 * 0.5 * (1 - e2 * exp(-lv));
+	dy[nd] = 0.1 * 0.5 * (1 - e2 * exp(-lv));
 	return loss;
 }
 
@@ -294,7 +333,10 @@ static int params(struct vs_fmodel *m, float **p, int *n)
 	return c;
 }
 
-/* validation: mean over machines of MAE (percent) averaged over horizons */
+/*
+ * validation: mean over machines of MAE (percent) averaged over horizons;
+ * for PEAK outputs the pinball loss (percent) at the output's level
+ */
 static double validate(const struct vs_fmodel *m)
 {
 	double tot = 0;
@@ -306,21 +348,28 @@ static double validate(const struct vs_fmodel *m)
 		struct vs_fstate st;
 		double s = 0;
 		long cnt = 0;
-		float in[2], out[VS_MAX_OUT];
+		float in[VS_MAX_RAW], out[VS_MAX_OUT];
 
 		vs_f_reset(&st);
 		for (t = a; t < b; t++) {
-			in[0] = tr[mi].mem[t] / 4096.0f;
-			in[1] = tr[mi].cpu[t] / 4096.0f;
+			for (k = 0; k < nch; k++)
+				in[k] = input(mi, t, k);
 			vs_f_step(m, &st, in, out);
 			if (t < a + 30)
 				continue;
-			for (k = 0; k < nh; k++) {
-				int th = t + m->out[k].horizon;
+			for (k = 0; k < nd; k++) {
+				const struct vs_fout *o = &m->out[k];
+				double e;
 
-				if (th >= b)
+				if (t + o->horizon >= b)
 					continue;
-				s += fabs(out[k] - tr[mi].mem[th] / 4096.0);
+				e = tr[mi].mem[t] / 4096.0 +
+				    resid(mi, t, o->kind, o->horizon) - out[k];
+				if (o->kind == VS_OUT_PEAK)
+					s += e > 0 ? o->quantile * e :
+					     (o->quantile - 1) * e;
+				else
+					s += fabs(e);
 				cnt++;
 			}
 		}
@@ -331,7 +380,8 @@ static double validate(const struct vs_fmodel *m)
 
 static void setup_model(void)
 {
-	double sum[4] = { 0 }, sq[4] = { 0 }, rs[VS_MAX_OUT] = { 0 };
+	double sum[VS_MAX_FEAT] = { 0 }, sq[VS_MAX_FEAT] = { 0 };
+	double rs[VS_MAX_OUT] = { 0 };
 	long cnt = 0;
 	int mi, t, i, k;
 
@@ -340,55 +390,60 @@ static void setup_model(void)
 		snprintf(model.name, sizeof(model.name), "%s", mname);
 	else
 		snprintf(model.name, sizeof(model.name), "alibaba-h%d", hid);
-	model.n_raw = 2;
-	model.n_feat = 4;
+	model.n_raw = nch;
+	model.n_feat = 2 * nch;
 	model.n_layers = nlay;
 	model.hidden = hid;
-	model.n_out = nh + 1;
-	for (i = 0; i < 4; i++) {
+	model.n_out = nd + 1;
+	for (i = 0; i < nch; i++)
+		model.chan[i] = chs[i];
+	for (i = 0; i < model.n_feat; i++) {
 		model.feat[i].src = i / 2;
 		model.feat[i].kind = i % 2 ? VS_FEAT_DELTA : VS_FEAT_RAW;
+	}
+	for (k = 0; k < nd; k++) {
+		model.out[k].kind = nq ? VS_OUT_PEAK : VS_OUT_DEMAND;
+		model.out[k].horizon = hlist[nq ? k / nq : k];
+		model.out[k].quantile = nq ? qlist[k % nq] : 0;
 	}
 	for (mi = 0; mi < ntr; mi++) {
 		int a = (int)(tr[mi].n * train_frac);
 
 		for (t = 1; t + maxh < a; t++) {
-			double v[4] = {
-				tr[mi].mem[t] / 4096.0,
-				(tr[mi].mem[t] - tr[mi].mem[t - 1]) / 4096.0,
-				tr[mi].cpu[t] / 4096.0,
-				(tr[mi].cpu[t] - tr[mi].cpu[t - 1]) / 4096.0,
-			};
-			for (i = 0; i < 4; i++) {
-				sum[i] += v[i];
-				sq[i] += v[i] * v[i];
+			for (i = 0; i < model.n_feat; i++) {
+				double v = input(mi, t, i / 2);
+
+				if (i % 2)
+					v -= input(mi, t - 1, i / 2);
+				sum[i] += v;
+				sq[i] += v * v;
 			}
-			for (k = 0; k < nh; k++) {
-				double d = (tr[mi].mem[t + hlist[k]] -
-					    tr[mi].mem[t]) / 4096.0;
+			for (k = 0; k < nd; k++) {
+				double d = resid(mi, t, model.out[k].kind,
+						 model.out[k].horizon);
 				rs[k] += d * d;
 			}
 			cnt++;
 		}
 	}
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < model.n_feat; i++) {
 		double mean = sum[i] / cnt;
 		double sd = sqrt(sq[i] / cnt - mean * mean);
 
 		model.feat[i].offset = model.feat[i].kind ? 0 : mean;
 		model.feat[i].scale = 1.0 / (sd > 1e-4 ? sd : 1e-4);
 	}
-	for (k = 0; k < nh; k++) {
-		model.out[k].kind = VS_OUT_DEMAND;
+	for (k = 0; k < nd; k++) {
 		model.out[k].base = 0;
-		model.out[k].horizon = hlist[k];
 		model.out[k].offset = 0;
 		model.out[k].scale = sqrt(rs[k] / cnt);
+		if (model.out[k].scale < 1e-4)
+			model.out[k].scale = 1e-4;
 	}
-	model.out[nh].kind = VS_OUT_CONFIDENCE;
-	model.out[nh].base = VS_OUT_NO_BASE;
-	model.out[nh].offset = 0;
-	model.out[nh].scale = -1;
+	model.out[nd].kind = VS_OUT_CONFIDENCE;
+	model.out[nd].base = VS_OUT_NO_BASE;
+	model.out[nd].offset = 0;
+	model.out[nd].scale = -1;
 	for (i = 0; i < nlay; i++) {
 		struct vs_flayer *ly = &model.layer[i];
 		int in = i ? hid : model.n_feat;
@@ -450,6 +505,25 @@ int main(int argc, char **argv)
 				if (*q == ',')
 					q++;
 			}
+		} else if (!strcmp(argv[i], "--quantiles")) {
+			char *q = argv[i + 1];
+
+			for (nq = 0; *q && nq < VS_MAX_OUT; nq++) {
+				qlist[nq] = strtod(q, &q);
+				if (*q == ',')
+					q++;
+			}
+		} else if (!strcmp(argv[i], "--channels")) {
+			char *q = strdup(argv[i + 1]), *tok, *sv = NULL;
+
+			for (nch = 0, tok = strtok_r(q, ",", &sv); tok;
+			     tok = strtok_r(NULL, ",", &sv)) {
+				if (nch == VS_MAX_FEAT / 2) {
+					nch = 0;	/* -> usage */
+					break;
+				}
+				chs[nch++] = vs_trace_ch_id(tok);
+			}
 		} else if (!strcmp(argv[i], "--step-ms"))
 			step_ms_opt = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--batches"))
@@ -472,9 +546,16 @@ int main(int argc, char **argv)
 		else if (hlist[k] > maxh)
 			maxh = hlist[k];
 	}
+	nd = nh * (nq ? nq : 1);
+	for (k = 0; k < nq; k++)
+		if (!(qlist[k] > 0 && qlist[k] < 1))
+			nd = 0;
+	for (k = 0; k < nch; k++)
+		if (chs[k] < 0 || (k && chs[k] == chs[0]))
+			nch = 0;
 	if ((!csv && !recs) || !outp || hid < 1 || hid > VS_MAX_HIDDEN || nlay < 1 ||
-	    nlay > VS_MAX_LAYERS || nh < 1 || nh >= VS_MAX_OUT ||
-	    nthreads < 1 || nthreads > 8) {
+	    nlay > VS_MAX_LAYERS || nh < 1 || nd < 1 || nd >= VS_MAX_OUT ||
+	    nch < 1 || chs[0] != 0 || nthreads < 1 || nthreads > 8) {
 		fprintf(stderr, "usage: see the comment at the top of train.c\n");
 		return 2;
 	}
@@ -502,19 +583,27 @@ int main(int argc, char **argv)
 			ntr);
 		return 1;
 	}
+	for (mi = 0; mi < ntr; mi++)
+		for (k = 0; k < nch; k++)
+			if (!tr[mi].ch[chs[k]]) {
+				fprintf(stderr, "%s has no channel %s\n",
+					tr[mi].id, vs_trace_ch_names[chs[k]]);
+				return 1;
+			}
 	setup_model();
 	model.step_ms = step;
 	feat = calloc(ntr, sizeof(*feat));
 	for (mi = 0; mi < ntr; mi++) {
 		struct vs_fstate st;
-		float in[2];
+		float in[VS_MAX_RAW];
 
 		feat[mi] = malloc(sizeof(float) * tr[mi].n * model.n_feat);
 		vs_f_reset(&st);
 		for (t = 0; t < tr[mi].n; t++) {
-			in[0] = tr[mi].mem[t] / 4096.0f;
-			in[1] = tr[mi].cpu[t] / 4096.0f;
-			vs_f_features(&model, &st, in, feat[mi] + t * 4);
+			for (k = 0; k < nch; k++)
+				in[k] = input(mi, t, k);
+			vs_f_features(&model, &st, in,
+				      feat[mi] + t * model.n_feat);
 		}
 		nsteps += (long)(tr[mi].n * train_frac);
 	}
