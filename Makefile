@@ -4,34 +4,47 @@
 #
 #   make                 build the modules for KDIR (default: running kernel)
 #   make KVER=<ver>      build against /lib/modules/<ver>/build
+#   make guest | host    build one module alone (guest/Kbuild, host/Kbuild)
+#   make install         modules_install + depmod; INSTALL_MOD_PATH=<root>
+#                        installs under <root> and runs depmod there
 #   make demo            set up, boot a VM, move the balloon, show numbers
 #   make check           set up and run every test (last line: N passed, N failed)
 #
-# Kernel objects are built by kbuild from ./Kbuild.  Builds for the Debian
-# test kernels go to build/<kver>/ so that both kernels can coexist.
+# Kernel objects are built by kbuild from ./Kbuild, which descends into
+# guest/ and host/.  Builds for the Debian test kernels go to build/<kver>/
+# (scripts/build-kmods) so that both kernels can coexist.
 
 KVER ?= $(shell uname -r)
 KDIR ?= /lib/modules/$(KVER)/build
 PWD := $(CURDIR)
 
-.PHONY: all modules clean install insmod rmmod setup kmods unit lint check demo bench
+.PHONY: all modules guest host clean install insmod rmmod setup kmods unit lint check demo bench
 
 all: modules
 
 modules:
 	$(MAKE) -C $(KDIR) M=$(PWD) modules
 
+guest host:
+	$(MAKE) -C $(KDIR) M=$(PWD)/$@ modules
+
 clean:
 	$(MAKE) -C $(KDIR) M=$(PWD) clean 2>/dev/null || true
 	rm -rf build
 	$(MAKE) -C predictor clean 2>/dev/null || true
 
+# kbuild installs under $(INSTALL_MOD_PATH)/lib/modules/<release of KDIR>/
+# but skips depmod when the headers have no System.map (Debian's do not):
+# run it for that release and that root.  The release is UTS_RELEASE (the
+# modules' vermagic): Debian 6.1's kernel.release holds the upstream one.
+KRELEASE = $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' \
+		$(KDIR)/include/generated/utsrelease.h)
 install: modules
 	$(MAKE) -C $(KDIR) M=$(PWD) modules_install
-	depmod -a $(KVER)
+	depmod -a $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KRELEASE)
 
 insmod: modules
-	insmod ./vshape_guest.ko
+	insmod ./guest/vshape_guest.ko
 
 rmmod:
 	rmmod vshape_guest

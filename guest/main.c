@@ -15,7 +15,7 @@
 #include <linux/slab.h>
 #include <linux/virtio_config.h>
 
-#include "compat.h"
+#include "vshape_compat.h"
 #include "predict.h"
 #include "shaping.h"
 #include "vshape_guest.h"

@@ -158,7 +158,7 @@ def main():
 
     kver = subprocess.check_output([TOP + "/scripts/kernels", a.kernel],
                                    text=True).split()[-1]
-    ko = os.path.join(TOP, "build", kver, "vshape_guest.ko")
+    ko = os.path.join(TOP, "build", kver, "guest", "vshape_guest.ko")
     if not os.path.exists(ko):
         subprocess.check_call([TOP + "/scripts/build-kmods", kver],
                               stdout=subprocess.DEVNULL)
@@ -284,7 +284,7 @@ def main():
         "guest_vcpus": 2,
         "device": "virtio-balloon-pci,deflate-on-oom=on",
         "drivers": {"inbox": "virtio_balloon (Debian's module for this kernel)",
-                    "vshape": "vshape_guest (build/%s/vshape_guest.ko)" % kver},
+                    "vshape": "vshape_guest (build/%s/guest/vshape_guest.ko)" % kver},
         "method": ("host-observed wall time from the QMP `balloon` command "
                    "until query-balloon `actual` equals the target, polled "
                    "every %g ms over one QMP connection; inflate = target RAM - "

@@ -29,7 +29,7 @@ for r in "${runs[@]}"; do
 	[ "$k" = "$r" ] || append=${r#*:}
 	kver=$(scripts/kernels "$k" | tail -n1)
 	[ -n "$kver" ] || { echo "bench: no Debian kernel $k installed" >&2; exit 1; }
-	[ -f "build/$kver/vshape_guest.ko" ] || scripts/build-kmods "$kver" >/dev/null
+	[ -f "build/$kver/guest/vshape_guest.ko" ] || scripts/build-kmods "$kver" >/dev/null
 	reps=${REPS:-4} tag=$kver
 	[ -z "$append" ] || { reps=${SUPP_REPS:-3}; tag=$kver-$append; }
 	bench/balloon/bench.py --kernel "$kver" --reps "$reps" \

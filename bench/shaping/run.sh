@@ -28,9 +28,9 @@ kver=$(scripts/kernels 6.12 | tail -n1)
 [ -n "$kver" ] || { echo "bench: no 6.12 kernel (scripts/setup)" >&2; exit 1; }
 out=$top/build/bench-shaping/results
 mkdir -p "$out"
-host=$(selftests/host/build.sh "$kver")/host-only/vshape_host.ko
+host=$(selftests/host/build.sh "$kver")/host/vshape_host.ko
 scripts/build-kmods "$kver" > /dev/null
-shaping=$top/build/$kver/vshape_guest.ko
+shaping=$top/build/$kver/guest/vshape_guest.ko
 shtime=$top/build/bench-shaping/shtime
 gcc -O2 -Wall -Wextra -static -o "$shtime" bench/shaping/shtime.c
 make -s -C selftests/guest memtouch > /dev/null

@@ -14,9 +14,9 @@ ko=$PWD/build/traces/$kver/vshape_guest.ko
 make -s -C tools vs-record
 gcc -O2 -Wall -Wextra -Werror -o bench/traces/memphase bench/traces/memphase.c
 if [ ! -f "$ko" ]; then
-	[ -f "build/$kver/vshape_guest.ko" ] || scripts/build-kmods "$kver" >/dev/null
+	[ -f "build/$kver/guest/vshape_guest.ko" ] || scripts/build-kmods "$kver" >/dev/null
 	mkdir -p "$(dirname "$ko")"
-	cp "build/$kver/vshape_guest.ko" "$ko"
+	cp "build/$kver/guest/vshape_guest.ko" "$ko"
 fi
 rm -rf "$out"; mkdir -p "$out"
 scripts/vm --kernel "$kver" --mem 2G --smp 2 --quiet --timeout 600 \

@@ -23,9 +23,9 @@ make -s -C tools vs-record
 gcc -O2 -Wall -Wextra -Werror -o bench/traces/memphase bench/traces/memphase.c
 # Own copy of the module: others rebuild build/<kver>/ while we record.
 if [ ! -f "$ko" ]; then
-	[ -f "build/$kver/vshape_guest.ko" ] || scripts/build-kmods "$kver" >/dev/null
+	[ -f "build/$kver/guest/vshape_guest.ko" ] || scripts/build-kmods "$kver" >/dev/null
 	mkdir -p "$(dirname "$ko")"
-	cp "build/$kver/vshape_guest.ko" "$ko"
+	cp "build/$kver/guest/vshape_guest.ko" "$ko"
 fi
 rm -rf "$raw"
 mkdir -p "$raw" "$data"

@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 top=$PWD
 kver=$(scripts/kernels "${1:?usage: qmp-host.sh <kver>}" | tail -n1)
-ko=$top/build/$kver/vshape_guest.ko
+ko=$top/build/$kver/guest/vshape_guest.ko
 [ -f "$ko" ] || scripts/build-kmods "$kver" >/dev/null
 make -s -C selftests/guest >/dev/null
 

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 kver=$(scripts/kernels 6.12 | tail -n1)
-ko=$PWD/build/$kver/vshape_guest.ko
+ko=$PWD/build/$kver/guest/vshape_guest.ko
 [ -f "$ko" ] || scripts/build-kmods "$kver" > /dev/null
 out=$(selftests/host/build.sh "$kver")
 make -s -C selftests/guest > /dev/null
@@ -15,7 +15,7 @@ mkdir -p "$(dirname "$console")"
 rc=0
 scripts/vm --kernel "$kver" --mem 2G --quiet --timeout 600 \
 	--console "$console" \
-	--env "VSHAPE_HOST_KO=$out/host-only/vshape_host.ko" \
+	--env "VSHAPE_HOST_KO=$out/host/vshape_host.ko" \
 	--env "VSHAPE_KO=$ko" \
 	-- selftests/guest/shaping-loopback.sh || rc=$?
 grep -aE '^(ok |not ok |1\.\.|Bail out|#)' "$console" || true

@@ -6,12 +6,12 @@
 #
 #   selftests/guest/run-vm.sh <kver>
 #
-# Prints the harness's TAP.  Needs build/<kver>/vshape_guest.ko
+# Prints the harness's TAP.  Needs build/<kver>/guest/vshape_guest.ko
 # (scripts/build-kmods) and the test programs (make -C selftests/guest).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 kver=$(scripts/kernels "${1:?usage: run-vm.sh <kver>}" | tail -n1)
-ko=$PWD/build/$kver/vshape_guest.ko
+ko=$PWD/build/$kver/guest/vshape_guest.ko
 [ -f "$ko" ] || scripts/build-kmods "$kver" >/dev/null
 make -s -C selftests/guest >/dev/null
 

@@ -41,14 +41,14 @@ for s in "${suites[@]}"; do
 	loopback)
 		scripts/vm --kernel "$kver" --mem 2G --quiet --timeout 600 \
 			--console "$top/build/check/host-loopback.console" \
-			--env "VSHAPE_HOST_KO=$out/host-only/vshape_host.ko" \
-			--env "VSHAPE_LOOPTEST_KO=$out/looptest/vshape_looptest.ko" \
+			--env "VSHAPE_HOST_KO=$out/host/vshape_host.ko" \
+			--env "VSHAPE_LOOPTEST_KO=$out/selftests/host/looptest/vshape_looptest.ko" \
 			-- selftests/host/loopback.sh
 		rc=$?;;
 	fuzz)
 		scripts/vm --kernel "$kver" --mem 1G --quiet --timeout 600 \
 			--console "$top/build/check/host-fuzz.console" \
-			--env "VSHAPE_HOST_KO=$out/host-only/vshape_host.ko" \
+			--env "VSHAPE_HOST_KO=$out/host/vshape_host.ko" \
 			--env "VSHAPE_FUZZ=$fuzz" \
 			-- selftests/host/fuzz.sh
 		rc=$?;;
@@ -67,7 +67,7 @@ for s in "${suites[@]}"; do
 		scripts/vm --kernel "$kver" --mem 3G --smp 1 --accel tcg --nested --quiet \
 			--timeout 1500 \
 			--console "$top/build/check/host-nested-l1.console" \
-			--env "VSHAPE_HOST_KO=$out/host-only/vshape_host.ko" \
+			--env "VSHAPE_HOST_KO=$out/host/vshape_host.ko" \
 			--env "VSHAPE_KVER=$kver" \
 			--env "VSHAPE_L2_KVERS=$l2k" \
 			--env "VSHAPE_MEMTOUCH=$top/selftests/guest/memtouch" \

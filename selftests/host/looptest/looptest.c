@@ -14,7 +14,7 @@
 #include <linux/virtio_balloon.h>
 
 #include "vshape_guest.h"
-#include "compat.h"
+#include "vshape_compat.h"
 #include "shaping.h"
 
 static int vlt_probe(struct virtio_device *vdev)

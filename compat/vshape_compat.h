@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Kernel-version differences, kept in one place.  vshape_guest builds
- * against Debian's 6.1 and 6.12 kernels.
+ * Kernel-version differences of vshape_guest.ko and vshape_host.ko, kept
+ * in one place (both modules have compat/ on their include path).  The
+ * VS_HAVE_* macros come from the header probes in compat/probes.mk.
+ * vshape_guest builds against Debian's 6.1 and 6.12 kernels; vshape_host
+ * needs 6.4 or later and host/Kbuild skips it elsewhere.
  */
 #ifndef _VSHAPE_COMPAT_H
 #define _VSHAPE_COMPAT_H
@@ -12,7 +15,7 @@
  * Linux 6.11 replaced the parallel callbacks[] and names[] arrays of
  * virtio_find_vqs() with one array of struct virtqueue_info.  Kbuild
  * defines VS_HAVE_VQ_INFO by looking for that struct in the headers, so
- * a distribution backport is detected too.
+ * a distribution backport is detected too (compat/probes.mk).
  */
 
 struct vs_vq_desc {
