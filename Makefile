@@ -9,6 +9,7 @@
 #                        installs under <root> and runs depmod there
 #   make demo            set up, boot a VM, move the balloon, show numbers
 #   make check           set up and run every test (last line: N passed, N failed)
+#   make check-mutants   build deliberate faults and check the suites catch them
 #
 # Kernel objects are built by kbuild from ./Kbuild, which descends into
 # guest/ and host/.  Builds for the Debian test kernels go to build/<kver>/
@@ -18,7 +19,7 @@ KVER ?= $(shell uname -r)
 KDIR ?= /lib/modules/$(KVER)/build
 PWD := $(CURDIR)
 
-.PHONY: all modules guest host clean install insmod rmmod setup kmods unit lint check demo bench
+.PHONY: all modules guest host clean install insmod rmmod setup kmods unit lint check check-mutants demo bench
 
 all: modules
 
@@ -66,6 +67,10 @@ lint:
 
 check: setup
 	scripts/check
+
+# Separate from check: five suite runs, 25-35 minutes (docs/testing.md).
+check-mutants: setup
+	scripts/check-mutants
 
 demo: setup
 	scripts/demo

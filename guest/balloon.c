@@ -415,6 +415,9 @@ unsigned long vs_inflate(struct vshape_dev *vs, unsigned long nr_pages)
 	bool stop = false;
 
 	mutex_lock(&vs->balloon_lock);
+#ifdef VS_MUTANT_INFLATE_WARN	/* test-only fault: scripts/check-mutants */
+	WARN_ON(nr_pages);
+#endif
 	while (done < nr_pages && !stop) {
 		struct page *page;
 		int class;

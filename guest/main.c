@@ -298,6 +298,9 @@ static int vs_probe(struct virtio_device *vdev)
 	struct vshape_dev *vs;
 	int err;
 
+#ifdef VS_MUTANT_NO_BIND	/* test-only fault: scripts/check-mutants */
+	return -ENODEV;
+#endif
 	vs = kzalloc(sizeof(*vs), GFP_KERNEL);
 	if (!vs)
 		return -ENOMEM;

@@ -224,6 +224,9 @@ static void vs_predict_work(struct work_struct *work)
 	rec_margin = rec->margin;
 	resolved = p->calib.resolved;
 	shortfalls = p->calib.shortfalls;
+#ifdef VS_MUTANT_PREDICT_CONST	/* test-only fault: scripts/check-mutants */
+	rec->demand = VS_Q12_ONE / 2;
+#endif
 	p->steps++;
 	p->step_ns_total += rec->step_ns;
 	p->latest = *rec;

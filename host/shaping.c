@@ -62,6 +62,9 @@ static u64 vsh_read_extents(struct vsh_dev *d, struct vsh_chain *ch,
 		total += d->ext[i].len;
 		if (total > VSH_MAX_REQ_BYTES)
 			return 0;
+#ifdef VS_MUTANT_EXTENT_OUTSIDE_RAM	/* test-only fault: scripts/check-mutants */
+		continue;
+#endif
 		if (!vsh_range_is_ram(d, d->ext[i].gpa, d->ext[i].len))
 			return 0;
 	}
@@ -147,6 +150,9 @@ static u64 vsh_execute(struct vsh_dev *d, unsigned int op, unsigned int nr)
 		case VSHAPE_OP_INFLATE:
 		case VSHAPE_OP_RELEASE:
 			n = vsh_range_set(d, gpa, len, VSH_P_INFLATED, false);
+#ifdef VS_MUTANT_INFLATE_NO_FREE	/* test-only fault: scripts/check-mutants */
+			break;
+#endif
 			if (n && vsh_backing_punch(d, gpa, n))
 				return granted;
 			break;
