@@ -68,7 +68,7 @@ lint:
 check: setup
 	scripts/check
 
-# Separate from check: five suite runs, 25-35 minutes (docs/testing.md).
+# Separate from check: five suite runs, about 30 minutes (docs/testing.md).
 check-mutants: setup
 	scripts/check-mutants
 
