@@ -36,6 +36,8 @@ hst() { awk -v k="$1" '$1 == k { print $2 }' "$HSTATS"; }
 
 # start_l2 KVER RUNDIR [extra scripts/vm args...]: boot L2 with the agent
 # and wait until it is up (returns 1 if it is not within 10 minutes).
+# L2_DEVICE replaces the balloon device (default: vshape_host's vs0
+# through vhost-vdpa-device-pci), e.g. QEMU's own virtio-balloon-pci.
 start_l2() {
 	local kver=$1 i ram=memory-backend-memfd,id=ram,size=1G,share=on
 	l2run=$2
@@ -48,7 +50,7 @@ start_l2() {
 		--timeout 1200 --background --rundir "$l2run" \
 		--qemu-arg "-object $ram" \
 		--qemu-arg "-machine memory-backend=ram" \
-		--qemu-arg "-device vhost-vdpa-device-pci,vhostdev=/dev/vhost-vdpa-0" \
+		--qemu-arg "-device ${L2_DEVICE:-vhost-vdpa-device-pci,vhostdev=/dev/vhost-vdpa-0}" \
 		"$@" -- selftests/host/nested-l2.sh > /dev/null || return 1
 	for i in $(seq 6000); do
 		[ -f "$l2run/ready" ] && return 0

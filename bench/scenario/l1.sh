@@ -1,0 +1,131 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Scenario benchmark, L1 side: run INSIDE an L1 6.12 VM with KVM
+# (bench/scenario/run.sh starts it with scripts/vm --nested).  One
+# repetition: for each configuration of SCEN_CONFIGS, one after the
+# other, a fresh L2 guest (same kernel, 1 GiB of RAM in a shared memfd,
+# KVM, one vCPU) runs the same workload script while two samplers record
+# (bench/scenario/sampler.c): L2's view every SCEN_PERIOD_MS, shipped
+# through the shared run directory, and L1's (the memfd's allocated
+# blocks, Shmem, the vshape device) with L2's latest line appended.
+#
+#   none             QEMU's virtio-balloon-pci, in-tree virtio_balloon, no target
+#   fpr              the same with free-page-reporting=on
+#   host-reactive    the device of none plus bench/scenario/controller.py
+#                    on L1: target = guest used + margin every second (QMP)
+#   vshape-reactive  vshape_host's vs0 through vhost-vdpa-device-pci,
+#                    vshape_guest mode=predict predictor=last, page reporting
+#   vshape-predict   the same with predictor=lstm
+#
+# Environment: VSHAPE_HOST_KO, SCEN_KVER (L2), SCEN_GUEST_KO, SCEN_SAMPLER,
+# SCEN_WORKLOAD (script run in L2), SCEN_OUT (results dir shared with L0),
+# SCEN_REP, SCEN_CONFIGS, SCEN_PERIOD_MS (200), SCEN_MARGIN_MIB (192),
+# SCEN_CACHE_FILE, SCEN_MEMTOUCH, SCEN_WL_ENV (extra VAR=VAL words for the
+# workload).  Writes $SCEN_OUT/rep<N>-<config>.csv and .meta.
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
+# shellcheck source=selftests/host/nested-lib.sh
+. selftests/host/nested-lib.sh
+out=${SCEN_OUT:?}
+rep=${SCEN_REP:-1}
+period=${SCEN_PERIOD_MS:-200}
+sampler=${SCEN_SAMPLER:?}
+read -r -a configs <<<"${SCEN_CONFIGS:-none fpr host-reactive vshape-reactive vshape-predict}"
+log() { echo "# [rep $rep $(date +%T)] $*"; }
+
+modprobe vhost_iotlb && modprobe vdpa && modprobe vhost_vdpa || exit 4
+mount -t debugfs none /sys/kernel/debug 2>/dev/null
+insmod "$VSHAPE_HOST_KO" || exit 1
+vdpa dev add mgmtdev vshape name vs0 || exit 1
+for _ in $(seq 50); do [ -e /dev/vhost-vdpa-0 ] && break; sleep 0.1; done
+# Every configuration reads the same files through L1's 9p cache: read
+# them once now, so the first configuration does not pay L0's 9p for all.
+cat "$SCEN_CACHE_FILE" /usr/lib/gcc/x86_64-linux-gnu/*/cc1 /usr/bin/sqlite3 \
+	/usr/bin/gcc "/boot/vmlinuz-$SCEN_KVER" > /dev/null 2>&1
+
+# knobs of vshape_guest in predict mode for the two vshape configurations
+# (the knobs that this build of vshape_guest has: page_reporting and
+# predictor came with the policy; without them both configurations run
+# the same predict mode, and the .meta says so).
+vshape_load() {
+	local par=''
+	modinfo -F parm "$SCEN_GUEST_KO" | grep -q '^page_reporting:' && par=page_reporting=1
+	echo "insmod $SCEN_GUEST_KO $par && wait_for 20 gdev && knob mode predict &&
+		{ [ ! -e \$S/vshape/predictor ] || knob predictor $1; } &&
+		echo \"vshape_guest: mode=\$(knob mode) predictor=\$(knob predictor 2>/dev/null || echo absent) page_reporting=\$(knob page_reporting 2>/dev/null || echo absent)\""
+}
+
+inbox='modprobe virtio_balloon && wait_for 20 compgen -G "/sys/bus/virtio/drivers/virtio_balloon/virtio*" &&
+	echo "virtio_balloon: features $(cat /sys/bus/virtio/drivers/virtio_balloon/virtio*/features)"'
+
+run_config() {
+	local cfg=$1 dev load drv vdir='' devdir='' ctl='' rc t0 csv=/tmp/scen-$1.csv
+	local sock=/tmp/scen-qmp.sock
+	case $cfg in
+	none|host-reactive)
+		dev=virtio-balloon-pci,id=balloon0
+		load=$inbox;;
+	fpr)
+		dev=virtio-balloon-pci,id=balloon0,free-page-reporting=on
+		load=$inbox;;
+	vshape-reactive|vshape-predict)
+		dev=vhost-vdpa-device-pci,vhostdev=/dev/vhost-vdpa-0
+		devdir=$SYS
+		echo $((1024 * MiB)) > $LEDGER/capacity_bytes
+		echo 0 > $SYS/target_pages
+		if [ "$cfg" = vshape-reactive ]; then load=$(vshape_load last); else load=$(vshape_load lstm); fi;;
+	*) log "unknown configuration $cfg"; return 1;;
+	esac
+	rm -f "$csv" "$sock"
+	t0=$SECONDS
+	if ! L2_DEVICE=$dev start_l2 "$SCEN_KVER" /tmp/l2scen --qmp "$sock"; then
+		log "$cfg: L2 did not start"
+		tail -n 20 /tmp/l2scen/console.log | sed 's/^/# L2| /'
+		return 1
+	fi
+	log "$cfg: L2 up in $((SECONDS - t0)) s"
+	if ! drv=$(L2_TIMEOUT=300 l2 "$load"); then
+		log "$cfg: balloon driver does not load or bind: $drv"
+		stop_l2
+		return 1
+	fi
+	log "$cfg: $drv"
+	case $cfg in vshape-*) vdir='$S/vshape';; esac
+	l2 "gdev 2>/dev/null; rm -f /tmp/scenario-phase; ( setsid $sampler l2 /run/vshape/l2.csv $period /tmp/scenario-phase $vdir < /dev/null > /dev/null 2>&1 & )"
+	for _ in $(seq 100); do [ -s /tmp/l2scen/l2.csv ] && break; sleep 0.1; done
+	"$sampler" l1 "$csv" "$period" "$(cat /tmp/l2scen/qemu.pid)" /tmp/l2scen/l2.csv $devdir &
+	local spid=$!
+	if [ "$cfg" = host-reactive ]; then
+		bench/scenario/controller.py "$sock" --margin-mib "${SCEN_MARGIN_MIB:-192}" \
+			--log "/tmp/scen-controller.log" &
+		ctl=$!
+	fi
+	sleep 2	# a baseline before the workload
+	log "$cfg: workload $SCEN_WORKLOAD"
+	t0=$SECONDS
+	L2_TIMEOUT=3000 l2 "SCEN_PHASE_FILE=/tmp/scenario-phase SCEN_CACHE_FILE=$SCEN_CACHE_FILE SCEN_MEMTOUCH=$SCEN_MEMTOUCH ${SCEN_WL_ENV:-} $SCEN_WORKLOAD" | sed 's/^/# L2: /'
+	rc=${PIPESTATUS[0]}
+	log "$cfg: workload exit $rc after $((SECONDS - t0)) s"
+	sleep 2	# the tail: what the host still holds after the work
+	[ -z "$ctl" ] || { kill "$ctl"; wait "$ctl"; }
+	kill "$spid"
+	wait "$spid"
+	l2 'oom=$(dmesg | grep -c "Out of memory\|oom-kill"); echo "# L2 dmesg: $oom OOM lines"; dmesg | grep -E "WARNING:|BUG:|Oops|Call Trace:" | head -5'
+	stop_l2
+	cp "$csv" "$out/rep$rep-$cfg.csv"
+	[ -z "$ctl" ] || cp /tmp/scen-controller.log "$out/rep$rep-$cfg.controller.log"
+	printf 'config=%s\nrep=%s\nworkload=%s\nworkload_rc=%s\nkver=%s\nperiod_ms=%s\ndriver=%s\n' \
+		"$cfg" "$rep" "$SCEN_WORKLOAD" "$rc" "$SCEN_KVER" "$period" "$drv" > "$out/rep$rep-$cfg.meta"
+	[ "$rc" = 0 ]
+}
+
+fails=0
+for cfg in "${configs[@]}"; do
+	run_config "$cfg" || fails=$((fails + 1))
+done
+vdpa dev del vs0
+rmmod vshape_host
+dmesg | grep -E 'WARNING:|BUG:|Oops|Call Trace:' | head -5 | sed 's/^/# L1 dmesg| /'
+log "done, $fails configuration(s) failed"
+[ "$fails" = 0 ]

@@ -1,0 +1,401 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""Scenario benchmark report: samples -> JSON, markdown table, plots.
+
+    report.py RAWDIR [--json FILE] [--docs docs/benchmarks.md] [--img DIR]
+
+RAWDIR holds rep<N>-<config>.csv (rows of bench/scenario/sampler.c's l1
+mode) and .meta files from bench/scenario/l1.sh.  Each run is cut to the
+workload's window (from its first phase to its "end" marker).  Per run:
+host footprint (allocated blocks of L2's memfd) and L1 Shmem as GiB*s and
+peak; guest used (MemTotal - MemAvailable, less vshape's balloon, which
+vshape_guest leaves in MemTotal) as GiB*s; runtime per phase; L2 memory
+PSI some/full (seconds stalled); major faults, refaults, OOM kills;
+reaction lags and ramp coverage (bench/scenario/metrics.py).  Ratios
+against fpr and none are taken within a repetition (the same L1 boot),
+then summarised as median [min-max] over the repetitions.  The oracle
+is the integral of guest used of the none run of the same repetition.
+The generated table replaces the text between the markers
+<!-- scenario-table:begin --> and <!-- scenario-table:end -->.
+"""
+import argparse
+import csv
+import glob
+import json
+import os
+import re
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import metrics as M  # noqa: E402
+
+ORDER = ["none", "fpr", "host-reactive", "vshape-reactive", "vshape-predict"]
+GiB = M.GiB
+MiB = M.MiB
+
+
+def load_run(path):
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    meta = {}
+    mpath = path[:-4] + ".meta"
+    if os.path.exists(mpath):
+        for line in open(mpath):
+            k, _, v = line.rstrip("\n").partition("=")
+            meta[k] = v
+    return rows, meta
+
+
+def window(rows):
+    """Rows of the workload: from its first phase to its end marker."""
+    idx = [i for i, r in enumerate(rows) if r["phase"] not in ("-", "")]
+    if not idx:
+        return []
+    a = idx[0]
+    b = next((i for i in range(a, len(rows)) if rows[i]["phase"] == "end"),
+             len(rows) - 1)
+    return rows[a:b + 1]
+
+
+def col(rows, k):
+    return np.array([float(r[k]) for r in rows])
+
+
+def analyse(rows, cfg):
+    w = window(rows)
+    if len(w) < 3:
+        return None
+    t = col(w, "t1")
+    t = t - t[0]
+    foot = col(w, "memfd_bytes")
+    shmem = col(w, "shmem_bytes")
+    balloon = np.maximum(col(w, "balloon_kb"), 0) * 1024
+    used = (col(w, "total_kb") - col(w, "avail_kb")) * 1024
+    if cfg.startswith("vshape"):
+        used = used - balloon
+    demand = col(w, "demand_kb") * 1024
+    phases = [r["phase"] for r in w]
+    covered, nramps, ramps = M.ramp_coverage(t, used, foot)
+    lags = M.reaction_lags(t, used, foot)
+    got = [d["lag"] for d in lags if d["lag"] is not None]
+    runtimes = M.phase_runtimes(t, phases)
+    runtimes.pop("end", None)
+    return {
+        "runtime_s": float(t[-1]),
+        "phase_runtime_s": runtimes,
+        "footprint_gib_s": M.integral(t, foot) / GiB,
+        "footprint_peak_mib": float(foot.max()) / MiB,
+        "shmem_gib_s": M.integral(t, shmem) / GiB,
+        "shmem_peak_mib": float(shmem.max()) / MiB,
+        "used_gib_s": M.integral(t, used) / GiB,
+        "used_peak_mib": float(used.max()) / MiB,
+        "psi_some_s": M.counter_delta(col(w, "psi_some_us")) / 1e6,
+        "psi_full_s": M.counter_delta(col(w, "psi_full_us")) / 1e6,
+        "major_faults": M.counter_delta(col(w, "pgmajfault")),
+        "refaults": M.counter_delta(col(w, "refault_anon")) +
+        M.counter_delta(col(w, "refault_file")),
+        "oom_kills": M.counter_delta(col(w, "oom_kill")),
+        "ramps": nramps,
+        "ramps_backed_before": covered,
+        "ramp_coverage": covered / nramps if nramps else None,
+        "drops": len(lags),
+        "drops_returned": len(got),
+        "reaction_lag_median_s": float(np.median(got)) if got else None,
+        "samples": len(w),
+        "series": {"t": t, "used": used, "foot": foot, "balloon": balloon,
+                   "demand": demand, "phases": phases},
+    }
+
+
+def summary(values):
+    v = [x for x in values if x is not None]
+    if not v:
+        return None
+    return {"median": float(np.median(v)), "min": float(min(v)),
+            "max": float(max(v)), "n": len(v)}
+
+
+def fmt(s, digits=1):
+    if s is None:
+        return "n/a"
+    if s["n"] == 1 or s["min"] == s["max"]:
+        return "%.*f" % (digits, s["median"])
+    return "%.*f [%.*f–%.*f]" % (digits, s["median"], digits, s["min"],
+                                 digits, s["max"])
+
+
+def collect(raw):
+    runs = {}
+    for path in sorted(glob.glob(os.path.join(raw, "rep*-*.csv"))):
+        m = re.match(r"rep(\d+)-(.+)\.csv$", os.path.basename(path))
+        rep, cfg = int(m.group(1)), m.group(2)
+        rows, meta = load_run(path)
+        res = analyse(rows, cfg)
+        if res is None:
+            continue
+        res["workload_rc"] = meta.get("workload_rc")
+        res["driver"] = meta.get("driver", "")
+        runs.setdefault(rep, {})[cfg] = res
+    return runs
+
+
+KEYS = ["footprint_gib_s", "footprint_peak_mib", "shmem_gib_s", "used_gib_s",
+        "runtime_s", "psi_some_s", "psi_full_s", "major_faults", "refaults",
+        "oom_kills", "ramp_coverage", "reaction_lag_median_s"]
+
+
+def summarise(runs):
+    cfgs = [c for c in ORDER if any(c in r for r in runs.values())]
+    out = {}
+    for c in cfgs:
+        per = [runs[r][c] for r in sorted(runs) if c in runs[r]]
+        s = {k: summary([p[k] for p in per]) for k in KEYS}
+        for base in ("fpr", "none"):
+            s["footprint_vs_" + base] = summary(
+                [runs[r][c]["footprint_gib_s"] / runs[r][base]["footprint_gib_s"]
+                 for r in runs if c in runs[r] and base in runs[r]])
+            s["runtime_vs_" + base] = summary(
+                [runs[r][c]["runtime_s"] / runs[r][base]["runtime_s"]
+                 for r in runs if c in runs[r] and base in runs[r]])
+        s["footprint_over_used"] = summary(
+            [p["footprint_gib_s"] / p["used_gib_s"] for p in per])
+        s["ramps"] = sum(p["ramps"] for p in per)
+        s["ramps_backed_before"] = sum(p["ramps_backed_before"] for p in per)
+        s["drops"] = sum(p["drops"] for p in per)
+        s["drops_returned"] = sum(p["drops_returned"] for p in per)
+        s["oom_kills_total"] = sum(max(0, p["oom_kills"]) for p in per)
+        phases = sorted({k for p in per for k in p["phase_runtime_s"]})
+        s["phase_runtime_s"] = {ph: summary([p["phase_runtime_s"].get(ph) for p in per])
+                                for ph in phases}
+        s["workload_rc"] = [p["workload_rc"] for p in per]
+        s["driver"] = per[0]["driver"]
+        out[c] = s
+    if "none" in cfgs:
+        per = [runs[r]["none"] for r in sorted(runs) if "none" in runs[r]]
+        o = {"footprint_gib_s": summary([p["used_gib_s"] for p in per])}
+        for base in ("fpr", "none"):
+            o["footprint_vs_" + base] = summary(
+                [runs[r]["none"]["used_gib_s"] / runs[r][base]["footprint_gib_s"]
+                 for r in runs if "none" in runs[r] and base in runs[r]])
+        out["oracle"] = o
+    return out
+
+
+def x2(v):
+    return "n/a" if v is None else "%.2fx" % v
+
+
+def goals(s):
+    """The issue's goals, evaluated on the medians."""
+    g = []
+    vp, vr = s.get("vshape-predict"), s.get("vshape-reactive")
+
+    def med(x, k):
+        return x[k]["median"] if x and x.get(k) else None
+    if vp:
+        f, r = med(vp, "footprint_vs_fpr"), med(vp, "runtime_vs_none")
+        g.append(("vshape-predict footprint <= 0.75x fpr with runtime <= 1.02x none",
+                  f is not None and r is not None and f <= 0.75 and r <= 1.02,
+                  "footprint %s fpr, runtime %s none" % (x2(f), x2(r))))
+        o = med(vp, "footprint_over_used")
+        g.append(("vshape-predict footprint <= 20% above what the guest used (oracle)",
+                  o is not None and o <= 1.2,
+                  "%.0f%% above" % ((o - 1) * 100) if o else "n/a"))
+        rb, rn = vp["ramps_backed_before"], vp["ramps"]
+        g.append(("backing in place before >= 80% of ramps (vshape-predict)",
+                  rn > 0 and rb / rn >= 0.8, "%d of %d ramps" % (rb, rn)))
+    ooms = {c: x["oom_kills_total"] for c, x in s.items() if "oom_kills_total" in x}
+    g.append(("no OOM kill in any configuration", all(v == 0 for v in ooms.values()),
+              ", ".join("%s %d" % kv for kv in ooms.items())))
+    if vp and vr:
+        ps, rs = med(vp, "psi_some_s"), med(vr, "psi_some_s")
+        pc = vp["ramps_backed_before"] / vp["ramps"] if vp["ramps"] else 0
+        rc = vr["ramps_backed_before"] / vr["ramps"] if vr["ramps"] else 0
+        g.append(("vshape-predict better than vshape-reactive on stall time or ramp coverage",
+                  (ps is not None and rs is not None and ps < rs) or pc > rc,
+                  "PSI some %.1f vs %.1f s, ramps backed %.0f%% vs %.0f%%" %
+                  (ps or 0, rs or 0, pc * 100, rc * 100)))
+    return [{"goal": a, "met": bool(b), "measured": c} for a, b, c in g]
+
+
+def table(s, nreps, gl):
+    L = []
+    L.append("Medians [min–max] over %d repetitions; ratios are taken within a "
+             "repetition (same L1 boot), then summarised." % nreps)
+    L.append("")
+    L.append("| configuration | footprint GiB·s | × fpr | × none | peak MiB | L1 Shmem GiB·s | "
+             "guest used GiB·s | footprint / used | runtime s | × none | PSI some / full s | "
+             "major faults | refaults | OOM | ramps backed before | drops returned, lag s |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for c in ORDER + ["oracle"]:
+        x = s.get(c)
+        if not x:
+            continue
+        if c == "oracle":
+            L.append("| oracle (guest used, none run) | %s | %s | %s | | | | | | | | | | | | |" % (
+                fmt(x["footprint_gib_s"]), fmt(x["footprint_vs_fpr"], 2),
+                fmt(x["footprint_vs_none"], 2)))
+            continue
+        L.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s | %d | %d/%d | %d/%d, %s |" % (
+            c, fmt(x["footprint_gib_s"]), fmt(x["footprint_vs_fpr"], 2),
+            fmt(x["footprint_vs_none"], 2), fmt(x["footprint_peak_mib"], 0),
+            fmt(x["shmem_gib_s"]), fmt(x["used_gib_s"]), fmt(x["footprint_over_used"], 2),
+            fmt(x["runtime_s"], 0), fmt(x["runtime_vs_none"], 2),
+            fmt(x["psi_some_s"]), fmt(x["psi_full_s"]), fmt(x["major_faults"], 0),
+            fmt(x["refaults"], 0), x["oom_kills_total"], x["ramps_backed_before"],
+            x["ramps"], x["drops_returned"], x["drops"], fmt(x["reaction_lag_median_s"])))
+    L.append("")
+    phases = []
+    for c in ORDER:
+        for ph in s.get(c, {}).get("phase_runtime_s", {}):
+            if ph not in phases:
+                phases.append(ph)
+    L.append("Runtime per phase (seconds, summed over the cycles; median [min–max]):")
+    L.append("")
+    L.append("| configuration | " + " | ".join(phases) + " |")
+    L.append("|---|" + "---|" * len(phases))
+    for c in ORDER:
+        x = s.get(c)
+        if x:
+            L.append("| %s | " % c + " | ".join(
+                fmt(x["phase_runtime_s"].get(ph), 0) for ph in phases) + " |")
+    L.append("")
+    L.append("Goals (medians; figures, not assertions):")
+    L.append("")
+    for g in gl:
+        L.append("- %s **%s**: %s — %s" % ("✔" if g["met"] else "✘",
+                                          "met" if g["met"] else "not met",
+                                          g["goal"], g["measured"]))
+    return "\n".join(L)
+
+
+def phase_table(runs):
+    """Per configuration of the first repetition, one row per phase
+    occurrence: what the guest used and what the host held."""
+    rep = min(runs)
+    L = []
+    for c in ORDER:
+        if c not in runs[rep]:
+            continue
+        sr = runs[rep][c]["series"]
+        t, ph = sr["t"], sr["phases"]
+        L.append("%s (repetition %d):" % (c, rep))
+        L.append("")
+        L.append("| phase | from s | s | guest used peak MiB | footprint at end MiB | "
+                 "balloon at end MiB | predicted demand at end MiB |")
+        L.append("|---|---|---|---|---|---|---|")
+        a = 0
+        for i in range(1, len(ph) + 1):
+            if i < len(ph) and ph[i] == ph[a]:
+                continue
+            if ph[a] != "end":
+                e = i - 1
+                d = sr["demand"][e]
+                L.append("| %s | %.0f | %.0f | %.0f | %.0f | %.0f | %s |" % (
+                    ph[a], t[a], t[min(i, len(t) - 1)] - t[a],
+                    sr["used"][a:i].max() / MiB, sr["foot"][e] / MiB,
+                    sr["balloon"][e] / MiB, "%.0f" % (d / MiB) if d >= 0 else "-"))
+            a = i
+        L.append("")
+    return "\n".join(L)
+
+
+def plot(runs, img):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    os.makedirs(img, exist_ok=True)
+    rep = min(runs)
+    paths = []
+    for c in ORDER:
+        if c not in runs[rep]:
+            continue
+        sr = runs[rep][c]["series"]
+        t = sr["t"]
+        fig, ax = plt.subplots(figsize=(10, 3.6))
+        ax.plot(t, sr["foot"] / MiB, label="host footprint (memfd blocks)", color="C3")
+        ax.plot(t, sr["used"] / MiB, label="guest used", color="C0")
+        if np.any(sr["demand"] >= 0):
+            d = np.where(sr["demand"] >= 0, sr["demand"], np.nan)
+            ax.plot(t, d / MiB, label="predicted demand", color="C2", ls="--")
+        ax.plot(t, sr["balloon"] / MiB, label="balloon", color="C7")
+        ph = sr["phases"]
+        for i in range(1, len(ph)):
+            if ph[i] != ph[i - 1]:
+                ax.axvline(t[i], color="0.85", lw=0.8, zorder=0)
+                ax.text(t[i], ax.get_ylim()[1] * 0.98, ph[i], fontsize=6,
+                        rotation=90, va="top", color="0.4")
+        ax.set_xlabel("seconds (workload)")
+        ax.set_ylabel("MiB")
+        ax.set_title("scenario: %s (repetition %d)" % (c, rep))
+        ax.legend(fontsize=7, loc="upper right")
+        fig.tight_layout()
+        p = os.path.join(img, "scenario-%s.png" % c)
+        fig.savefig(p, dpi=90)
+        plt.close(fig)
+        paths.append(p)
+    fig, ax = plt.subplots(figsize=(10, 3.6))
+    for c in ORDER:
+        if c in runs[rep]:
+            sr = runs[rep][c]["series"]
+            ax.plot(sr["t"], sr["foot"] / MiB, label=c)
+    ax.set_xlabel("seconds (workload)")
+    ax.set_ylabel("host footprint MiB")
+    ax.set_title("scenario: host footprint per configuration (repetition %d)" % rep)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    p = os.path.join(img, "scenario-footprint.png")
+    fig.savefig(p, dpi=90)
+    plt.close(fig)
+    paths.append(p)
+    return paths
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("raw")
+    ap.add_argument("--json")
+    ap.add_argument("--docs")
+    ap.add_argument("--img")
+    ap.add_argument("--phases", action="store_true",
+                    help="also print a table per phase (first repetition)")
+    a = ap.parse_args()
+    runs = collect(a.raw)
+    if not runs:
+        print("report: no runs in %s" % a.raw, file=sys.stderr)
+        return 1
+    s = summarise(runs)
+    gl = goals(s)
+    md = table(s, len(runs), gl)
+    print(md)
+    if a.phases:
+        print()
+        print(phase_table(runs))
+    if a.json:
+        per = {r: {c: {k: v for k, v in x.items() if k != "series"}
+                   for c, x in runs[r].items()} for r in runs}
+        with open(a.json, "w") as f:
+            json.dump({"benchmark": "scenario", "repetitions": len(runs),
+                       "summary": s, "goals": gl, "runs": per}, f, indent=1,
+                      sort_keys=True)
+            f.write("\n")
+    if a.docs:
+        text = open(a.docs).read()
+        b, e = "<!-- scenario-table:begin -->", "<!-- scenario-table:end -->"
+        if b in text and e in text:
+            text = text[:text.index(b) + len(b)] + "\n" + md + "\n" + text[text.index(e):]
+            open(a.docs, "w").write(text)
+        else:
+            print("report: markers missing in %s; table not written" % a.docs,
+                  file=sys.stderr)
+            return 1
+    if a.img:
+        for p in plot(runs, a.img):
+            print("plot: %s" % p)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Scenario benchmark: the same workload in the same nested L2 guest under
+# every reclaim configuration, side by side (docs/benchmarks.md,
+# "Scenario: closed loop against free page reporting").
+#
+#   bench/scenario/run.sh [WORKLOAD-SCRIPT]
+#
+# WORKLOAD-SCRIPT (default bench/scenario/workload.sh) runs inside L2 from
+# the checkout's root; its contract is in the default's header.  Each
+# repetition is ONE L1 boot (6.12 under TCG, one vCPU, KVM inside) that
+# runs every configuration one after the other (bench/scenario/l1.sh); the
+# order rotates between repetitions so that none always goes first.
+# Environment: SCEN_REPS (3), SCEN_CONFIGS, SCEN_PERIOD_MS (200),
+# SCEN_MARGIN_MIB (host-reactive's margin, 192), SCEN_CACHE_MIB (size of
+# the page-cache phase's file, 256), SCEN_WL_ENV (VAR=VAL words passed to
+# the workload, e.g. "SCEN_CYCLES=4 SCEN_BATCH_MIB=300"), SCEN_NO_REPORT=1
+# (only collect).  Raw samples go to build/bench-scenario/; then
+# bench/scenario/report.py writes bench/results/scenario.json, the table
+# in docs/benchmarks.md and docs/img/scenario-*.png.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+top=$PWD
+workload=${1:-bench/scenario/workload.sh}
+[ -f "$workload" ] || { echo "scenario: no workload script $workload" >&2; exit 2; }
+reps=${SCEN_REPS:-3}
+read -r -a configs <<<"${SCEN_CONFIGS:-none fpr host-reactive vshape-reactive vshape-predict}"
+kver=$(scripts/kernels 6.12 | tail -n1)
+[ -n "$kver" ] || { echo "scenario: no 6.12 kernel (scripts/setup)" >&2; exit 1; }
+out=${SCEN_RAW:-$top/build/bench-scenario}
+rm -rf "$out"
+mkdir -p "$out"
+host=$(selftests/host/build.sh "$kver")/host-only/vshape_host.ko
+scripts/build-kmods "$kver" > /dev/null
+make -s -C selftests/guest memtouch > /dev/null
+gcc -O2 -Wall -Wextra -static -o "$out/sampler" bench/scenario/sampler.c
+# the page-cache phase's file: random data, so nothing compresses it
+cache=$top/build/scenario-cache.dat
+want=$((${SCEN_CACHE_MIB:-128} << 20))
+[ "$(stat -c %s "$cache" 2>/dev/null || echo 0)" = "$want" ] ||
+	head -c "$want" /dev/urandom > "$cache"
+
+rc=0
+for rep in $(seq "$reps"); do
+	# rotate: repetition r starts with configuration r
+	k=$(((rep - 1) % ${#configs[@]}))
+	order="${configs[*]:k} ${configs[*]:0:k}"
+	echo "== scenario repetition $rep/$reps: $order"
+	# one L1 vCPU: see selftests/host/run.sh (TCG triple faults)
+	scripts/vm --kernel "$kver" --mem 3G --smp 1 --accel tcg --nested --quiet \
+		--timeout 3600 --console "$out/rep$rep.console" --results "$out" \
+		--env "VSHAPE_HOST_KO=$host" --env "SCEN_KVER=$kver" \
+		--env "SCEN_GUEST_KO=$top/build/$kver/vshape_guest.ko" \
+		--env "SCEN_SAMPLER=$out/sampler" --env "SCEN_WORKLOAD=$workload" \
+		--env "SCEN_OUT=$out" --env "SCEN_REP=$rep" --env "SCEN_CONFIGS=$order" \
+		--env "SCEN_PERIOD_MS=${SCEN_PERIOD_MS:-200}" \
+		--env "SCEN_MARGIN_MIB=${SCEN_MARGIN_MIB:-192}" \
+		--env "SCEN_CACHE_FILE=$cache" --env "SCEN_MEMTOUCH=$top/selftests/guest/memtouch" \
+		--env "SCEN_WL_ENV=${SCEN_WL_ENV:-}" \
+		-- bench/scenario/l1.sh || { echo "scenario: repetition $rep exit $?" >&2; rc=1; }
+	grep -a '^# ' "$out/rep$rep.console" | tr -d '\r' || true
+done
+docs=${SCEN_DOCS-docs/benchmarks.md}
+[ "${SCEN_NO_REPORT:-0}" = 1 ] ||
+	bench/scenario/report.py "$out" --json "${SCEN_JSON:-bench/results/scenario.json}" \
+		${docs:+--docs "$docs"} --img "${SCEN_IMG:-docs/img}" || rc=1
+exit $rc
