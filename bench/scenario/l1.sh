@@ -60,7 +60,9 @@ inbox='modprobe virtio_balloon && wait_for 20 compgen -G "/sys/bus/virtio/driver
 	echo "virtio_balloon: features $(cat /sys/bus/virtio/drivers/virtio_balloon/virtio*/features)"'
 
 run_config() {
-	local cfg=$1 dev load drv vdir='' devdir='' ctl='' rc t0 csv=/tmp/scen-$1.csv
+	local cfg=$1 dev load drv vdir='' devdir='' ctl='' rc t0
+	# written where L0 sees it while it runs (progress, and no copy)
+	local csv=$out/rep$rep-$1.csv
 	local sock=/tmp/scen-qmp.sock
 	case $cfg in
 	none|host-reactive)
@@ -113,7 +115,6 @@ run_config() {
 	wait "$spid"
 	l2 'oom=$(dmesg | grep -c "Out of memory\|oom-kill"); echo "# L2 dmesg: $oom OOM lines"; dmesg | grep -E "WARNING:|BUG:|Oops|Call Trace:" | head -5'
 	stop_l2
-	cp "$csv" "$out/rep$rep-$cfg.csv"
 	[ -z "$ctl" ] || cp /tmp/scen-controller.log "$out/rep$rep-$cfg.controller.log"
 	printf 'config=%s\nrep=%s\nworkload=%s\nworkload_rc=%s\nkver=%s\nperiod_ms=%s\ndriver=%s\n' \
 		"$cfg" "$rep" "$SCEN_WORKLOAD" "$rc" "$SCEN_KVER" "$period" "$drv" > "$out/rep$rep-$cfg.meta"
