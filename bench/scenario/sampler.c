@@ -127,7 +127,12 @@ static int l2_main(FILE *out, double period, char **argv, int argc)
 		nl = strpbrk(ph, "\n,");
 		if (nl)
 			*nl = 0;
-		balloon_kb = field(vm, "nr_balloon_pages") * 4;
+		/* nr_balloon_pages came after 6.12: the events count it too */
+		balloon_kb = field(vm, "nr_balloon_pages");
+		if (balloon_kb < 0)
+			balloon_kb = field(vm, "balloon_inflate") -
+				     field(vm, "balloon_deflate");
+		balloon_kb *= 4;
 		demand_kb = -1;
 		if (vdir) {
 			snprintf(sys, sizeof(sys), "%s/actual_kb", vdir);
