@@ -61,11 +61,12 @@ def main():
     last = None
     while not stop:
         t = time.monotonic()
-        st = call(conn, "qom-get", path=BALLOON,
-                  property="guest-stats")["stats"]
+        gs = call(conn, "qom-get", path=BALLOON, property="guest-stats")
+        st = gs["stats"]
         total = st.get("stat-total-memory", -1)
         avail = st.get("stat-available-memory", -1)
-        if total > 0 and avail >= 0:
+        # nothing before the guest's first report (last-update 0)
+        if gs.get("last-update", 0) > 0 and total > 0 and avail >= 0:
             target = min(ram, total - avail + a.margin_mib * MiB)
             target -= target % MiB
             if target != last:

@@ -12,10 +12,13 @@
 # repetition is ONE L1 boot (6.12 under TCG, one vCPU, KVM inside) that
 # runs every configuration one after the other (bench/scenario/l1.sh); the
 # order rotates between repetitions so that none always goes first.
+# SCEN_PARALLEL > 1 runs that many repetitions (L1 VMs) at once: ratios
+# are taken within a repetition, so they stay comparable.
 # Environment: SCEN_REPS (3), SCEN_CONFIGS, SCEN_PERIOD_MS (200),
 # SCEN_MARGIN_MIB (host-reactive's margin, 192), SCEN_CACHE_MIB (size of
 # the page-cache phase's file, 256), SCEN_WL_ENV (VAR=VAL words passed to
-# the workload, e.g. "SCEN_CYCLES=4 SCEN_BATCH_MIB=300"), SCEN_NO_REPORT=1
+# the workload, e.g. "SCEN_CYCLES=4 SCEN_BATCH_MIB=300"), SCEN_PARALLEL
+# (repetitions run at once, each its own L1 VM; default 1), SCEN_NO_REPORT=1
 # (only collect).  Raw samples go to build/bench-scenario/; then
 # bench/scenario/report.py writes bench/results/scenario.json, the table
 # in docs/benchmarks.md and docs/img/scenario-*.png.
@@ -31,34 +34,54 @@ kver=$(scripts/kernels 6.12 | tail -n1)
 out=${SCEN_RAW:-$top/build/bench-scenario}
 rm -rf "$out"
 mkdir -p "$out"
-host=$(selftests/host/build.sh "$kver")/host-only/vshape_host.ko
+host=$(selftests/host/build.sh "$kver")/host/vshape_host.ko
 scripts/build-kmods "$kver" > /dev/null
 make -s -C selftests/guest memtouch > /dev/null
 gcc -O2 -Wall -Wextra -static -o "$out/sampler" bench/scenario/sampler.c
 # the page-cache phase's file: random data, so nothing compresses it
 cache=$top/build/scenario-cache.dat
-want=$((${SCEN_CACHE_MIB:-128} << 20))
+want=$((${SCEN_CACHE_MIB:-64} << 20))
 [ "$(stat -c %s "$cache" 2>/dev/null || echo 0)" = "$want" ] ||
 	head -c "$want" /dev/urandom > "$cache"
 
-rc=0
-for rep in $(seq "$reps"); do
-	# rotate: repetition r starts with configuration r
-	k=$(((rep - 1) % ${#configs[@]}))
+# one_rep REP: one L1 boot, every configuration; repetition r starts
+# with configuration (2r - 2) mod n, so the first configurations of
+# concurrent repetitions differ.
+one_rep() {
+	local rep=$1 k order
+	k=$(((2 * rep - 2) % ${#configs[@]}))
 	order="${configs[*]:k} ${configs[*]:0:k}"
 	echo "== scenario repetition $rep/$reps: $order"
 	# one L1 vCPU: see selftests/host/run.sh (TCG triple faults)
 	scripts/vm --kernel "$kver" --mem 3G --smp 1 --accel tcg --nested --quiet \
-		--timeout 3600 --console "$out/rep$rep.console" --results "$out" \
+		--timeout 7200 --console "$out/rep$rep.console" --results "$out" \
 		--env "VSHAPE_HOST_KO=$host" --env "SCEN_KVER=$kver" \
-		--env "SCEN_GUEST_KO=$top/build/$kver/vshape_guest.ko" \
+		--env "SCEN_GUEST_KO=$top/build/$kver/guest/vshape_guest.ko" \
 		--env "SCEN_SAMPLER=$out/sampler" --env "SCEN_WORKLOAD=$workload" \
 		--env "SCEN_OUT=$out" --env "SCEN_REP=$rep" --env "SCEN_CONFIGS=$order" \
 		--env "SCEN_PERIOD_MS=${SCEN_PERIOD_MS:-200}" \
 		--env "SCEN_MARGIN_MIB=${SCEN_MARGIN_MIB:-192}" \
 		--env "SCEN_CACHE_FILE=$cache" --env "SCEN_MEMTOUCH=$top/selftests/guest/memtouch" \
 		--env "SCEN_WL_ENV=${SCEN_WL_ENV:-}" \
-		-- bench/scenario/l1.sh || { echo "scenario: repetition $rep exit $?" >&2; rc=1; }
+		-- bench/scenario/l1.sh > /dev/null 2>&1 || { echo "scenario: repetition $rep exit $?" >&2; return 1; }
+}
+
+rc=0 pids=()
+for rep in $(seq "$reps"); do
+	if [ "${SCEN_PARALLEL:-1}" -gt 1 ]; then
+		one_rep "$rep" &
+		pids+=($!)
+		# at most SCEN_PARALLEL at once
+		if [ ${#pids[@]} -ge "$SCEN_PARALLEL" ]; then
+			wait "${pids[0]}" || rc=1
+			pids=("${pids[@]:1}")
+		fi
+	else
+		one_rep "$rep" || rc=1
+	fi
+done
+for p in "${pids[@]}"; do wait "$p" || rc=1; done
+for rep in $(seq "$reps"); do
 	grep -a '^# ' "$out/rep$rep.console" | tr -d '\r' || true
 done
 docs=${SCEN_DOCS-docs/benchmarks.md}

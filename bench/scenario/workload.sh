@@ -27,12 +27,12 @@
 set -uo pipefail
 PH=${SCEN_PHASE_FILE:-/tmp/scenario-phase}
 cycles=${SCEN_CYCLES:-3}
-read -r -a cc_src <<<"${SCEN_CC_SRC:-predictor/adapt.c predictor/nofpu_sample.c}"
+read -r -a cc_src <<<"${SCEN_CC_SRC:-predictor/adapt.c}"
 cc_jobs=${SCEN_CC_JOBS:-2}
-rows=${SCEN_SQL_ROWS:-2000}
+rows=${SCEN_SQL_ROWS:-1000}
 cache=${SCEN_CACHE_FILE:?SCEN_CACHE_FILE: a large file to read}
 batch_mib=${SCEN_BATCH_MIB:-128}
-batch_hold=${SCEN_BATCH_HOLD:-5}
+batch_hold=${SCEN_BATCH_HOLD:-4}
 idle=${SCEN_IDLE:-3}
 memtouch=${SCEN_MEMTOUCH:?SCEN_MEMTOUCH: selftests/guest/memtouch}
 

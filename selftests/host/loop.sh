@@ -26,9 +26,9 @@ console=$top/build/check/loop-nested-l1.console
 # one L1 vCPU: see selftests/host/run.sh (TCG triple faults)
 scripts/vm --kernel "$kver" --mem 3G --smp 1 --accel tcg --nested --quiet \
 	--timeout 1200 --console "$console" \
-	--env "VSHAPE_HOST_KO=$out/host-only/vshape_host.ko" \
+	--env "VSHAPE_HOST_KO=$out/host/vshape_host.ko" \
 	--env "VSHAPE_KVER=$kver" \
-	--env "VSHAPE_GUEST_KO=$top/build/$kver/vshape_guest.ko" \
+	--env "VSHAPE_GUEST_KO=$top/build/$kver/guest/vshape_guest.ko" \
 	--env "VSHAPE_MEMTOUCH=$top/selftests/guest/memtouch" \
 	--env "SCEN_SAMPLER=$sampler" \
 	-- selftests/host/loop-l1.sh
