@@ -5,10 +5,13 @@
  * set_map hands us the whole IOTLB of the device.  With use_va every entry
  * maps a guest-physical range to a user VA of the VMM and carries a
  * struct vdpa_map_file naming the shared file (e.g. a memfd) and offset
- * behind it.  We copy the entries into a sorted array and hold a reference
- * on each file, so a racing unmap cannot free a file we are about to
- * fallocate().  Balloon operations only touch ranges that are fully inside
- * writable, file-backed regions; everything else is refused by the caller.
+ * behind it.  We copy the entries into a sorted array (struct vsh_map)
+ * and hold a reference on each file, so a racing unmap cannot free a file
+ * we are about to fallocate().  The map is published with RCU and
+ * refcounted (see struct vsh_map); reset_map and unbind drop it, so the
+ * files are not held after the VMM is gone.  Balloon operations only
+ * touch ranges that are fully inside writable, file-backed regions;
+ * everything else is refused by the caller.
  *
  * INFLATE/RELEASE free backing with FALLOC_FL_PUNCH_HOLE; COMMIT populates
  * it with a plain allocate (FALLOC_FL_KEEP_SIZE), both on the region's file.
@@ -18,73 +21,133 @@
 #include <linux/falloc.h>
 #include <linux/file.h>
 #include <linux/slab.h>
-#include <linux/sort.h>
+#include <linux/overflow.h>
 #include <linux/memory_hotplug.h>
 
 #include "vshape_host.h"
 
 #define VSH_MAX_REGIONS	128
 
-void vsh_free_regions(struct vsh_dev *d)
+static void vsh_map_free_rcu(struct rcu_head *head)
+{
+	kfree(container_of(head, struct vsh_map, rcu));
+}
+
+/* Drop a reference; the last one puts the files and frees the map. */
+void vsh_map_put(struct vsh_map *m)
 {
 	unsigned int i;
 
-	for (i = 0; i < d->nr_regions; i++)
-		if (d->regions[i].file)
-			fput(d->regions[i].file);
-	kfree(d->regions);
-	d->regions = NULL;
-	d->nr_regions = 0;
+	if (!m || !refcount_dec_and_test(&m->ref))
+		return;
+	for (i = 0; i < m->nr; i++)
+		if (m->r[i].file)
+			fput(m->r[i].file);
+	/* a reader may still be between rcu_dereference and its get */
+	call_rcu(&m->rcu, vsh_map_free_rcu);
 }
 
+/* The current map with a reference, or NULL (no map). */
+struct vsh_map *vsh_map_get(struct vsh_dev *d)
+{
+	struct vsh_map *m;
+
+	rcu_read_lock();
+	do {
+		m = rcu_dereference(d->map);
+	} while (m && !refcount_inc_not_zero(&m->ref));
+	rcu_read_unlock();
+	return m;
+}
+
+/* Make @m (may be NULL: no map) the device's map; drop the old one. */
+void vsh_map_publish(struct vsh_dev *d, struct vsh_map *m)
+{
+	struct vsh_map *old;
+
+	spin_lock(&d->map_lock);
+	old = rcu_replace_pointer(d->map, m, lockdep_is_held(&d->map_lock));
+	spin_unlock(&d->map_lock);
+	vsh_map_put(old);
+}
+
+unsigned int vsh_map_nr(struct vsh_dev *d)
+{
+	struct vsh_map *m;
+	unsigned int n;
+
+	rcu_read_lock();
+	m = rcu_dereference(d->map);
+	n = m ? m->nr : 0;
+	rcu_read_unlock();
+	return n;
+}
+
+/*
+ * Build a map from the IOTLB (the caller, vhost-vdpa, serialises it) and
+ * publish it.  Does not take vsh_dev.lock.  A map of more than
+ * VSH_MAX_REGIONS entries, or one we cannot allocate, is refused and
+ * leaves the device with no map at all rather than the previous one:
+ * vhost-vdpa ignores a set_map failure at VHOST_IOTLB_BATCH_END, and a
+ * stale map would let the device act on memory the VMM has unmapped.
+ */
 int vsh_regions_from_iotlb(struct vsh_dev *d, struct vhost_iotlb *iotlb)
 {
 	struct vhost_iotlb_map *map;
-	struct vsh_region *r;
+	struct vsh_map *m;
 	unsigned int n = 0;
 
-	lockdep_assert_held(&d->lock);
 	for (map = vhost_iotlb_itree_first(iotlb, 0, U64_MAX); map;
 	     map = vhost_iotlb_itree_next(map, 0, U64_MAX))
 		n++;
-	if (n > VSH_MAX_REGIONS)
+	if (n > VSH_MAX_REGIONS) {
+		vsh_map_publish(d, NULL);
 		return -ENOSPC;
-	r = kcalloc(max(n, 1U), sizeof(*r), GFP_KERNEL);
-	if (!r)
+	}
+	m = kzalloc(struct_size(m, r, n), GFP_KERNEL);
+	if (!m) {
+		vsh_map_publish(d, NULL);
 		return -ENOMEM;
+	}
+	refcount_set(&m->ref, 1);
+	m->nr = n;
 
 	n = 0;
 	/* the interval tree iterates in ascending start order */
 	for (map = vhost_iotlb_itree_first(iotlb, 0, U64_MAX); map;
 	     map = vhost_iotlb_itree_next(map, 0, U64_MAX)) {
 		struct vdpa_map_file *mf = map->opaque;
+		struct vsh_region *r = &m->r[n++];
 
-		r[n].start = map->start;
-		r[n].last = map->last;
-		r[n].uaddr = map->addr;
-		r[n].perm = map->perm;
+		r->start = map->start;
+		r->last = map->last;
+		r->uaddr = map->addr;
+		r->perm = map->perm;
 		if (d->vdpa.use_va && mf && mf->file) {
-			r[n].file = get_file(mf->file);
-			r[n].offset = mf->offset;
+			r->file = get_file(mf->file);
+			r->offset = mf->offset;
 		}
-		n++;
 	}
-	vsh_free_regions(d);
-	d->regions = r;
-	d->nr_regions = n;
+	vsh_map_publish(d, m);
 	return 0;
 }
 
-/* The region that contains [iova, iova + len - 1], or NULL. */
+/*
+ * The region of the current step's map that contains
+ * [iova, iova + len - 1], or NULL.
+ */
 const struct vsh_region *vsh_region_find(struct vsh_dev *d, u64 iova, u64 len)
 {
-	unsigned int lo = 0, hi = d->nr_regions;
+	const struct vsh_map *m = d->snap;
+	unsigned int lo = 0, hi;
 
-	if (!len || iova + len - 1 < iova)
+	lockdep_assert_held(&d->lock);
+	if (!m || !len || iova + len - 1 < iova)
 		return NULL;
+	hi = m->nr;
 	while (lo < hi) {
 		unsigned int mid = lo + (hi - lo) / 2;
-		const struct vsh_region *r = &d->regions[mid];
+		const struct vsh_region *r = &m->r[mid];
 
 		if (iova < r->start) {
 			hi = mid;

@@ -3,9 +3,10 @@
  * vshape_host: the standard virtio-balloon queues.
  *
  * Inflate and deflate buffers are arrays of little-endian 32-bit PFNs of
- * 4 KiB pages.  PFNs outside guest RAM are skipped and counted; the rest
- * are coalesced into runs of contiguous pages so an inflate punches one
- * hole per run.  The stats buffer is kept until the host asks for fresh
+ * 4 KiB pages, at most VSH_MAX_PFN_BYTES per buffer (a larger buffer is
+ * returned unprocessed and counted).  PFNs outside guest RAM are skipped
+ * and counted; the rest are coalesced into runs of contiguous pages so an
+ * inflate punches one hole per run.  The stats buffer is kept until the host asks for fresh
  * statistics (debugfs "stats_request"), as the virtio spec describes.
  */
 #include <linux/slab.h>
@@ -22,6 +23,12 @@ static void vsh_balloon_run(struct vsh_dev *d, bool inflate, u64 gpa, u64 len)
 
 	if (!len)
 		return;
+	/*
+	 * A run whose pages are all INFLATED already is not punched again:
+	 * a buffer repeating one PFN frees its page once, not once per copy.
+	 */
+	if (inflate && vsh_range_count(d, gpa, len, VSH_P_INFLATED) == len)
+		return;
 	done = vsh_range_set(d, gpa, len,
 			     inflate ? VSH_P_INFLATED : VSH_P_GUEST, false);
 	if (inflate)
@@ -34,6 +41,12 @@ void vsh_balloon_process(struct vsh_dev *d, struct vsh_vq *vq, bool inflate,
 	__le32 pfns[VSH_PFN_CHUNK];
 	u64 nr = ch->out_len / sizeof(__le32), done = 0, good = 0;
 	u64 run_start = 0, run_len = 0;
+
+	/* bounded work per buffer: a larger one is returned untouched */
+	if (ch->out_len > VSH_MAX_PFN_BYTES) {
+		d->stats.big_buf++;
+		nr = 0;
+	}
 
 	while (done < nr) {
 		unsigned int i, n = min_t(u64, nr - done, VSH_PFN_CHUNK);

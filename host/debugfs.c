@@ -5,6 +5,8 @@
  *   extents        the balloon's pages by state, as runs "<gpa> <bytes> <state>"
  *   ledger         the host-wide capacity ledger and this device's charge
  *   stats_request  write anything: ask the driver for fresh balloon stats
+ *   max_hold_ns    longest hold of the device lock by a worker step;
+ *                  write 0 to reset
  */
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
@@ -48,7 +50,13 @@ static int vsh_stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "reserved_bytes %llu\n", d->nr_reserved << VSH_PAGE_SHIFT);
 	seq_printf(m, "committed_bytes %llu\n",
 		   d->nr_committed << VSH_PAGE_SHIFT);
-	seq_printf(m, "regions %u\n", d->nr_regions);
+	seq_printf(m, "big_buf %llu\n", s->big_buf);
+	seq_printf(m, "slices %llu\n", s->slices);
+	seq_printf(m, "max_hold_ns %llu\n", s->max_hold_ns);
+	seq_printf(m, "regions %u\n", vsh_map_nr(d));
+	for (i = 0; i < VSH_MAX_VQS; i++)
+		seq_printf(m, "vq%u_num %u\nvq%u_ready %u\n", i, d->vqs[i].num,
+			   i, d->vqs[i].ready);
 	seq_printf(m, "features 0x%llx\n", d->features);
 	seq_printf(m, "status 0x%x\n", d->status);
 	for (i = 0; i < VIRTIO_BALLOON_S_NR; i++)
@@ -93,6 +101,31 @@ static ssize_t vsh_stats_request_write(struct file *file,
 	return count;
 }
 
+/* "max_hold_ns": read the longest worker lock hold; write 0 to reset it */
+static int vsh_max_hold_get(void *data, u64 *val)
+{
+	struct vsh_dev *d = data;
+
+	mutex_lock(&d->lock);
+	*val = d->stats.max_hold_ns;
+	mutex_unlock(&d->lock);
+	return 0;
+}
+
+static int vsh_max_hold_set(void *data, u64 val)
+{
+	struct vsh_dev *d = data;
+
+	if (val)
+		return -EINVAL;
+	mutex_lock(&d->lock);
+	d->stats.max_hold_ns = 0;
+	mutex_unlock(&d->lock);
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(vsh_max_hold_fops, vsh_max_hold_get,
+			 vsh_max_hold_set, "%llu\n");
+
 static const struct file_operations vsh_stats_request_fops = {
 	.owner = THIS_MODULE,
 	.open = simple_open,
@@ -121,6 +154,8 @@ void vsh_debugfs_dev_add(struct vsh_dev *d)
 	debugfs_create_file("ledger", 0444, d->debugfs, d, &vsh_ledger_fops);
 	debugfs_create_file("stats_request", 0200, d->debugfs, d,
 			    &vsh_stats_request_fops);
+	debugfs_create_file_unsafe("max_hold_ns", 0600, d->debugfs, d,
+				   &vsh_max_hold_fops);
 }
 
 void vsh_debugfs_dev_del(struct vsh_dev *d)

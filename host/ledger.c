@@ -8,6 +8,10 @@
  * COMMITTED pages.  charged <= capacity always holds after a charge; the
  * administrator may lower capacity below charged, which only makes new
  * charges fail until pages are released.
+ *
+ * A device may also have a quota (sysfs quota_bytes): its own charge
+ * never exceeds it after a charge, and the capacity it reports to its
+ * guest (capacity_hint, the reply's capacity) is its share.
  */
 #include <linux/spinlock.h>
 #include <linux/minmax.h>
@@ -88,6 +92,37 @@ u64 vsh_ledger_charged(void)
 	v = vsh_charged;
 	spin_unlock(&vsh_ledger_lock);
 	return v;
+}
+
+/* Bytes this device's RESERVED and COMMITTED pages hold (lock free). */
+u64 vsh_dev_charged(const struct vsh_dev *d)
+{
+	return (READ_ONCE(d->nr_reserved) + READ_ONCE(d->nr_committed)) <<
+	       VSH_PAGE_SHIFT;
+}
+
+/* True if the device's quota leaves room for @bytes more. */
+bool vsh_dev_quota_allows(const struct vsh_dev *d, u64 bytes)
+{
+	u64 quota = READ_ONCE(d->quota), charged = vsh_dev_charged(d);
+
+	return !quota || (charged <= quota && bytes <= quota - charged);
+}
+
+/*
+ * What a RESERVE of this device could be granted now: the ledger's free
+ * bytes, limited by what the device's quota leaves.  With quotas whose
+ * sum is at most the capacity, this depends only on the device's own
+ * charges, not on other guests' activity.
+ */
+u64 vsh_dev_capacity(const struct vsh_dev *d)
+{
+	u64 quota = READ_ONCE(d->quota), charged = vsh_dev_charged(d);
+	u64 free = vsh_ledger_free_bytes();
+
+	if (!quota)
+		return free;
+	return min(free, quota > charged ? quota - charged : 0);
 }
 
 int vsh_ledger_set_capacity(u64 bytes)

@@ -30,6 +30,11 @@ module_param_named(rate_burst, vsh_rate_burst, uint, 0644);
 MODULE_PARM_DESC(rate_burst,
 		 "Chains a device may process at once after being idle (default 256)");
 
+unsigned long long vsh_rate_bytes = 1ULL << 30;
+module_param_named(rate_bytes, vsh_rate_bytes, ullong, 0644);
+MODULE_PARM_DESC(rate_bytes,
+		 "Work bytes (extent bytes and PFN pages) per second each device processes, 0 = no bound (default 1 GiB)");
+
 static unsigned long long capacity_bytes;
 module_param(capacity_bytes, ullong, 0444);
 MODULE_PARM_DESC(capacity_bytes,
@@ -55,10 +60,13 @@ static int vsh_dev_add(struct vdpa_mgmt_dev *mdev, const char *name,
 	mutex_init(&d->lock);
 	spin_lock_init(&d->cfg_lock);
 	spin_lock_init(&d->cb_lock);
+	spin_lock_init(&d->map_lock);
 	xa_init(&d->pages);
 	kthread_init_delayed_work(&d->work, vsh_work_fn);
 	d->tokens = vsh_rate_burst;
 	d->last_refill = jiffies;
+	d->byte_tokens = vsh_rate_bytes;
+	d->last_byte_refill = jiffies;
 
 	ret = -ENOMEM;
 	d->ext = kcalloc(VSH_MAX_EXTENTS, sizeof(*d->ext), GFP_KERNEL);
@@ -154,6 +162,8 @@ static void __exit vsh_exit(void)
 	/* deletes every device of the management device (vsh_dev_del) */
 	vdpa_mgmtdev_unregister(&vsh_mgmt);
 	root_device_unregister(vsh_parent);
+	/* memory maps are freed by call_rcu (vsh_map_put) */
+	rcu_barrier();
 	vsh_debugfs_exit();
 	vsh_sysfs_exit();
 	WARN_ON(vsh_ledger_charged());

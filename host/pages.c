@@ -49,15 +49,16 @@ static bool vsh_charged(enum vsh_pstate st)
 
 static void vsh_count(struct vsh_dev *d, enum vsh_pstate st, long delta)
 {
+	/* WRITE_ONCE: sysfs reads the counters without the lock */
 	switch (st) {
 	case VSH_P_INFLATED:
-		d->nr_inflated += delta;
+		WRITE_ONCE(d->nr_inflated, d->nr_inflated + delta);
 		break;
 	case VSH_P_RESERVED:
-		d->nr_reserved += delta;
+		WRITE_ONCE(d->nr_reserved, d->nr_reserved + delta);
 		break;
 	case VSH_P_COMMITTED:
-		d->nr_committed += delta;
+		WRITE_ONCE(d->nr_committed, d->nr_committed + delta);
 		break;
 	default:
 		break;
@@ -242,9 +243,9 @@ void vsh_pages_reset(struct vsh_dev *d)
 		kfree(e);
 	}
 	xa_destroy(&d->pages);
-	d->nr_inflated = 0;
-	d->nr_reserved = 0;
-	d->nr_committed = 0;
+	WRITE_ONCE(d->nr_inflated, 0);
+	WRITE_ONCE(d->nr_reserved, 0);
+	WRITE_ONCE(d->nr_committed, 0);
 }
 
 /* One run of equal state being merged for vsh_pages_show(). */

@@ -7,9 +7,10 @@
  * fields, extent count, buffer sizes, alignment, wrap-around, total size,
  * overlap, guest RAM membership and, for RESERVE/COMMIT/RELEASE, that the
  * pages are in the balloon.  Any failure gives VSHAPE_S_INVALID with no
- * side effect.  Extents are then processed in order; RESERVE and COMMIT
- * stop at the first page the ledger or the backing store cannot take and
- * report the granted prefix.
+ * side effect.  Extents are then processed in order, VSH_SLICE_BYTES per
+ * worker step (the device lock is dropped between slices); RESERVE and
+ * COMMIT stop at the first page the ledger or the backing store cannot
+ * take and report the granted prefix.
  */
 #include <linux/slab.h>
 #include <linux/sort.h>
@@ -19,7 +20,7 @@
 
 #define VSH_CHUNK	(2ULL << 20)
 
-void vsh_fill_shaping_config(struct vshape_config *c)
+void vsh_fill_shaping_config(struct vsh_dev *d, struct vshape_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->version = cpu_to_le16(VSHAPE_VERSION);
@@ -27,7 +28,7 @@ void vsh_fill_shaping_config(struct vshape_config *c)
 	c->min_align = cpu_to_le32(VSHAPE_MIN_ALIGN);
 	c->pref_align = cpu_to_le32(VSHAPE_PREF_ALIGN);
 	c->max_request_bytes = cpu_to_le64(VSH_MAX_REQ_BYTES);
-	c->capacity_hint = cpu_to_le64(vsh_ledger_free_bytes());
+	c->capacity_hint = cpu_to_le64(vsh_dev_capacity(d));
 }
 
 static int vsh_ext_cmp(const void *a, const void *b)
@@ -96,7 +97,8 @@ static int vsh_grant_chunk(struct vsh_dev *d, u64 gpa, u64 len,
 	u64 need = vsh_range_count(d, gpa, len, VSH_P_INFLATED), done;
 	int ret;
 
-	if (need && vsh_ledger_charge(need, false) != need)
+	if (need && (!vsh_dev_quota_allows(d, need) ||
+		     vsh_ledger_charge(need, false) != need))
 		return -ENOSPC;
 	if (st == VSH_P_COMMITTED) {
 		ret = vsh_backing_populate(d, gpa, len);
@@ -138,52 +140,70 @@ static u64 vsh_grant(struct vsh_dev *d, u64 gpa, u64 len, enum vsh_pstate st)
 	return done;
 }
 
-static u64 vsh_execute(struct vsh_dev *d, unsigned int op, unsigned int nr)
+/*
+ * Execute @op on [gpa, gpa + len), a piece of one extent; returns the
+ * bytes done, a prefix (less than @len: the request stops there).
+ */
+static u64 vsh_execute(struct vsh_dev *d, unsigned int op, u64 gpa, u64 len)
 {
-	u64 granted = 0, n;
-	unsigned int i;
+	u64 n;
 
-	for (i = 0; i < nr; i++) {
-		u64 gpa = d->ext[i].gpa, len = d->ext[i].len;
-
-		switch (op) {
-		case VSHAPE_OP_INFLATE:
-		case VSHAPE_OP_RELEASE:
-			n = vsh_range_set(d, gpa, len, VSH_P_INFLATED, false);
+	switch (op) {
+	case VSHAPE_OP_INFLATE:
+	case VSHAPE_OP_RELEASE:
+		n = vsh_range_set(d, gpa, len, VSH_P_INFLATED, false);
 #ifdef VS_MUTANT_INFLATE_NO_FREE	/* test-only fault: scripts/check-mutants */
-			break;
+		return n;
 #endif
-			if (n && vsh_backing_punch(d, gpa, n))
-				return granted;
-			break;
-		case VSHAPE_OP_DEFLATE:
-			n = vsh_range_set(d, gpa, len, VSH_P_GUEST, false);
-			break;
-		case VSHAPE_OP_RESERVE:
-			n = vsh_grant(d, gpa, len, VSH_P_RESERVED);
-			break;
-		case VSHAPE_OP_COMMIT:
-			n = vsh_grant(d, gpa, len, VSH_P_COMMITTED);
-			break;
-		default:
-			return granted;
-		}
-		granted += n;
-		if (n != len)
-			break;
+		if (n && vsh_backing_punch(d, gpa, n))
+			return 0;
+		return n;
+	case VSHAPE_OP_DEFLATE:
+		return vsh_range_set(d, gpa, len, VSH_P_GUEST, false);
+	case VSHAPE_OP_RESERVE:
+		return vsh_grant(d, gpa, len, VSH_P_RESERVED);
+	case VSHAPE_OP_COMMIT:
+		return vsh_grant(d, gpa, len, VSH_P_COMMITTED);
+	default:
+		return 0;
 	}
-	return granted;
 }
 
+static void vsh_respond(struct vsh_dev *d, struct vsh_vq *vq,
+			const struct vsh_chain *ch, __le32 id, unsigned int op,
+			unsigned int nr, u64 total, unsigned int status,
+			u64 granted)
+{
+	struct vshape_resp r = {};
+
+	r.id = id;
+	r.status = cpu_to_le16(status);
+	r.granted = cpu_to_le64(granted);
+	r.capacity = cpu_to_le64(vsh_dev_capacity(d));
+	d->stats.status[status]++;
+	trace_vshape_host_request(dev_name(&d->vdpa.dev), le32_to_cpu(id),
+				  op, nr, total, status, granted);
+	if (vsh_chain_write(d, ch, &r, sizeof(r)))
+		vsh_vq_push(d, vq, ch->head, 0);
+	else
+		vsh_vq_push(d, vq, ch->head, sizeof(r));
+	vsh_vq_notify(vq);
+}
+
+/*
+ * Read and validate a request.  An invalid one is answered at once; a
+ * valid one becomes d->req, executed by vsh_shaping_continue() a slice
+ * at a time, and answered when it is done.
+ */
 void vsh_shaping_process(struct vsh_dev *d, struct vsh_vq *vq,
 			 struct vsh_chain *ch)
 {
 	struct vshape_req_hdr h = {};
-	struct vshape_resp r = {};
-	unsigned int op = 0, nr = 0, status = VSHAPE_S_INVALID;
-	u64 total = 0, granted = 0;
+	struct vsh_req *q = &d->req;
+	unsigned int op = 0, nr = 0;
+	u64 total = 0;
 
-	if (ch->in_len < sizeof(r)) {
+	if (ch->in_len < sizeof(struct vshape_resp)) {
 		/* nowhere to answer: return the chain empty */
 		d->stats.bad_chain++;
 		d->stats.status[VSHAPE_S_INVALID]++;
@@ -192,40 +212,77 @@ void vsh_shaping_process(struct vsh_dev *d, struct vsh_vq *vq,
 		return;
 	}
 	if (vsh_chain_read(d, ch, 0, &h, sizeof(h)))
-		goto respond;
-	r.id = h.id;
+		goto invalid;
 	op = le16_to_cpu(h.op);
 	nr = le16_to_cpu(h.nr_extents);
 	if (op < VSHAPE_OP_INFLATE || op > VSHAPE_OP_RELEASE) {
 		d->stats.req[0]++;
-		goto respond;
+		goto invalid;
 	}
 	d->stats.req[op]++;
 	if (h.reserved || !nr || nr > VSH_MAX_EXTENTS ||
 	    ch->out_len < sizeof(h) + (u64)nr * sizeof(struct vshape_extent))
-		goto respond;
+		goto invalid;
 	total = vsh_read_extents(d, ch, op, nr);
 	if (!total)
-		goto respond;
+		goto invalid;
 
-	granted = vsh_execute(d, op, nr);
-	if (granted == total)
+	q->ch = *ch;
+	q->id = h.id;
+	q->op = op;
+	q->nr = nr;
+	q->i = 0;
+	q->off = 0;
+	q->total = total;
+	q->granted = 0;
+	q->active = true;
+	return;
+
+invalid:
+	vsh_respond(d, vq, ch, h.id, op, nr, total, VSHAPE_S_INVALID, 0);
+}
+
+/*
+ * Execute up to @budget bytes (4 KiB multiple) of d->req; answer it when
+ * it is complete or stopped.  Returns the bytes worked on.
+ */
+u64 vsh_shaping_continue(struct vsh_dev *d, struct vsh_vq *vq, u64 budget)
+{
+	struct vsh_req *q = &d->req;
+	unsigned int status;
+	bool stop = false;
+	u64 used = 0;
+
+	d->stats.slices++;
+	while (q->i < q->nr && used < budget) {
+		const struct vsh_ext *e = &d->ext[q->i];
+		u64 len = min(e->len - q->off, budget - used);
+		u64 n = vsh_execute(d, q->op, e->gpa + q->off, len);
+
+		used += len;
+		q->granted += n;
+		q->off += n;
+		if (n != len) {
+			stop = true;
+			break;
+		}
+		if (q->off == e->len) {
+			q->i++;
+			q->off = 0;
+		}
+		cond_resched();
+	}
+	if (!stop && q->i < q->nr)
+		return used;
+
+	if (q->granted == q->total)
 		status = VSHAPE_S_DONE;
-	else if (granted)
+	else if (q->granted)
 		status = VSHAPE_S_PARTIAL;
 	else
 		status = VSHAPE_S_REFUSED_CAPACITY;
-
-respond:
-	r.status = cpu_to_le16(status);
-	r.granted = cpu_to_le64(granted);
-	r.capacity = cpu_to_le64(vsh_ledger_free_bytes());
-	d->stats.status[status]++;
-	trace_vshape_host_request(dev_name(&d->vdpa.dev), le32_to_cpu(h.id),
-				  op, nr, total, status, granted);
-	if (vsh_chain_write(d, ch, &r, sizeof(r)))
-		vsh_vq_push(d, vq, ch->head, 0);
-	else
-		vsh_vq_push(d, vq, ch->head, sizeof(r));
-	vsh_vq_notify(vq);
+	q->active = false;
+	vsh_respond(d, vq, &q->ch, q->id, q->op, q->nr, q->total, status,
+		    q->granted);
+	return used;
 }

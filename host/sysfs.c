@@ -117,10 +117,14 @@ static ssize_t vsh_show_pages(struct device *dev, char *buf, int which)
 	struct vsh_dev *d = dev_to_vsh(dev);
 	u64 v;
 
-	mutex_lock(&d->lock);
-	v = which == 0 ? d->nr_inflated : which == 1 ? d->nr_reserved :
-	    d->nr_committed;
-	mutex_unlock(&d->lock);
+	/*
+	 * Without the device lock (the counters are written with
+	 * WRITE_ONCE): a world-readable file must not make its reader wait
+	 * for the worker.
+	 */
+	v = which == 0 ? READ_ONCE(d->nr_inflated) :
+	    which == 1 ? READ_ONCE(d->nr_reserved) :
+	    READ_ONCE(d->nr_committed);
 	return sysfs_emit(buf, "%llu\n", v << VSH_PAGE_SHIFT);
 }
 
@@ -148,13 +152,47 @@ static ssize_t mode_show(struct device *dev, struct device_attribute *attr,
 	struct vsh_dev *d = dev_to_vsh(dev);
 	const char *m;
 
-	mutex_lock(&d->lock);
-	m = d->mm ? "va" : d->loopback ? "loopback" : "none";
-	mutex_unlock(&d->lock);
+	/* lock free, like vsh_show_pages() */
+	m = READ_ONCE(d->mm) ? "va" : READ_ONCE(d->loopback) ? "loopback" :
+	    "none";
 	return sysfs_emit(buf, "%s\n", m);
 }
 
+static ssize_t quota_bytes_show(struct device *dev,
+				struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%llu\n", READ_ONCE(dev_to_vsh(dev)->quota));
+}
+
+/*
+ * A 4 KiB multiple, 0 for none.  Lowering it below the device's charge
+ * only makes new charges fail until the guest releases pages.
+ */
+static ssize_t quota_bytes_store(struct device *dev,
+				 struct device_attribute *attr,
+				 const char *buf, size_t count)
+{
+	u64 v;
+	int ret = kstrtou64(buf, 0, &v);
+
+	if (ret)
+		return ret;
+	if (v & (VSH_PAGE_SIZE - 1))
+		return -EINVAL;
+	WRITE_ONCE(dev_to_vsh(dev)->quota, v);
+	return count;
+}
+
+static ssize_t capacity_hint_bytes_show(struct device *dev,
+					struct device_attribute *attr,
+					char *buf)
+{
+	return sysfs_emit(buf, "%llu\n", vsh_dev_capacity(dev_to_vsh(dev)));
+}
+
 static DEVICE_ATTR_RW(target_pages);
+static DEVICE_ATTR_RW(quota_bytes);
+static DEVICE_ATTR_RO(capacity_hint_bytes);
 static DEVICE_ATTR_RO(actual_pages);
 static DEVICE_ATTR_RO(inflated_bytes);
 static DEVICE_ATTR_RO(reserved_bytes);
@@ -168,6 +206,8 @@ static struct attribute *vsh_dev_attrs[] = {
 	&dev_attr_reserved_bytes.attr,
 	&dev_attr_committed_bytes.attr,
 	&dev_attr_mode.attr,
+	&dev_attr_quota_bytes.attr,
+	&dev_attr_capacity_hint_bytes.attr,
 	NULL,
 };
 

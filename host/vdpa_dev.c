@@ -1,14 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vshape_host: vdpa_config_ops of the device and the worker that runs the
- * queues.  Every op that changes device state takes vsh_dev.lock; kick_vq
- * only queues the worker, because it may be called in atomic context.
+ * queues.  Every op that changes device state takes vsh_dev.lock, except
+ * set_map and reset_map (see struct vsh_map); kick_vq only queues the
+ * worker, because it may be called in atomic context.
  */
 #include <linux/module.h>
 #include <linux/sched/mm.h>
 #include <linux/jiffies.h>
 #include <linux/file.h>
 #include <linux/slab.h>
+#include <linux/cgroup.h>
+#include <linux/ktime.h>
+#include <linux/math64.h>
+#include <linux/sched/task.h>
 
 #include "vshape_host.h"
 
@@ -17,7 +22,7 @@ static void vsh_kick(struct vsh_dev *d, unsigned long delay)
 	kthread_mod_delayed_work(d->worker, &d->work, delay);
 }
 
-/* Rate bound: refill the token bucket; true if a request may run now. */
+/* Rate bound: refill the request bucket; true if a request may run now. */
 static bool vsh_take_token(struct vsh_dev *d)
 {
 	unsigned long now = jiffies;
@@ -34,20 +39,63 @@ static bool vsh_take_token(struct vsh_dev *d)
 	return true;
 }
 
-/* Process up to VSH_BATCH chains of one queue; true if more are pending. */
-static bool vsh_run_queue(struct vsh_dev *d, unsigned int idx, bool *throttled)
+/*
+ * Rate bound on work bytes (PFN pages and extent bytes processed): refill
+ * the byte bucket, which holds at most one second of vsh_rate_bytes, and
+ * return the bytes the caller may work on now (U64_MAX if unbounded).
+ */
+static u64 vsh_byte_tokens(struct vsh_dev *d)
 {
-	struct vsh_vq *vq = &d->vqs[idx];
-	enum vsh_role role = vsh_vq_role(d, idx);
-	struct vsh_chain *ch;
-	int n, ret;
-	bool more = false;
+	u64 rate = READ_ONCE(vsh_rate_bytes);
+	unsigned long now = jiffies;
+	unsigned long elapsed = now - d->last_byte_refill;
+	u64 add;
 
-	if (!vq->ready || role == VSH_ROLE_NONE)
-		return false;
-	ch = kmalloc(sizeof(*ch), GFP_KERNEL);
-	if (!ch)
-		return true;
+	if (!rate)
+		return U64_MAX;
+	add = elapsed >= HZ ? rate : mul_u64_u32_div(rate, elapsed, HZ);
+	if (add) {
+		d->byte_tokens = min(d->byte_tokens + add, rate);
+		d->last_byte_refill = now;
+	}
+	return min(d->byte_tokens, rate);
+}
+
+static void vsh_spend_bytes(struct vsh_dev *d, u64 bytes)
+{
+	d->byte_tokens -= min(d->byte_tokens, bytes);
+}
+
+static bool vsh_running(struct vsh_dev *d)
+{
+	return (d->status & VIRTIO_CONFIG_S_DRIVER_OK) &&
+	       !(d->status & VIRTIO_CONFIG_S_NEEDS_RESET);
+}
+
+/* What one worker pass has left and what it saw. */
+struct vsh_pass {
+	u64 budget;		/* work bytes left in this pass */
+	bool throttled;		/* the rate bound deferred work */
+	struct vsh_chain *ch;	/* scratch */
+};
+
+/*
+ * The ring itself is corrupt: stop the device and tell the driver, as
+ * the virtio spec asks (DEVICE_NEEDS_RESET, configuration change).
+ */
+static void vsh_needs_reset(struct vsh_dev *d, struct vsh_vq *vq)
+{
+	vq->ready = false;
+	WRITE_ONCE(d->status, d->status | VIRTIO_CONFIG_S_NEEDS_RESET);
+	vsh_config_changed(d);
+}
+
+/* Take and process the next chain of @vq; true if there was one. */
+static bool vsh_step_chain(struct vsh_dev *d, struct vsh_vq *vq,
+			   enum vsh_role role, struct vsh_pass *p)
+{
+	struct vsh_chain *ch = p->ch;
+	int ret;
 
 	if (role == VSH_ROLE_STATS && vq->stats_held && d->stats_want) {
 		/* returning the buffer asks the driver for fresh stats */
@@ -55,82 +103,168 @@ static bool vsh_run_queue(struct vsh_dev *d, unsigned int idx, bool *throttled)
 		d->stats_want = false;
 		vsh_vq_push(d, vq, vq->stats_head, 0);
 		vsh_vq_notify(vq);
+		return true;
 	}
-	for (n = 0; n < VSH_BATCH; n++) {
-		if (role == VSH_ROLE_STATS && vq->stats_held)
-			break;
-		if (!vsh_vq_pending(d, vq))
-			break;
-		if (!vsh_take_token(d)) {
-			*throttled = true;
-			more = true;
-			break;
-		}
-		ret = vsh_vq_pop(d, vq, ch);
-		if (ret == -ENOENT)
-			break;
-		if (ret == -EPIPE) {
-			/* the ring itself is corrupt: stop using it */
-			vq->ready = false;
-			break;
-		}
-		if (ret < 0) {
-			/* bad chain; returned with len 0 if the head was sane */
-			continue;
-		}
-		switch (role) {
-		case VSH_ROLE_INFLATE:
-			vsh_balloon_process(d, vq, true, ch);
-			break;
-		case VSH_ROLE_DEFLATE:
-			vsh_balloon_process(d, vq, false, ch);
-			break;
-		case VSH_ROLE_STATS:
-			vsh_stats_process(d, vq, ch);
-			break;
-		case VSH_ROLE_SHAPING:
-			vsh_shaping_process(d, vq, ch);
-			break;
-		default:
-			break;
-		}
-		cond_resched();
+	if (role == VSH_ROLE_STATS && vq->stats_held)
+		return false;
+	if (!vsh_vq_pending(d, vq))
+		return false;
+	if (!vsh_byte_tokens(d) || !vsh_take_token(d)) {
+		p->throttled = true;
+		return false;
 	}
-	if (n == VSH_BATCH)
-		more = true;
-	kfree(ch);
-	return more;
+	ret = vsh_vq_pop(d, vq, ch);
+	if (ret == -ENOENT)
+		return false;
+	if (ret == -EPIPE) {
+		vsh_needs_reset(d, vq);
+		return false;
+	}
+	if (ret < 0)
+		return true;	/* bad chain, returned with len 0 if it could be */
+	switch (role) {
+	case VSH_ROLE_INFLATE:
+	case VSH_ROLE_DEFLATE:
+		vsh_balloon_process(d, vq, role == VSH_ROLE_INFLATE, ch);
+		/* each PFN is a page of work */
+		vsh_spend_bytes(d, min_t(u64, ch->out_len, VSH_MAX_PFN_BYTES) /
+				sizeof(__le32) * VSH_PAGE_SIZE);
+		break;
+	case VSH_ROLE_STATS:
+		vsh_stats_process(d, vq, ch);
+		break;
+	case VSH_ROLE_SHAPING:
+		/* validates; a valid request becomes d->req */
+		vsh_shaping_process(d, vq, ch);
+		break;
+	default:
+		break;
+	}
+	return true;
 }
 
+/* One slice of the shaping request in execution. */
+static bool vsh_step_slice(struct vsh_dev *d, struct vsh_vq *vq,
+			   struct vsh_pass *p)
+{
+	u64 budget = min3(VSH_SLICE_BYTES, p->budget, vsh_byte_tokens(d));
+	u64 used;
+
+	budget = round_down(budget, VSH_PAGE_SIZE);
+	if (!budget) {
+		p->throttled = p->budget != 0;
+		return false;
+	}
+	used = vsh_shaping_continue(d, vq, budget);
+	vsh_spend_bytes(d, used);
+	p->budget -= min(p->budget, used);
+	return true;
+}
+
+/*
+ * One step of queue @idx under one hold of vsh_dev.lock: one chain, or
+ * one slice of the shaping request in execution.  While a shaping request
+ * executes, the other queues wait, so page states change only through it
+ * between its validation and its answer.  Returns 1 if it did work, 0 if
+ * there was none, -1 if the device is stopped.
+ */
+static int vsh_step(struct vsh_dev *d, unsigned int idx, struct vsh_pass *p)
+{
+	struct vsh_vq *vq = &d->vqs[idx];
+	enum vsh_role role;
+	u64 t0, held;
+	int ret = 0;
+
+	mutex_lock(&d->lock);
+	t0 = ktime_get_ns();
+	if (!vsh_running(d)) {
+		ret = -1;
+		goto out;
+	}
+	role = vsh_vq_role(d, idx);
+	if (!vq->ready || role == VSH_ROLE_NONE ||
+	    (d->req.active && role != VSH_ROLE_SHAPING))
+		goto out;
+	d->snap = vsh_map_get(d);
+	if (d->req.active)
+		ret = vsh_step_slice(d, vq, p);
+	else
+		ret = vsh_step_chain(d, vq, role, p);
+	vsh_map_put(d->snap);
+	d->snap = NULL;
+out:
+	held = ktime_get_ns() - t0;
+	if (held > d->stats.max_hold_ns)
+		d->stats.max_hold_ns = held;
+	mutex_unlock(&d->lock);
+	return ret;
+}
+
+/*
+ * A worker pass: round robin over the queues, one step each, until there
+ * is nothing to do, the rate bound defers, or the pass has done
+ * VSH_BATCH rounds or VSH_PASS_BYTES of work; then it requeues itself.
+ * It runs in the bound mm (kthread_use_mm), like vdpa_sim's worker, and
+ * the worker thread is in the VMM's cgroups (vsh_bind_mm).
+ */
 void vsh_work_fn(struct kthread_work *work)
 {
 	struct vsh_dev *d = container_of(work, struct vsh_dev, work.work);
+	struct vsh_pass p = { .budget = VSH_PASS_BYTES };
 	struct mm_struct *mm = NULL;
-	bool more = false, throttled = false;
-	unsigned int i;
+	bool more = false, progress;
+	unsigned int i, rounds;
+	int r;
 
 	mutex_lock(&d->lock);
-	if (!(d->status & VIRTIO_CONFIG_S_DRIVER_OK) ||
-	    (d->status & VIRTIO_CONFIG_S_NEEDS_RESET))
-		goto out;
-	if (d->mm) {
-		if (!mmget_not_zero(d->mm))
-			goto out;
-		mm = d->mm;
-		kthread_use_mm(mm);
+	if (!vsh_running(d) || (d->mm && !mmget_not_zero(d->mm))) {
+		mutex_unlock(&d->lock);
+		return;
 	}
-	for (i = 0; i < VSH_MAX_VQS; i++)
-		more |= vsh_run_queue(d, i, &throttled);
-	if (mm) {
-		kthread_unuse_mm(mm);
-		mmput(mm);
-	}
-	if (throttled)
-		d->stats.throttled++;
-out:
+	mm = d->mm;
 	mutex_unlock(&d->lock);
+	p.ch = kmalloc(sizeof(*p.ch), GFP_KERNEL);
+	if (!p.ch) {
+		more = true;
+		goto out;
+	}
+	if (mm)
+		kthread_use_mm(mm);
+	for (rounds = 0; ; rounds++) {
+		progress = false;
+		for (i = 0; i < VSH_MAX_VQS; i++) {
+			r = vsh_step(d, i, &p);
+			if (r < 0)
+				goto stop;
+			progress |= r;
+			cond_resched();
+		}
+		/* deferred or out of budget: the next pass goes on */
+		if (p.throttled || !p.budget) {
+			more = true;
+			break;
+		}
+		if (!progress)
+			break;
+		if (rounds + 1 >= VSH_BATCH) {
+			more = true;
+			break;
+		}
+	}
+stop:
+	if (mm)
+		kthread_unuse_mm(mm);
+	kfree(p.ch);
+out:
+	if (mm)
+		mmput(mm);
+	if (p.throttled) {
+		mutex_lock(&d->lock);
+		d->stats.throttled++;
+		mutex_unlock(&d->lock);
+	}
 	if (more)
-		vsh_kick(d, throttled ? max(1UL, HZ / 100) : 0);
+		vsh_kick(d, p.throttled ? max(1UL, HZ / 100) : 0);
 }
 
 static int vsh_set_vq_address(struct vdpa_device *vdpa, u16 idx, u64 desc,
@@ -155,7 +289,9 @@ static void vsh_set_vq_num(struct vdpa_device *vdpa, u16 idx, u32 num)
 	if (idx >= VSH_MAX_VQS)
 		return;
 	mutex_lock(&d->lock);
-	d->vqs[idx].num = num;
+	/* the ring walk masks indices with num: not while the queue runs */
+	if (!d->vqs[idx].ready)
+		d->vqs[idx].num = num;
 	mutex_unlock(&d->lock);
 }
 
@@ -253,20 +389,15 @@ static int vsh_set_driver_features(struct vdpa_device *vdpa, u64 features)
 	struct vsh_dev *d = vdpa_to_vsh(vdpa);
 
 	mutex_lock(&d->lock);
-	d->features = features & VSH_FEATURES;
+	WRITE_ONCE(d->features, features & VSH_FEATURES);
 	mutex_unlock(&d->lock);
 	return 0;
 }
 
+/* Lock free: `vdpa dev config show` must not wait for the worker. */
 static u64 vsh_get_driver_features(struct vdpa_device *vdpa)
 {
-	struct vsh_dev *d = vdpa_to_vsh(vdpa);
-	u64 f;
-
-	mutex_lock(&d->lock);
-	f = d->features;
-	mutex_unlock(&d->lock);
-	return f;
+	return READ_ONCE(vdpa_to_vsh(vdpa)->features);
 }
 
 static void vsh_set_config_cb(struct vdpa_device *vdpa,
@@ -312,8 +443,10 @@ void vsh_reset_locked(struct vsh_dev *d)
 	lockdep_assert_held(&d->lock);
 	for (i = 0; i < VSH_MAX_VQS; i++)
 		memset(&d->vqs[i], 0, sizeof(d->vqs[i]));
+	/* a request in execution is dropped unanswered with its ring */
+	d->req.active = false;
 	vsh_pages_reset(d);
-	d->features = 0;
+	WRITE_ONCE(d->features, 0);
 	WRITE_ONCE(d->status, 0);
 	spin_lock_irqsave(&d->cfg_lock, flags);
 	d->config.actual = 0;
@@ -335,8 +468,8 @@ static void vsh_set_status(struct vdpa_device *vdpa, u8 status)
 	 * driver (virtio_vdpa); under vhost-vdpa everything goes through the
 	 * bound mm and the memory map.
 	 */
-	d->loopback = !d->mm && d->vdpa.dev.driver &&
-		      !strcmp(d->vdpa.dev.driver->name, "virtio_vdpa");
+	WRITE_ONCE(d->loopback, !d->mm && d->vdpa.dev.driver &&
+		   !strcmp(d->vdpa.dev.driver->name, "virtio_vdpa"));
 	kick = status & VIRTIO_CONFIG_S_DRIVER_OK;
 	mutex_unlock(&d->lock);
 	if (kick)
@@ -368,7 +501,7 @@ static void vsh_get_config(struct vdpa_device *vdpa, unsigned int offset,
 
 	if (offset > VSH_CONFIG_SIZE || len > VSH_CONFIG_SIZE - offset)
 		return;
-	vsh_fill_shaping_config(&sc);
+	vsh_fill_shaping_config(d, &sc);
 	spin_lock_irqsave(&d->cfg_lock, flags);
 	memcpy(cfg, &d->config, sizeof(d->config));
 	spin_unlock_irqrestore(&d->cfg_lock, flags);
@@ -409,42 +542,81 @@ static struct vdpa_iova_range vsh_get_iova_range(struct vdpa_device *vdpa)
 	return r;
 }
 
+/*
+ * Called by vhost-vdpa with the IOTLB's mutex held and, for an update
+ * outside a batch, under mmap_read_lock of the VMM: so it must not take
+ * vsh_dev.lock (the worker faults guest memory in under it).  The new map
+ * is published with RCU (struct vsh_map).
+ */
 static int vsh_set_map(struct vdpa_device *vdpa, unsigned int asid,
 		       struct vhost_iotlb *iotlb)
+{
+	if (asid)
+		return -EINVAL;
+	return vsh_regions_from_iotlb(vdpa_to_vsh(vdpa), iotlb);
+}
+
+/*
+ * Back to the initial (empty) map, as vdpa_sim does: vhost-vdpa calls it
+ * when the VMM closes the device (also when it is killed), so the guest's
+ * RAM files are no longer referenced once the VMM is gone.
+ */
+static int vsh_reset_map(struct vdpa_device *vdpa, unsigned int asid)
+{
+	if (asid)
+		return -EINVAL;
+	vsh_map_publish(vdpa_to_vsh(vdpa), NULL);
+	return 0;
+}
+
+/*
+ * Called from VHOST_SET_OWNER in the VMM's context.  The worker thread
+ * joins the VMM's cgroups, as vhost's workers do, so the CPU time and
+ * memory it spends for this guest are charged to the VM.
+ */
+static int vsh_bind_mm(struct vdpa_device *vdpa, struct mm_struct *mm)
 {
 	struct vsh_dev *d = vdpa_to_vsh(vdpa);
 	int ret;
 
-	if (asid)
-		return -EINVAL;
-	mutex_lock(&d->lock);
-	ret = vsh_regions_from_iotlb(d, iotlb);
-	mutex_unlock(&d->lock);
-	return ret;
-}
-
-static int vsh_bind_mm(struct vdpa_device *vdpa, struct mm_struct *mm)
-{
-	struct vsh_dev *d = vdpa_to_vsh(vdpa);
-
+	ret = cgroup_attach_task_all(current, d->worker->task);
+	if (ret)
+		return ret;
 	mutex_lock(&d->lock);
 	if (d->mm)
 		mmdrop(d->mm);
 	mmgrab(mm);
-	d->mm = mm;
+	WRITE_ONCE(d->mm, mm);
 	mutex_unlock(&d->lock);
 	return 0;
 }
 
+/*
+ * The VMM is letting go (close or exit): forget its mm once no pass uses
+ * it, drop the map (and with it the files), and move the worker back to
+ * the root cgroups so the VMM's cgroup can be removed.
+ */
 static void vsh_unbind_mm(struct vdpa_device *vdpa)
 {
 	struct vsh_dev *d = vdpa_to_vsh(vdpa);
+	struct mm_struct *mm;
 
 	mutex_lock(&d->lock);
-	if (d->mm)
-		mmdrop(d->mm);
-	d->mm = NULL;
+	mm = d->mm;
+	WRITE_ONCE(d->mm, NULL);
 	mutex_unlock(&d->lock);
+	/*
+	 * A pass that started with @mm ends before we let it go (a pass
+	 * queued later sees no mm).  kthread_flush_worker, not
+	 * kthread_flush_work: the latter can wait forever on a delayed work
+	 * whose timer is pending.
+	 */
+	kthread_flush_worker(d->worker);
+	if (mm)
+		mmdrop(mm);
+	vsh_map_publish(d, NULL);
+	if (cgroup_attach_task_all(&init_task, d->worker->task))
+		dev_warn(&vdpa->dev, "worker not moved back to the root cgroup\n");
 }
 
 static void vsh_free(struct vdpa_device *vdpa)
@@ -457,11 +629,13 @@ static void vsh_free(struct vdpa_device *vdpa)
 	}
 	mutex_lock(&d->lock);
 	vsh_pages_reset(d);
-	vsh_free_regions(d);
 	if (d->mm)
 		mmdrop(d->mm);
 	d->mm = NULL;
 	mutex_unlock(&d->lock);
+	vsh_map_publish(d, NULL);
+	/* the map's memory is freed after a grace period */
+	rcu_barrier();
 	kfree(d->ext);
 	kfree(d->sorted);
 	mutex_destroy(&d->lock);
@@ -492,10 +666,23 @@ const struct vdpa_config_ops vsh_config_ops = {
 	.set_config		= vsh_set_config,
 	.get_iova_range		= vsh_get_iova_range,
 	.set_map		= vsh_set_map,
+	.reset_map		= vsh_reset_map,
 	.bind_mm		= vsh_bind_mm,
 	.unbind_mm		= vsh_unbind_mm,
 	.free			= vsh_free,
 };
+
+/* Raise the configuration change interrupt (if the driver is up). */
+void vsh_config_changed(struct vsh_dev *d)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&d->cb_lock, flags);
+	if ((READ_ONCE(d->status) & VIRTIO_CONFIG_S_DRIVER_OK) &&
+	    d->config_cb.callback)
+		d->config_cb.callback(d->config_cb.private);
+	spin_unlock_irqrestore(&d->cb_lock, flags);
+}
 
 /* Host side: set a new target (pages) and raise the config interrupt. */
 void vsh_set_target(struct vsh_dev *d, u32 pages)
@@ -505,12 +692,7 @@ void vsh_set_target(struct vsh_dev *d, u32 pages)
 	spin_lock_irqsave(&d->cfg_lock, flags);
 	d->config.num_pages = cpu_to_le32(pages);
 	spin_unlock_irqrestore(&d->cfg_lock, flags);
-
-	spin_lock_irqsave(&d->cb_lock, flags);
-	if ((READ_ONCE(d->status) & VIRTIO_CONFIG_S_DRIVER_OK) &&
-	    d->config_cb.callback)
-		d->config_cb.callback(d->config_cb.private);
-	spin_unlock_irqrestore(&d->cb_lock, flags);
+	vsh_config_changed(d);
 }
 
 u32 vsh_get_target(struct vsh_dev *d)

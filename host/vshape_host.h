@@ -11,6 +11,8 @@
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/kthread.h>
+#include <linux/rcupdate.h>
+#include <linux/refcount.h>
 #include <linux/xarray.h>
 #include <linux/vdpa.h>
 #include <linux/virtio_balloon.h>
@@ -26,6 +28,17 @@
 #define VSH_MAX_EXTENTS		256	/* vshape_config.max_extents */
 #define VSH_MAX_REQ_BYTES	BIT_ULL(30)	/* vshape_config.max_request_bytes */
 #define VSH_BATCH		32	/* chains per queue per worker pass */
+/*
+ * Bounds on the work one guest can make the host do (docs/protocol.md):
+ * a standard-queue buffer holds at most VSH_MAX_PFN_BYTES of PFNs (the
+ * in-tree driver sends 1 KiB, vshape_guest 16 KiB); a shaping request is
+ * executed VSH_SLICE_BYTES at a time, each slice under one hold of
+ * vsh_dev.lock; a worker pass does at most VSH_PASS_BYTES of such work
+ * before it requeues itself.
+ */
+#define VSH_MAX_PFN_BYTES	(16U << 10)
+#define VSH_SLICE_BYTES		(2ULL << 20)
+#define VSH_PASS_BYTES		(64ULL << 20)
 
 #define VSH_CONFIG_SIZE	(sizeof(struct virtio_balloon_config) + \
 			 sizeof(struct vshape_config))
@@ -98,6 +111,38 @@ struct vsh_region {
 	u64 offset;		/* file offset of @start */
 };
 
+/*
+ * The device's memory map: the regions of the last set_map, sorted.  A
+ * map is never changed once published; set_map publishes a new one in
+ * vsh_dev.map and drops its reference on the old one, which is freed
+ * (files put) when its last user drops it.  The worker takes a reference
+ * for each step (vsh_map_get), so set_map never waits for the worker and
+ * never takes vsh_dev.lock: no path takes mmap_lock (held by vhost-vdpa
+ * around set_map) and then vsh_dev.lock, while the worker faults guest
+ * memory in (mmap_lock) under vsh_dev.lock.
+ */
+struct vsh_map {
+	refcount_t ref;
+	struct rcu_head rcu;
+	unsigned int nr;
+	struct vsh_region r[] __counted_by(nr);
+};
+
+/*
+ * A shaping request between validation and its answer: executed one
+ * slice per worker step, so the device lock is dropped between slices.
+ * The extents are in vsh_dev.ext.
+ */
+struct vsh_req {
+	bool active;
+	struct vsh_chain ch;
+	__le32 id;
+	unsigned int op, nr;
+	unsigned int i;		/* current extent */
+	u64 off;		/* bytes of extent @i done */
+	u64 total, granted;
+};
+
 /* One extent in CPU byte order, after it was read from the ring. */
 struct vsh_ext {
 	u64 gpa;
@@ -119,6 +164,9 @@ struct vsh_stats {
 	u64 stats_bufs;		/* stats buffers received */
 	u64 punched_bytes;	/* bytes handed to FALLOC_FL_PUNCH_HOLE */
 	u64 populated_bytes;	/* bytes handed to fallocate(allocate) */
+	u64 big_buf;		/* standard buffers over VSH_MAX_PFN_BYTES */
+	u64 slices;		/* shaping slices executed */
+	u64 max_hold_ns;	/* longest hold of vsh_dev.lock by the worker */
 };
 
 struct vsh_dev {
@@ -130,28 +178,41 @@ struct vsh_dev {
 
 	/*
 	 * @lock serialises the vdpa config ops that change device state with
-	 * the worker.  It protects @vqs, @features, @status, @regions,
-	 * @nr_regions, @mm, @loopback, @pages, the page counters, @stats,
-	 * @guest_stats, @stats_want, @tokens and @last_refill.  Holding it
-	 * guarantees the rings, the memory map and the page states do not
-	 * change under the holder.  Never taken in atomic context; kick_vq
-	 * does not take it.
+	 * the worker.  It protects @vqs, @features, @status, @snap, @req,
+	 * @mm, @loopback, @pages, the page counters, @stats, @guest_stats,
+	 * @stats_want, @tokens, @byte_tokens, @last_refill and
+	 * @last_byte_refill.  Holding it
+	 * guarantees the rings and the page states do not change under the
+	 * holder.  The worker holds it for one step at a time (one chain or
+	 * one slice of a shaping request), never for a whole pass.  Never
+	 * taken in atomic context nor with mmap_lock held (set_map, which
+	 * vhost-vdpa calls under mmap_lock, does not take it); kick_vq does
+	 * not take it.  Fields also read without it (sysfs, get_status,
+	 * get_driver_features) are written with WRITE_ONCE.
 	 */
 	struct mutex lock;
 	struct vsh_vq vqs[VSH_MAX_VQS];
 	u64 features;
 	u8 status;
-	struct vsh_region *regions;
-	unsigned int nr_regions;
+	struct vsh_map *snap;		/* the map of the current worker step */
+	struct vsh_req req;		/* shaping request in execution */
 	struct mm_struct *mm;		/* bound mm (use_va), mmgrab'ed */
 	bool loopback;			/* bound to virtio_vdpa: PA mode */
 	struct xarray pages;		/* gpa >> 21 -> block state, pages.c */
 	u64 nr_inflated, nr_reserved, nr_committed;	/* pages */
+	/*
+	 * Per-device ledger quota in bytes, 0 = none (only the host-wide
+	 * capacity applies).  Written by sysfs without @lock (WRITE_ONCE),
+	 * read with READ_ONCE: a charge checks it under @lock.
+	 */
+	u64 quota;
 	struct vsh_stats stats;
 	u64 guest_stats[VIRTIO_BALLOON_S_NR];	/* last stats buffer */
 	bool stats_want;		/* host asked for fresh stats */
 	unsigned int tokens;		/* rate bound: requests left */
+	u64 byte_tokens;		/* rate bound: work bytes left */
 	unsigned long last_refill;	/* jiffies */
+	unsigned long last_byte_refill;	/* jiffies */
 	struct vsh_ext *ext;		/* VSH_MAX_EXTENTS scratch */
 	struct vsh_ext *sorted;		/* VSH_MAX_EXTENTS scratch */
 
@@ -168,6 +229,15 @@ struct vsh_dev {
 	 */
 	spinlock_t cb_lock;
 	struct vdpa_callback config_cb;
+
+	/*
+	 * @map_lock serialises writers of @map (set_map, reset_map, free);
+	 * readers use RCU and a reference (vsh_map_get).  A spinlock held
+	 * only to swap the pointer: nothing sleeps or takes another lock
+	 * under it.
+	 */
+	spinlock_t map_lock;
+	struct vsh_map __rcu *map;
 
 	struct dentry *debugfs;
 	bool sysfs_done;
@@ -186,6 +256,7 @@ static inline bool vsh_has(const struct vsh_dev *d, unsigned int bit)
 /* main.c */
 extern unsigned int vsh_rate_limit;
 extern unsigned int vsh_rate_burst;
+extern unsigned long long vsh_rate_bytes;
 
 /* vdpa_dev.c */
 extern const struct vdpa_config_ops vsh_config_ops;
@@ -194,7 +265,7 @@ void vsh_reset_locked(struct vsh_dev *d);
 void vsh_set_target(struct vsh_dev *d, u32 pages);
 u32 vsh_get_target(struct vsh_dev *d);
 u32 vsh_get_actual(struct vsh_dev *d);
-void vsh_free_regions(struct vsh_dev *d);
+void vsh_config_changed(struct vsh_dev *d);
 
 /* vq.c */
 enum vsh_role vsh_vq_role(const struct vsh_dev *d, unsigned int idx);
@@ -219,6 +290,10 @@ const struct vsh_region *vsh_region_find(struct vsh_dev *d, u64 iova,
 int vsh_backing_punch(struct vsh_dev *d, u64 gpa, u64 len);
 int vsh_backing_populate(struct vsh_dev *d, u64 gpa, u64 len);
 int vsh_regions_from_iotlb(struct vsh_dev *d, struct vhost_iotlb *iotlb);
+void vsh_map_publish(struct vsh_dev *d, struct vsh_map *m);
+struct vsh_map *vsh_map_get(struct vsh_dev *d);
+void vsh_map_put(struct vsh_map *m);
+unsigned int vsh_map_nr(struct vsh_dev *d);
 
 /* pages.c */
 struct seq_file;
@@ -238,12 +313,16 @@ void vsh_stats_request(struct vsh_dev *d);
 /* shaping.c */
 void vsh_shaping_process(struct vsh_dev *d, struct vsh_vq *vq,
 			 struct vsh_chain *ch);
-void vsh_fill_shaping_config(struct vshape_config *c);
+u64 vsh_shaping_continue(struct vsh_dev *d, struct vsh_vq *vq, u64 budget);
+void vsh_fill_shaping_config(struct vsh_dev *d, struct vshape_config *c);
 
 /* ledger.c */
 u64 vsh_ledger_charge(u64 bytes, bool partial_ok);
 void vsh_ledger_uncharge(u64 bytes);
 u64 vsh_ledger_free_bytes(void);
+u64 vsh_dev_charged(const struct vsh_dev *d);
+u64 vsh_dev_capacity(const struct vsh_dev *d);
+bool vsh_dev_quota_allows(const struct vsh_dev *d, u64 bytes);
 u64 vsh_ledger_capacity(void);
 u64 vsh_ledger_charged(void);
 int vsh_ledger_set_capacity(u64 bytes);

@@ -218,10 +218,14 @@ l2_suite() {
 			sleep 0.1
 		done
 		echo "# $t: killing QEMU with $(mb "$(cat $SYS/inflated_bytes)") MiB inflated, ledger $(mb "$(cat $LEDGER/charged_bytes)") MiB"
-		kill "$(cat "$l2run/qemu.pid")"
+		kill -9 "$(cat "$l2run/qemu.pid")"
 		scripts/vm --wait "$l2run" > /dev/null 2>&1
 		check "$t: QEMU killed with work in flight: device reset, 0 inflated/reserved/committed" \
 			[ "$(cat $SYS/inflated_bytes)$(cat $SYS/reserved_bytes)$(cat $SYS/committed_bytes)" = 000 ]
+		# nothing outlives the VMM: before vdpa dev del, the memfd is freed
+		sleep 0.5
+		check "$t: QEMU killed: its memfd is freed before vdpa dev del (L1 Shmem $(mb "$(shmem)") MiB, $(mb "$base") MiB before the VMs)" \
+			[ $(($(shmem) - base)) -le $((32 * MiB)) ]
 	fi
 	check "$t: VM gone: ledger empty" [ "$(cat $LEDGER/charged_bytes)" = 0 ]
 	echo "# $t host: $(grep -E "^(req|status|bad|punched|populated|throttled|backing)" $HSTATS | tr '\n' ' ')"
@@ -260,15 +264,25 @@ l2_huge() {
 			[ $((m0 - m1)) -ge $((240 * MiB)) ]
 		l2 'gdev; knob guest_target_kb 0'
 		check "$t: target back to 0: 0 inflated" wait_host $SYS/inflated_bytes 0 120
-		l2 'rmmod vshape_guest'
-		stop_l2_check "$t"
+		# end L2 by killing its QEMU: the file's blocks must be freed
+		# and the tmpfs must unmount before vdpa dev del
+		kill -9 "$(cat "$l2run/qemu.pid")"
+		scripts/vm --wait "$l2run" > /dev/null 2>&1
+		rm -f "$L2_RAM_FILE"
+		sleep 0.5
+		check "$t: QEMU killed: its RAM file's blocks are freed (tmpfs uses $(df -k --output=used /run/l2huge | tail -n1 | tr -d ' ') KiB)" \
+			[ "$(df -k --output=used /run/l2huge | tail -n1 | tr -d ' ')" -lt 4096 ]
+		check "$t: QEMU killed: the tmpfs holding its RAM unmounts before vdpa dev del" \
+			umount /run/l2huge
 	else
 		nok "$t: L2 boots with its RAM in $L2_RAM_FILE"
 		tail -n 30 /tmp/l2run-huge/console.log | sed 's/^/# L2| /'
 	fi
 	unset L2_RAM_FILE
-	rm -f /run/l2huge/ram
-	umount /run/l2huge
+	if mountpoint -q /run/l2huge; then
+		rm -f /run/l2huge/ram
+		umount /run/l2huge
+	fi
 }
 
 for i in "${!l2kvers[@]}"; do

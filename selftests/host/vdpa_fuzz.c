@@ -19,6 +19,10 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <dirent.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +34,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/vhost.h>
+#include <linux/netlink.h>
+#include <linux/genetlink.h>
+#include <linux/vdpa.h>
+#include <sys/socket.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 #include <linux/virtio_balloon.h>
@@ -178,12 +186,20 @@ static int xioctl(unsigned long req, void *arg, const char *what)
 
 static void setup(const char *dev)
 {
-	uint64_t features, bf = 1ULL << VHOST_BACKEND_F_IOTLB_MSG_V2;
+	uint64_t features, bf = (1ULL << VHOST_BACKEND_F_IOTLB_MSG_V2) |
+				(1ULL << VHOST_BACKEND_F_IOTLB_BATCH);
 	struct vhost_msg_v2 msg = { .type = VHOST_IOTLB_MSG_V2 };
 	uint8_t status;
 	int q;
 
-	memfd = memfd_create("fuzz-ram", 0);
+	/* a fresh device: its rings start at index 0 (also after fork) */
+	memset(avail_idx, 0, sizeof(avail_idx));
+	memset(used_seen, 0, sizeof(used_seen));
+	/* VSHAPE_FUZZ_RAM: the RAM is that file (e.g. on a tmpfs) */
+	if (getenv("VSHAPE_FUZZ_RAM"))
+		memfd = open(getenv("VSHAPE_FUZZ_RAM"), O_RDWR | O_CREAT, 0600);
+	else
+		memfd = memfd_create("fuzz-ram", 0);
 	if (memfd < 0 || ftruncate(memfd, MEM_SIZE)) {
 		printf("1..0 # SKIP memfd: %s\n", strerror(errno));
 		exit(4);
@@ -256,6 +272,865 @@ static void bad_chain(const char *what)
 	   "%s: returned empty, counted, device healthy", what);
 }
 
+/* ---- bounded work, responsiveness, cgroup charge (issue 12) ---- */
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static const char *dev_name_of(void)
+{
+	const char *p = strrchr(dbg, '/');
+
+	return p ? p + 1 : dbg;
+}
+
+/*
+ * Generic netlink to the vdpa family: what `vdpa dev show` (DEV_GET) and
+ * `vdpa dev config show` (DEV_CONFIG_GET) send, timed without the cost of
+ * starting the tool (most of a second under TCG).
+ */
+struct nlreq {
+	struct nlmsghdr n;
+	struct genlmsghdr g;
+	char buf[256];
+};
+
+static void nl_attr(struct nlreq *r, uint16_t type, const void *data, int len)
+{
+	struct nlattr *a = (void *)((char *)r + NLMSG_ALIGN(r->n.nlmsg_len));
+
+	a->nla_type = type;
+	a->nla_len = NLA_HDRLEN + len;
+	memcpy((char *)a + NLA_HDRLEN, data, len);
+	r->n.nlmsg_len = NLMSG_ALIGN(r->n.nlmsg_len) + NLA_ALIGN(a->nla_len);
+}
+
+/*
+ * Send one request on @fd; 0 if the kernel answered without an error, the
+ * answer's negative errno if it answered with one, -1000 if no answer.
+ */
+static int nl_call(int fd, uint16_t family, uint8_t cmd, const char *name,
+		   uint16_t attr, char *ans, int anslen)
+{
+	struct nlreq r = {
+		.n.nlmsg_len = NLMSG_LENGTH(GENL_HDRLEN),
+		.n.nlmsg_type = family,
+		.n.nlmsg_flags = NLM_F_REQUEST,
+		.g.cmd = cmd,
+		.g.version = 1,
+	};
+	struct nlmsghdr *h = (void *)ans;
+	int len;
+
+	nl_attr(&r, attr, name, strlen(name) + 1);
+	if (send(fd, &r, r.n.nlmsg_len, 0) < 0)
+		return -1000;
+	len = recv(fd, ans, anslen, 0);
+	if (len < (int)NLMSG_HDRLEN)
+		return -1000;
+	if (h->nlmsg_type == NLMSG_ERROR)
+		return ((struct nlmsgerr *)NLMSG_DATA(h))->error ?: -1000;
+	return 0;
+}
+
+/* The vdpa family id, or 0. */
+static uint16_t nl_vdpa_family(int fd)
+{
+	char ans[4096];
+	struct nlmsghdr *h = (void *)ans;
+	struct nlattr *a;
+	int off;
+
+	if (nl_call(fd, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, VDPA_GENL_NAME,
+		    CTRL_ATTR_FAMILY_NAME, ans, sizeof(ans)))
+		return 0;
+	for (off = NLMSG_LENGTH(GENL_HDRLEN); off < (int)h->nlmsg_len;
+	     off += NLA_ALIGN(a->nla_len)) {
+		a = (void *)(ans + off);
+		if (a->nla_len < NLA_HDRLEN)
+			break;
+		if (a->nla_type == CTRL_ATTR_FAMILY_ID)
+			return *(uint16_t *)((char *)a + NLA_HDRLEN);
+	}
+	return 0;
+}
+
+/*
+ * A host user probing the device while the guest is hostile: every
+ * 100 ms, time a read of a sysfs file of the device, a DEV_GET and a
+ * DEV_CONFIG_GET over generic netlink.  A probe that fails counts as
+ * taking forever.
+ */
+struct probe {
+	pthread_t thr;
+	volatile int stop;
+	int runs, idle;		/* runs; idle: stop after that many */
+	double max_sysfs, max_show, max_config, max_iotlb;
+};
+
+static int iotlb_msg(uint8_t type, uint64_t iova, uint64_t size, void *uaddr,
+		     uint8_t perm);
+#define PROBE_IOVA	(16ULL << 30)
+
+static void *prober(void *arg)
+{
+	struct probe *p = arg;
+	char path[256], buf[64], ans[8192];
+	int fd, nl = socket(AF_NETLINK, SOCK_RAW, NETLINK_GENERIC);
+	uint16_t fam = nl >= 0 ? nl_vdpa_family(nl) : 0;
+	double t0, t1, t2, t3;
+	int r;
+
+	snprintf(path, sizeof(path), "/sys/bus/vdpa/devices/%s/vshape/inflated_bytes",
+		 dev_name_of());
+	while (!p->stop && (!p->idle || p->runs < p->idle)) {
+		t0 = now_s();
+		fd = open(path, O_RDONLY);
+		if (fd < 0 || read(fd, buf, sizeof(buf)) <= 0)
+			t0 -= 1000;
+		if (fd >= 0)
+			close(fd);
+		t1 = now_s();
+		if (!fam || nl_call(nl, fam, VDPA_CMD_DEV_GET, dev_name_of(),
+				    VDPA_ATTR_DEV_NAME, ans, sizeof(ans)))
+			t1 -= 1000;
+		t2 = now_s();
+		/*
+		 * 6.12 answers EOPNOTSUPP for a balloon, after it read the
+		 * status and the negotiated features: still an answer.
+		 */
+		r = fam ? nl_call(nl, fam, VDPA_CMD_DEV_CONFIG_GET,
+				  dev_name_of(), VDPA_ATTR_DEV_NAME, ans,
+				  sizeof(ans)) : -1000;
+		if (r && r != -EOPNOTSUPP)
+			t2 -= 1000;
+		t3 = now_s();
+		/*
+		 * An IOTLB update outside a batch: vhost-vdpa calls set_map
+		 * under the VMM's mmap_lock; it must not wait for the worker.
+		 */
+		if (iotlb_msg(VHOST_IOTLB_UPDATE, PROBE_IOVA, 4096, mem,
+			      VHOST_ACCESS_RO) ||
+		    iotlb_msg(VHOST_IOTLB_INVALIDATE, PROBE_IOVA, 4096, NULL, 0))
+			t3 -= 1000;
+		if (now_s() - t3 > p->max_iotlb)
+			p->max_iotlb = now_s() - t3;
+		if (t1 - t0 > p->max_sysfs)
+			p->max_sysfs = t1 - t0;
+		if (t2 - t1 > p->max_show)
+			p->max_show = t2 - t1;
+		if (t3 - t2 > p->max_config)
+			p->max_config = t3 - t2;
+		p->runs++;
+		usleep(100000);
+	}
+	if (nl >= 0)
+		close(nl);
+	return NULL;
+}
+
+/*
+ * A probe may take at most one second more than its slowest of three
+ * runs on the idle device just before (TCG on a shared machine).
+ */
+static struct probe idle;
+
+static void probe_start(struct probe *p)
+{
+	memset(&idle, 0, sizeof(idle));
+	idle.idle = 3;
+	prober(&idle);
+	memset(p, 0, sizeof(*p));
+	if (pthread_create(&p->thr, NULL, prober, p))
+		perror("pthread_create");
+}
+
+static void probe_stop(struct probe *p, const char *what)
+{
+	p->stop = 1;
+	pthread_join(p->thr, NULL);
+	ok(p->runs > 0 && p->max_sysfs < 1 + idle.max_sysfs &&
+	   p->max_show < 1 + idle.max_show &&
+	   p->max_config < 1 + idle.max_config &&
+	   p->max_iotlb < 1 + idle.max_iotlb,
+	   "%s: host responsive (%d probes; slowest sysfs read %.3f s, "
+	   "DEV_GET (vdpa dev show) %.3f s, DEV_CONFIG_GET (vdpa dev config show) %.3f s, "
+	   "IOTLB update+invalidate (set_map) %.3f s; "
+	   "each within 1 s of its idle time %.3f/%.3f/%.3f/%.3f s)",
+	   what, p->runs, p->max_sysfs, p->max_show, p->max_config,
+	   p->max_iotlb, idle.max_sysfs, idle.max_show, idle.max_config,
+	   idle.max_iotlb);
+}
+
+/* One IOTLB update or invalidation (VHOST_IOTLB_MSG_V2). */
+static int iotlb_msg(uint8_t type, uint64_t iova, uint64_t size, void *uaddr,
+		     uint8_t perm)
+{
+	struct vhost_msg_v2 msg = { .type = VHOST_IOTLB_MSG_V2 };
+
+	msg.iotlb.iova = iova;
+	msg.iotlb.size = size;
+	msg.iotlb.uaddr = (uint64_t)(uintptr_t)uaddr;
+	msg.iotlb.perm = perm;
+	msg.iotlb.type = type;
+	return write(vfd, &msg, sizeof(msg)) == sizeof(msg) ? 0 : -errno;
+}
+
+#define HUGE_IOVA	(4ULL << 30)
+#define HUGE_ALIAS	(64ULL << 20)
+
+/*
+ * Two descriptors of 1 GiB - 4 KiB on the inflate queue over 0xff bytes:
+ * 512 Mi PFNs, all outside RAM.  A 64 MiB memfd of 0xff is mapped
+ * read-only 16 times at 4 GiB to make 1 GiB of readable IOVA.  The device
+ * must return the chain at once (buffer cap), and the host must stay
+ * responsive meanwhile.
+ */
+static void test_huge_buffer(void)
+{
+	long long before = stat_of("big_buf");
+	int ffd = memfd_create("fuzz-ff", 0), j, mapped = 0;
+	struct probe p;
+	uint8_t *ff;
+	double t0, t;
+	long len;
+
+	if (ffd < 0 || ftruncate(ffd, HUGE_ALIAS)) {
+		ok(0, "huge buffer: memfd: %s", strerror(errno));
+		return;
+	}
+	ff = mmap(NULL, HUGE_ALIAS, PROT_READ | PROT_WRITE, MAP_SHARED, ffd, 0);
+	if (ff == MAP_FAILED) {
+		ok(0, "huge buffer: mmap: %s", strerror(errno));
+		return;
+	}
+	memset(ff, 0xff, HUGE_ALIAS);
+	for (j = 0; j < 16; j++)
+		mapped += !iotlb_msg(VHOST_IOTLB_UPDATE, HUGE_IOVA + j * HUGE_ALIAS,
+				     HUGE_ALIAS, ff, VHOST_ACCESS_RO);
+	set_desc(0, 0, HUGE_IOVA, (1U << 30) - 4096, VRING_DESC_F_NEXT, 1);
+	set_desc(0, 1, HUGE_IOVA, (1U << 30) - 4096, 0, 0);
+	probe_start(&p);
+	usleep(200000);
+	t0 = now_s();
+	submit(0, 0);
+	len = wait_used(0, 900000);
+	t = now_s() - t0;
+	usleep(300000);
+	probe_stop(&p, "inflate chain of 2 x 1 GiB of invalid PFNs");
+	ok(mapped == 16 && len == 0 && t < 2 && stat_of("big_buf") == before + 1,
+	   "... returned unprocessed in %.3f s (limit 2 s), counted as big_buf (%d/16 aliases mapped)",
+	   t, mapped);
+	for (j = 0; j < 16; j++)
+		iotlb_msg(VHOST_IOTLB_INVALIDATE, HUGE_IOVA + j * HUGE_ALIAS,
+			  HUGE_ALIAS, NULL, 0);
+	munmap(ff, HUGE_ALIAS);
+	close(ffd);
+	ok(healthy(), "... device healthy after it");
+}
+
+/*
+ * One valid PFN repeated: a 16 KiB buffer of 4096 copies frees the page
+ * once (punched_bytes +4 KiB, not +16 MiB); eight such descriptors in one
+ * chain exceed the cap and change nothing.
+ */
+static void test_repeated_pfn(void)
+{
+	uint32_t *pfns = (void *)(mem + DATA_BASE);
+	uint32_t pfn = (DATA_BASE + (20 << 20)) >> 12;
+	long long p0, p1, bb;
+	long len;
+	int i;
+
+	for (i = 0; i < 4096; i++)
+		pfns[i] = pfn;
+	p0 = stat_of("punched_bytes");
+	set_desc(0, 0, DATA_BASE, 16384, 0, 0);
+	submit(0, 0);
+	len = wait_used(0, 60000);
+	p1 = stat_of("punched_bytes");
+	ok(len == 0 && p1 - p0 == 4096,
+	   "inflate buffer repeating one valid PFN 4096 times: punched %lld bytes (4096 expected)",
+	   p1 - p0);
+	bb = stat_of("big_buf");
+	for (i = 0; i < 8; i++)
+		set_desc(0, i, DATA_BASE, 16384, i < 7 ? VRING_DESC_F_NEXT : 0,
+			 i + 1);
+	submit(0, 0);
+	len = wait_used(0, 60000);
+	ok(len == 0 && stat_of("punched_bytes") == p1 &&
+	   stat_of("big_buf") == bb + 1,
+	   "8 x 16 KiB of the same PFN (over the 16 KiB cap): nothing punched, counted");
+	/* give the page back */
+	set_desc(1, 0, DATA_BASE, 4, 0, 0);
+	submit(1, 0);
+	wait_used(1, 5000);
+	ok(healthy(), "... device healthy after it");
+}
+
+static void write_dbg(const char *file, const char *val)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dbg, file);
+	f = fopen(path, "w");
+	if (!f || fputs(val, f) < 0)
+		perror(path);
+	if (f)
+		fclose(f);
+}
+
+/* pid of the device's worker thread ("vshape-<dev>"), or -1 */
+static int worker_pid(void)
+{
+	char want[64], path[300], comm[64];
+	struct dirent *de;
+	int pid = -1;
+	DIR *dir;
+	FILE *f;
+
+	snprintf(want, sizeof(want), "vshape-%s\n", dev_name_of());
+	dir = opendir("/proc");
+	while (dir && (de = readdir(dir))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f) && !strcmp(comm, want))
+			pid = atoi(de->d_name);
+		fclose(f);
+	}
+	if (dir)
+		closedir(dir);
+	return pid;
+}
+
+/* The cgroup v2 path of @pid ("0::/x" -> "/x"), in @buf. */
+static char *cgroup_of(int pid, char *buf, size_t sz)
+{
+	char path[64], line[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+	buf[0] = 0;
+	f = fopen(path, "r");
+	if (!f)
+		return buf;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "0::", 3)) {
+			line[strcspn(line, "\n")] = 0;
+			snprintf(buf, sz, "%s", line + 3);
+		}
+	fclose(f);
+	return buf;
+}
+
+/* CPU time of a task in seconds (utime + stime), or -1 */
+static double task_cpu(int pid)
+{
+	char path[64], line[1024], *p;
+	unsigned long ut, st;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (!f || !fgets(line, sizeof(line), f)) {
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	fclose(f);
+	p = strrchr(line, ')');
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+			 &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / sysconf(_SC_CLK_TCK);
+}
+
+/* usage_usec of a cgroup v2 (mounted at /sys/fs/cgroup), in seconds */
+static double cgroup_cpu(const char *cg)
+{
+	char path[600], line[128];
+	double v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/fs/cgroup%s/cpu.stat", cg);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "usage_usec ", 11))
+			v = atoll(line + 11) / 1e6;
+	fclose(f);
+	return v;
+}
+
+/*
+ * The second device, driven by a child process while the storm runs on
+ * the first: every request must be answered within a second.
+ */
+struct other {
+	volatile int stop;
+	int answered, failed;
+	double max_lat;
+};
+
+static void serve_other(const char *dev2, struct other *o)
+{
+	double t0, t;
+
+	/* its own RAM: a memfd, not the first device's file */
+	unsetenv("VSHAPE_FUZZ_RAM");
+	setup(dev2);
+	while (!o->stop) {
+		t0 = now_s();
+		if (healthy())
+			o->answered++;
+		else
+			o->failed++;
+		t = now_s() - t0;
+		if (t > o->max_lat)
+			o->max_lat = t;
+		usleep(50000);
+	}
+	exit(0);
+}
+
+/*
+ * COMMIT/RELEASE storm: 32 MiB extents (the ledger allows 64 MiB),
+ * alternately committed (populated) and released (punched), 16 times.
+ * The host stays responsive, the other device keeps being served, the
+ * worker runs in this process's cgroup and its CPU time shows there.
+ */
+static void test_storm(const char *dev2)
+{
+	struct vshape_extent e = { DATA_BASE, 32 << 20 };
+	char mycg[512], wcg[512];
+	struct other *o = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	double w0, w1, c0, c1, t0, t;
+	int wpid = worker_pid(), i, done = 0, status;
+	long long s0;
+	struct probe p;
+	pid_t child = -1;
+
+	cgroup_of(getpid(), mycg, sizeof(mycg));
+	cgroup_of(wpid, wcg, sizeof(wcg));
+	ok(wpid > 0 && mycg[0] && strcmp(mycg, "/") && !strcmp(mycg, wcg),
+	   "worker vshape-%s (pid %d) runs in the VMM's cgroup (VMM %s, worker %s)",
+	   dev_name_of(), wpid, mycg, wcg);
+
+	memset(o, 0, sizeof(*o));
+	if (dev2) {
+		child = fork();
+		if (child == 0)
+			serve_other(dev2, o);
+	}
+	shaping(VSHAPE_OP_INFLATE, &e, 1);
+	s0 = stat_of("slices");
+	write_dbg("max_hold_ns", "0");
+	w0 = task_cpu(wpid);
+	c0 = cgroup_cpu(mycg);
+	probe_start(&p);
+	t0 = now_s();
+	for (i = 0; i < 16; i++) {
+		done += shaping(VSHAPE_OP_COMMIT, &e, 1) == 24 &&
+			resp()->status == VSHAPE_S_DONE;
+		done += shaping(VSHAPE_OP_RELEASE, &e, 1) == 24 &&
+			resp()->status == VSHAPE_S_DONE;
+	}
+	t = now_s() - t0;
+	probe_stop(&p, "COMMIT/RELEASE storm");
+	w1 = task_cpu(wpid);
+	c1 = cgroup_cpu(mycg);
+	ok(done == 32, "storm: 16 x COMMIT + RELEASE of 32 MiB, %d/32 DONE in %.1f s (%lld slices)",
+	   done, t, stat_of("slices") - s0);
+	printf("# storm: worker CPU %.2f s, VMM cgroup usage +%.2f s, longest lock hold %lld us\n",
+	       w1 - w0, c1 - c0, stat_of("max_hold_ns") / 1000);
+	ok(w1 - w0 > 0.05 && c1 - c0 >= w1 - w0,
+	   "storm: the worker's CPU time (%.2f s) shows in the VMM's cgroup (+%.2f s)",
+	   w1 - w0, c1 - c0);
+	if (child > 0) {
+		o->stop = 1;
+		waitpid(child, &status, 0);
+		ok(o->answered > 0 && !o->failed && o->max_lat < 1,
+		   "other device served during the storm: %d requests DONE, %d failed, slowest %.3f s (limit 1 s)",
+		   o->answered, o->failed, o->max_lat);
+	} else {
+		ok(0, "other device served during the storm (no second device given)");
+	}
+	shaping(VSHAPE_OP_DEFLATE, &e, 1);
+	munmap(o, 4096);
+}
+
+/* Write @val to a sysfs file of the device; 0 or -errno. */
+static int write_sys(const char *file, const char *val)
+{
+	char path[256];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "/sys/bus/vdpa/devices/%s/vshape/%s",
+		 dev_name_of(), file);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static long long read_sys(const char *file)
+{
+	char path[256], buf[64] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/bus/vdpa/devices/%s/vshape/%s",
+		 dev_name_of(), file);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	return buf[0] ? atoll(buf) : -1;
+}
+
+/*
+ * Per-device quota: with 8 MiB of quota (the ledger has 64 MiB), COMMIT
+ * of 32 MiB is granted 8 MiB and the device reports its own capacity
+ * (0 left), not the ledger's; bad writes change nothing.
+ */
+static void test_quota(void)
+{
+	struct vshape_extent e = { DATA_BASE, 32 << 20 };
+	long len;
+	int bad;
+
+	ok(!write_sys("quota_bytes", "8388608") &&
+	   read_sys("quota_bytes") == 8 << 20, "quota_bytes set to 8 MiB");
+	shaping(VSHAPE_OP_INFLATE, &e, 1);
+	len = shaping(VSHAPE_OP_COMMIT, &e, 1);
+	ok(len == 24 && resp()->status == VSHAPE_S_PARTIAL &&
+	   resp()->granted == 8 << 20 && resp()->capacity == 0 &&
+	   read_sys("capacity_hint_bytes") == 0,
+	   "COMMIT 32 MiB with an 8 MiB quota: PARTIAL, granted %llu KiB, capacity %llu, capacity_hint_bytes %lld",
+	   (unsigned long long)resp()->granted >> 10,
+	   (unsigned long long)resp()->capacity, read_sys("capacity_hint_bytes"));
+	bad = (write_sys("quota_bytes", "4097") == -EINVAL) +
+	      (write_sys("quota_bytes", "lots") == -EINVAL) +
+	      (write_sys("quota_bytes", "-4096") == -EINVAL);
+	ok(bad == 3 && read_sys("quota_bytes") == 8 << 20,
+	   "quota_bytes: unaligned, non-numeric, negative writes refused (EINVAL), quota unchanged");
+	shaping(VSHAPE_OP_DEFLATE, &e, 1);
+	ok(read_sys("capacity_hint_bytes") == 8 << 20,
+	   "after DEFLATE the device's capacity is its whole quota again (%lld)",
+	   read_sys("capacity_hint_bytes"));
+	ok(!write_sys("quota_bytes", "0"), "quota_bytes back to 0 (none)");
+}
+
+/* ---- seeded randomised requests and chains ---- */
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+	/* xorshift64*: the same seed gives the same run */
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 2685821657736338717ULL;
+}
+
+static uint64_t pick(uint64_t n)
+{
+	return n ? rnd() % n : 0;
+}
+
+/* A guest address: mostly data RAM, sometimes a hole or unaligned. */
+static uint64_t rnd_gpa(void)
+{
+	switch (pick(8)) {
+	case 0:
+		return MEM_SIZE + pick(1 << 20) * 4096;	/* past the map */
+	case 1:
+		return pick(1ULL << 48);			/* anywhere */
+	case 2:
+		return DATA_BASE + pick(32 << 20);		/* unaligned */
+	default:
+		return DATA_BASE + pick(8192) * 4096;
+	}
+}
+
+static uint64_t rnd_len(void)
+{
+	switch (pick(8)) {
+	case 0:
+		return 0;
+	case 1:
+		return pick(1ULL << 32);
+	case 2:
+		return (1ULL << 30) + 4096;
+	default:
+		return (1 + pick(64)) * 4096;
+	}
+}
+
+/*
+ * Lay @len bytes at @addr out as 1..4 descriptors starting at @first with
+ * @flags (plus NEXT between them); returns the next free descriptor.
+ */
+static int rnd_split(int q, int first, uint64_t addr, uint32_t len,
+		     uint16_t flags, int last)
+{
+	int parts = 1 + pick(4), i = first;
+	uint32_t left = len;
+
+	while (parts-- > 1 && left > 1 && i < QNUM - 1) {
+		uint32_t n = 1 + pick(left - 1);
+
+		set_desc(q, i, addr, n, flags | VRING_DESC_F_NEXT, i + 1);
+		addr += n;
+		left -= n;
+		i++;
+	}
+	set_desc(q, i, addr, left, flags | (last ? 0 : VRING_DESC_F_NEXT),
+		 i + 1);
+	return i + 1;
+}
+
+/* One random shaping request; returns the used length (-1: none). */
+static long rnd_request(void)
+{
+	struct vshape_req_hdr *h = (void *)(mem + BUF_BASE);
+	struct vshape_extent *x = (void *)(h + 1);
+	unsigned int nr = pick(4) ? 1 + pick(8) : pick(300), i, op;
+	uint32_t out, in;
+	int next;
+
+	op = pick(10) ? 1 + pick(5) : pick(65536);
+	h->op = op;
+	h->nr_extents = nr;
+	h->id = rnd();
+	h->reserved = pick(16) ? 0 : rnd();
+	for (i = 0; i < nr && i < 256; i++) {
+		x[i].gpa = rnd_gpa();
+		x[i].len = rnd_len();
+	}
+	out = sizeof(*h) + (nr < 256 ? nr : 256) * sizeof(*x);
+	if (!pick(8))
+		out = 1 + pick(out);		/* truncated */
+	in = pick(6) ? sizeof(struct vshape_resp) : pick(40);
+	memset(resp(), 0xff, sizeof(*resp()));
+	next = rnd_split(Q_SHAPING, 0, BUF_BASE, out, 0, !in);
+	if (in && next < QNUM)
+		rnd_split(Q_SHAPING, next, BUF_BASE + 0x1000, in,
+			  VRING_DESC_F_WRITE, 1);
+	if (!pick(16))		/* unknown flag bits somewhere */
+		D(Q_SHAPING)[pick(next)].flags |= 1 << (3 + pick(13));
+	submit(Q_SHAPING, 0);
+	return wait_used(Q_SHAPING, 20000);
+}
+
+/* A random inflate or deflate buffer of PFNs, up to 20 KiB. */
+static long rnd_pfns(void)
+{
+	uint32_t *pfns = (void *)(mem + BUF_BASE + 0x2000);
+	unsigned int nr = 1 + pick(5120), i;
+	int q = pick(2);
+
+	for (i = 0; i < nr; i++)
+		pfns[i] = pick(4) ? rnd_gpa() >> 12 : rnd();
+	rnd_split(q, 0, BUF_BASE + 0x2000, nr * 4, 0, 1);
+	submit(q, 0);
+	return wait_used(q, 20000);
+}
+
+/*
+ * VSHAPE_FUZZ_ITERS random requests and buffers (default 200) from
+ * VSHAPE_FUZZ_SEED (default 1): every one must be answered, the device
+ * must stay healthy, and at the end, after a DEFLATE of all data RAM,
+ * the device must hold nothing.
+ */
+static void test_random(void)
+{
+	const char *it = getenv("VSHAPE_FUZZ_ITERS");
+	const char *sd = getenv("VSHAPE_FUZZ_SEED");
+	unsigned long iters = it ? strtoul(it, NULL, 0) : 200, i;
+	uint64_t seed = sd ? strtoull(sd, NULL, 0) : 1;
+	struct vshape_extent e = { DATA_BASE, 32 << 20 };
+	unsigned long lost = 0, sick = 0;
+
+	rng_state = seed ? seed : 1;
+	for (i = 0; i < iters; i++) {
+		if ((pick(3) ? rnd_request() : rnd_pfns()) < 0)
+			lost++;
+		if (i % 16 == 15 && !healthy())
+			sick++;
+	}
+	ok(!lost && !sick && healthy(),
+	   "random mode, seed %llu: %lu requests and buffers, %lu unanswered, %lu failed health checks",
+	   (unsigned long long)seed, iters, lost, sick);
+	shaping(VSHAPE_OP_DEFLATE, &e, 1);
+	ok(read_sys("inflated_bytes") == 0 && read_sys("reserved_bytes") == 0 &&
+	   read_sys("committed_bytes") == 0,
+	   "... after DEFLATE of all data RAM the device holds nothing");
+}
+
+#define BIG_REQ		(DATA_BASE + (8ULL << 20))	/* 2 pages + response */
+
+/* A request of @nr extents at BIG_REQ (more than a page); its response. */
+static struct vshape_resp *shaping_big(uint16_t op,
+				       const struct vshape_extent *ext, int nr)
+{
+	struct vshape_req_hdr *h = (void *)(mem + BIG_REQ);
+	struct vshape_resp *r = (void *)(mem + BIG_REQ + 0x2000);
+
+	h->op = op;
+	h->nr_extents = nr;
+	h->id = 0x4321;
+	h->reserved = 0;
+	memcpy(h + 1, ext, nr * sizeof(*ext));
+	memset(r, 0xff, sizeof(*r));
+	set_desc(Q_SHAPING, 0, BIG_REQ, sizeof(*h) + nr * sizeof(*ext),
+		 VRING_DESC_F_NEXT, 1);
+	set_desc(Q_SHAPING, 1, BIG_REQ + 0x2000, sizeof(*r),
+		 VRING_DESC_F_WRITE, 0);
+	submit(Q_SHAPING, 0);
+	if (wait_used(Q_SHAPING, 20000) != sizeof(*r))
+		r->status = 0xffff;
+	return r;
+}
+
+/* 256 extents (the maximum) of 4 KiB; two extents summing past 1 GiB */
+static void test_extent_limits(void)
+{
+	struct vshape_extent e[256];
+	struct vshape_resp *r;
+	int i, done = 0;
+
+	for (i = 0; i < 256; i++) {
+		e[i].gpa = DATA_BASE + i * 8192ULL;
+		e[i].len = 4096;
+	}
+	r = shaping_big(VSHAPE_OP_INFLATE, e, 256);
+	done += r->status == VSHAPE_S_DONE && r->granted == 256 * 4096;
+	done += read_sys("inflated_bytes") == 256 * 4096;
+	r = shaping_big(VSHAPE_OP_DEFLATE, e, 256);
+	done += r->status == VSHAPE_S_DONE;
+	ok(done == 3 && read_sys("inflated_bytes") == 0,
+	   "256 extents of 4 KiB (max_extents): INFLATE and DEFLATE DONE");
+	e[0].gpa = DATA_BASE;
+	e[0].len = 512ULL << 20;
+	e[1].gpa = DATA_BASE + (512ULL << 20);
+	e[1].len = (512ULL << 20) + 4096;
+	ok(shaping(VSHAPE_OP_DEFLATE, e, 2) == 24 &&
+	   resp()->status == VSHAPE_S_INVALID,
+	   "two extents summing to 1 GiB + 4 KiB: INVALID");
+}
+
+/* RELEASE of guest pages: INVALID; of never-reserved INFLATED pages: DONE, no charge moves */
+static void test_release_cases(void)
+{
+	struct vshape_extent e = { DATA_BASE, 2 << 20 };
+	long long c0;
+
+	ok(shaping(VSHAPE_OP_RELEASE, &e, 1) == 24 &&
+	   resp()->status == VSHAPE_S_INVALID, "RELEASE of guest pages: INVALID");
+	shaping(VSHAPE_OP_INFLATE, &e, 1);
+	c0 = read_sys("reserved_bytes") + read_sys("committed_bytes");
+	ok(shaping(VSHAPE_OP_RELEASE, &e, 1) == 24 &&
+	   resp()->status == VSHAPE_S_DONE &&
+	   read_sys("inflated_bytes") == 2 << 20 &&
+	   read_sys("reserved_bytes") + read_sys("committed_bytes") == c0,
+	   "RELEASE of never-reserved INFLATED pages: DONE, still inflated, no charge");
+	shaping(VSHAPE_OP_DEFLATE, &e, 1);
+}
+
+/*
+ * More than 128 regions in one IOTLB batch: vhost-vdpa ignores the
+ * set_map failure at BATCH_END, so the device must drop its map rather
+ * than keep the stale one; the next good batch restores it.
+ */
+static void test_regions_overflow(void)
+{
+	struct vhost_msg_v2 msg = { .type = VHOST_IOTLB_MSG_V2 };
+	int j, bad = 0;
+
+	msg.iotlb.type = VHOST_IOTLB_BATCH_BEGIN;
+	bad += write(vfd, &msg, sizeof(msg)) != sizeof(msg);
+	for (j = 0; j < 130; j++)
+		bad += !!iotlb_msg(VHOST_IOTLB_UPDATE, PROBE_IOVA + j * 8192ULL,
+				   4096, mem, VHOST_ACCESS_RO);
+	msg.iotlb.type = VHOST_IOTLB_BATCH_END;
+	bad += write(vfd, &msg, sizeof(msg)) != sizeof(msg);
+	ok(!bad && stat_of("regions") == 0,
+	   "a batch of 131 IOTLB regions (cap 128): the device holds no map (regions %lld), not the stale one",
+	   stat_of("regions"));
+	msg.iotlb.type = VHOST_IOTLB_BATCH_BEGIN;
+	bad += write(vfd, &msg, sizeof(msg)) != sizeof(msg);
+	for (j = 0; j < 130; j++)
+		bad += !!iotlb_msg(VHOST_IOTLB_INVALIDATE,
+				   PROBE_IOVA + j * 8192ULL, 4096, NULL, 0);
+	msg.iotlb.type = VHOST_IOTLB_BATCH_END;
+	bad += write(vfd, &msg, sizeof(msg)) != sizeof(msg);
+	ok(!bad && stat_of("regions") == 1,
+	   "... the next batch (back to 1 region) restores it (regions %lld)",
+	   stat_of("regions"));
+}
+
+/* set_vq_num while the queue is ready: ignored */
+static void test_vq_num_ready(void)
+{
+	struct vhost_vring_state num = { Q_SHAPING, 256 };
+	char key[32];
+
+	if (ioctl(vfd, VHOST_SET_VRING_NUM, &num))
+		perror("SET_VRING_NUM");
+	snprintf(key, sizeof(key), "vq%d_num", Q_SHAPING);
+	ok(stat_of(key) == QNUM && healthy(),
+	   "SET_VRING_NUM 256 on a ready queue: ignored (num %lld), healthy",
+	   stat_of(key));
+}
+
+/* after a corrupt ring: the device asks for a reset (DEVICE_NEEDS_RESET) */
+static void test_needs_reset(void)
+{
+	uint8_t status = 0;
+
+	if (ioctl(vfd, VHOST_VDPA_GET_STATUS, &status))
+		perror("GET_STATUS");
+	ok(status & VIRTIO_CONFIG_S_NEEDS_RESET,
+	   "corrupt ring: device status 0x%x has DEVICE_NEEDS_RESET", status);
+}
+
+/*
+ * vdpa_fuzz --hold DEV: set up, inflate and commit 8 MiB, print "ready",
+ * then wait to be killed (the "VMM killed" test of fuzz.sh).
+ */
+static int hold(const char *dev)
+{
+	struct vshape_extent e = { DATA_BASE, 8 << 20 };
+
+	setup(dev);
+	memset(mem + DATA_BASE, 0x5a, 16 << 20);
+	shaping(VSHAPE_OP_INFLATE, &e, 1);
+	shaping(VSHAPE_OP_COMMIT, &e, 1);
+	printf("ready %u\n", resp()->status);
+	fflush(stdout);
+	while (pause() < 0 || 1)
+		;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct vshape_extent e[2];
@@ -264,9 +1139,11 @@ int main(int argc, char **argv)
 	long len;
 	int i;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: %s /dev/vhost-vdpa-N DEBUGFS_DIR\n",
-			argv[0]);
+	if (argc == 3 && !strcmp(argv[1], "--hold"))
+		return hold(argv[2]);
+	if (argc != 3 && argc != 4) {
+		fprintf(stderr, "usage: %s /dev/vhost-vdpa-N DEBUGFS_DIR [/dev/vhost-vdpa-M]\n"
+			"       %s --hold /dev/vhost-vdpa-N\n", argv[0], argv[0]);
 		return 2;
 	}
 	dbg = argv[2];
@@ -382,6 +1259,15 @@ int main(int argc, char **argv)
 			perror("restore rate");
 	}
 
+	test_vq_num_ready();
+	test_repeated_pfn();
+	test_huge_buffer();
+	test_quota();
+	test_extent_limits();
+	test_release_cases();
+	test_random();
+	test_storm(argc == 4 ? argv[3] : NULL);
+
 	/* runaway avail index: the queue is stopped, the device survives */
 	before = stat_of("bad_ring");
 	A(Q_SHAPING)->idx = avail_idx[Q_SHAPING] + 100;
@@ -394,6 +1280,8 @@ int main(int argc, char **argv)
 	usleep(300000);
 	ok(stat_of("bad_ring") == before + 1,
 	   "avail index 100 ahead of a ring of 8: queue stopped, counted");
+	test_needs_reset();
+	test_regions_overflow();
 	ok(stat_of("status") >= 0, "device state still readable after the fuzz");
 
 	printf("1..%d\n", n);
