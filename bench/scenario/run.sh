@@ -87,5 +87,6 @@ done
 docs=${SCEN_DOCS-docs/benchmarks.md}
 [ "${SCEN_NO_REPORT:-0}" = 1 ] ||
 	bench/scenario/report.py "$out" --json "${SCEN_JSON:-bench/results/scenario.json}" \
-		${docs:+--docs "$docs"} --img "${SCEN_IMG:-docs/img}" || rc=1
+		${docs:+--docs "$docs"} --img "${SCEN_IMG:-docs/img}" \
+		${SCEN_PHASES:+--phases} || rc=1
 exit $rc
