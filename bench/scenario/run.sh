@@ -63,7 +63,8 @@ one_rep() {
 		--env "SCEN_MARGIN_MIB=${SCEN_MARGIN_MIB:-192}" \
 		--env "SCEN_CACHE_FILE=$cache" --env "SCEN_MEMTOUCH=$top/selftests/guest/memtouch" \
 		--env "SCEN_WL_ENV=${SCEN_WL_ENV:-}" \
-		-- bench/scenario/l1.sh > /dev/null 2>&1 || { echo "scenario: repetition $rep exit $?" >&2; return 1; }
+		-- bench/scenario/l1.sh > "$out/rep$rep.log" 2>&1 ||
+		{ echo "scenario: repetition $rep exit $? (log: $out/rep$rep.log)" >&2; return 1; }
 }
 
 rc=0 pids=()
@@ -71,6 +72,9 @@ for rep in $(seq "$reps"); do
 	if [ "${SCEN_PARALLEL:-1}" -gt 1 ]; then
 		one_rep "$rep" &
 		pids+=($!)
+		# scripts/vm builds its caches on the first start: two VMs
+		# starting at once raced there (both exited at once)
+		sleep 60
 		# at most SCEN_PARALLEL at once
 		if [ ${#pids[@]} -ge "$SCEN_PARALLEL" ]; then
 			wait "${pids[0]}" || rc=1

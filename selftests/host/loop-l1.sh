@@ -16,7 +16,8 @@
 #          of what they used, within 60 s, with no host target set;
 #   guard  the balloon is made to hold most free memory, then a job
 #          asks for more than is left: the guard deflates (the balloon
-#          shrinks, a guard decision in debugfs) and the job completes;
+#          shrinks, guard_psi/guard_refault counted in debugfs "policy")
+#          and the job completes;
 #   and nothing is OOM-killed; no WARN/BUG/Call Trace in L1 or L2.
 #
 # Environment: VSHAPE_HOST_KO, VSHAPE_KVER (L2), VSHAPE_GUEST_KO,
@@ -72,12 +73,14 @@ sleep 20
 # --- rise: a stepped ramp of 4 x 64 MiB ---------------------------------
 step "ramp"
 c0=$(hst req_commit)
+gc0=$(l2 'gdev; while IFS=": " read -r k v; do [ "$k" = grow_commit ] && echo $v; done < $D/policy')
 r0=$(($(wc -l < "$csv")))
 l2 "echo ramp > /tmp/loop-phase
 	for i in 0 1 2 3; do ( setsid $VSHAPE_MEMTOUCH 64 \$((30 - 4 * i)) > /dev/null 2>&1 & ); snooze 4; done"
 sleep 22
 c1=$(hst req_commit)
-tap_diag "COMMIT requests during the ramp: $c0 -> $c1"
+gc1=$(l2 'gdev; while IFS=": " read -r k v; do [ "$k" = grow_commit ] && echo $v; done < $D/policy')
+tap_diag "COMMIT requests during the ramp: $c0 -> $c1; policy grow_commit decisions ${gc0:-?} -> ${gc1:-?}"
 [ "$c1" -gt "$c0" ]
 tap_rc $? "rise: the host received COMMITs during the ramp"
 # backing ahead of use: some sample where the memfd grew by 32 MiB more
@@ -105,19 +108,21 @@ l2 'echo idle > /tmp/loop-phase'
 wait_for -q 60 "[ \$(cat $SYS/inflated_bytes) -ge $((256 * MiB)) ]"
 tap_rc $? "guard: idle, the policy inflated >= 256 MiB ($(($(cat $SYS/inflated_bytes) / MiB)) MiB)"
 b0=$(cat $SYS/inflated_bytes)
-g0=$(l2 'gdev; grep -c guard $D/policy/decisions 2>/dev/null || echo 0')
+# guard decisions so far: the counters at the top of debugfs "policy"
+guards() { l2 'gdev; g=0; while IFS=": " read -r k v; do case $k in guard_psi|guard_refault) g=$((g + v));; esac; done < $D/policy; echo $g'; }
+g0=$(guards)
 # a job that needs more than is left outside the balloon
 l2 "echo pressure > /tmp/loop-phase
 	gdev; avail=\$(awk '/^MemAvailable:/{print int(\$2 / 1024)}' /proc/meminfo)
 	$VSHAPE_MEMTOUCH \$((avail + 128)) 2 > /dev/null"
 tap_rc $? "guard: a job asking for 128 MiB more than was available completed"
 b1=$(cat $SYS/inflated_bytes)
-g1=$(l2 'gdev; grep -c guard $D/policy/decisions 2>/dev/null || echo 0')
+g1=$(guards)
 tap_diag "balloon $((b0 / MiB)) -> $((b1 / MiB)) MiB, guard decisions $g0 -> $g1"
 [ "$b1" -lt "$b0" ]
 tap_rc $? "guard: the balloon deflated under pressure"
 [ "$g1" -gt "$g0" ]
-tap_rc $? "guard: debugfs records guard decisions ($g0 -> $g1)"
+tap_rc $? "guard: debugfs policy counts guard decisions (guard_psi + guard_refault $g0 -> $g1)"
 
 l2 'echo end > /tmp/loop-phase'
 oom1=$(l2 'while read -r k v; do [ "$k" = oom_kill ] && echo "$v"; done < /proc/vmstat')
