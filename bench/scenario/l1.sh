@@ -53,7 +53,8 @@ vshape_load() {
 	modinfo -F parm "$SCEN_GUEST_KO" | grep -q '^page_reporting:' && par=page_reporting=1
 	echo "insmod $SCEN_GUEST_KO $par && wait_for 20 gdev && knob mode predict &&
 		{ [ ! -e \$S/vshape/predictor ] || knob predictor $1; } &&
-		echo \"vshape_guest: mode=\$(knob mode) predictor=\$(knob predictor 2>/dev/null || echo absent) page_reporting=\$(knob page_reporting 2>/dev/null || echo absent)\""
+		k() { if [ -e \$S/vshape/\$1 ]; then knob \$1; else echo absent; fi; } &&
+		echo \"vshape_guest: mode=\$(k mode) predictor=\$(k predictor) page_reporting=\$(k page_reporting)\""
 }
 
 inbox='modprobe virtio_balloon && wait_for 20 compgen -G "/sys/bus/virtio/drivers/virtio_balloon/virtio*" &&
