@@ -18,6 +18,9 @@
 #             SCEN_BATCH_HOLD seconds, then freed (the process exits)
 #   idle      SCEN_IDLE seconds of nothing
 #
+# SCEN_PHASES (default "compile sqlite cache batch idle") chooses the
+# phases and their order.
+#
 # A workload script's only contract with the runner: it runs in L2 from
 # the checkout's root, writes the name of its current phase as the first
 # line of $SCEN_PHASE_FILE (the sampler tags every sample with it; use
@@ -27,6 +30,7 @@
 set -uo pipefail
 PH=${SCEN_PHASE_FILE:-/tmp/scenario-phase}
 cycles=${SCEN_CYCLES:-3}
+read -r -a phases <<<"${SCEN_PHASES:-compile sqlite cache batch idle}"
 read -r -a cc_src <<<"${SCEN_CC_SRC:-predictor/adapt.c}"
 cc_jobs=${SCEN_CC_JOBS:-2}
 rows=${SCEN_SQL_ROWS:-1000}
@@ -72,11 +76,17 @@ sqlite() {
 }
 
 for c in $(seq "$cycles"); do
-	phase compile; compile
-	phase sqlite; sqlite
-	phase cache; cat "$cache" > /dev/null || rc=1
-	phase batch; "$memtouch" "$batch_mib" "$batch_hold" || rc=1
-	phase idle; snooze "$idle"
+	for p in "${phases[@]}"; do
+		phase "$p"
+		case $p in
+		compile) compile;;
+		sqlite) sqlite;;
+		cache) cat "$cache" > /dev/null || rc=1;;
+		batch) "$memtouch" "$batch_mib" "$batch_hold" || rc=1;;
+		idle) snooze "$idle";;
+		*) echo "workload: unknown phase $p"; rc=2;;
+		esac
+	done
 	echo "workload: cycle $c done (status so far $rc)"
 done
 phase end
