@@ -37,7 +37,8 @@ _VS_MAILBOX_SH=1
 
 mb_serve() {
 	local dir=$1 handler=$2 n=1 line
-	printf '%s\n' "${3:-ready}" > "$dir/ready"
+	printf '%s\n' "${3:-ready}" > "$dir/ready.tmp"
+	mv "$dir/ready.tmp" "$dir/ready"
 	while :; do
 		if [ ! -f "$dir/req.$n" ]; then
 			vs_snooze 0.05

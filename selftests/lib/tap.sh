@@ -13,8 +13,9 @@
 #   tap_skip REASON DESC    ok N - DESC # SKIP REASON; an empty REASON
 #                           is a failure: a skip must say why
 #   tap_diag MSG... | tap_diag   "# MSG", or every stdin line prefixed
-#   tap_import CMD...       run CMD, renumber its TAP results into ours
-#                           (its plan must match its results)
+#   tap_import [-n NAME] CMD...  run CMD, renumber its TAP results into
+#                           ours (its plan must match its results); NAME
+#                           (default CMD) names it in failures
 #   tap_bail MSG            "Bail out! MSG", exit 1
 #   tap_skip_all REASON     "1..0 # SKIP REASON", exit 4 (only for a host
 #                           capability that is absent, never for the
@@ -158,7 +159,9 @@ tap_skip_all() {
 # capability absent) becomes one skip with that reason (none: a failure).
 # Returns CMD's exit status.
 tap_import() {
-	local line plan='' seen=0 failed=0 rc desc fifo skipwhy=''
+	local line plan='' seen=0 failed=0 rc desc fifo skipwhy='' name
+	name=$1
+	[ "$1" = -n ] && { name=$2; shift 2; }
 	fifo=${TMPDIR:-/tmp}/vs-import.$$.$RANDOM
 	mkfifo "$fifo" || tap_bail "tap_import: mkfifo $fifo"
 	"$@" > "$fifo" 2>&1 &
@@ -181,7 +184,7 @@ tap_import() {
 		elif [[ $line =~ ^TAP\ version ]]; then
 			:
 		elif [[ $line == Bail\ out!* ]]; then
-			tap_not_ok "$1: $line"
+			tap_not_ok "$name: $line"
 			failed=$((failed + 1))
 		else
 			printf '# %s\n' "${line#\# }"
@@ -192,13 +195,13 @@ tap_import() {
 	rc=$?
 	if [ "$plan" = 0 ] && [ "$seen" = 0 ]; then
 		# "1..0 # SKIP why": the producer found a host capability absent
-		tap_skip "$skipwhy" "$1"
+		tap_skip "$skipwhy" "$name"
 	elif [ "$seen" = 0 ]; then
-		tap_not_ok "$1 printed no TAP results (exit status $rc)"
+		tap_not_ok "$name printed no TAP results (exit status $rc)"
 	elif [ -z "$plan" ] || [ "$plan" != "$seen" ]; then
-		tap_not_ok "$1: plan 1..${plan:-none} but $seen results"
+		tap_not_ok "$name: plan 1..${plan:-none} but $seen results"
 	elif [ "$rc" != 0 ] && [ "$failed" = 0 ]; then
-		tap_not_ok "$1 exited with status $rc"
+		tap_not_ok "$name exited with status $rc"
 	fi
 	return "$rc"
 }

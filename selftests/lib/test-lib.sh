@@ -73,9 +73,9 @@ tap_check "tap_import: renumbered, failure and skip kept, diagnostics passed" \
 	bash -c 'grep -qx "ok 2 - first" <<<"$1" && grep -qx "not ok 3 - second" <<<"$1" &&
 		grep -qx "ok 4 - third  # SKIP no widget" <<<"$1" && grep -qx "# starting" <<<"$1" &&
 		grep -qx "1..4" <<<"$1" && [ $0 = 1 ]' "$rc" "$out"
-child 'PLAN=5 tap_import ./producer; tap_done'
+child 'PLAN=5 tap_import -n prod ./producer; tap_done'
 tap_check "tap_import: producer's plan 1..5 with 3 results fails" \
-	bash -c 'grep -qx "not ok 4 - ./producer: plan 1..5 but 3 results" <<<"$1"' "$rc" "$out"
+	bash -c 'grep -qx "not ok 4 - prod: plan 1..5 but 3 results" <<<"$1"' "$rc" "$out"
 printf '#!/bin/bash\necho 1..1; echo ok 1 fine; exit 3\n' > "$tmp/liar"
 chmod +x "$tmp/liar"
 child 'tap_import ./liar; tap_done'

@@ -43,18 +43,13 @@ vs_snooze() {
 	fi
 }
 
-# Microseconds since the epoch (EPOCHREALTIME's separator follows the locale).
-_vs_now_us() {
-	local t=${EPOCHREALTIME/[.,]/}
-	echo "$t"
-}
-
-# _vs_us SECS: SECS (e.g. 2, 0.5, 1.25) in microseconds
+# _vs_us SECS: set _vs_us_val to SECS (e.g. 2, 0.5, 1.25) in microseconds
+# (a variable, not output: $(...) would fork)
 _vs_us() {
-	local int=${1%%.*} frac=
+	local int=${1%%.*} frac=''
 	[[ $1 == *.* ]] && frac=${1#*.}
 	frac=${frac}000000
-	echo $((10#${int:-0} * 1000000 + 10#${frac:0:6}))
+	_vs_us_val=$((10#${int:-0} * 1000000 + 10#${frac:0:6}))
 }
 
 wait_for() {
@@ -63,8 +58,10 @@ wait_for() {
 	secs=${1:?wait_for: SECS missing}
 	shift
 	[ $# -gt 0 ] || { echo "# wait_for: no command" >&2; return 2; }
+	# EPOCHREALTIME's decimal separator follows the locale
+	_vs_us "$secs"
 	end=${EPOCHREALTIME/[.,]/}
-	end=$((end + $(_vs_us "$secs")))
+	end=$((end + _vs_us_val))
 	while :; do
 		if [ $# -eq 1 ]; then
 			eval "$1" && return 0
