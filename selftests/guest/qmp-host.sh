@@ -10,58 +10,53 @@
 #   1. balloon 1 GiB: QEMU's RSS drops by >= 90% of 1 GiB;
 #   2. deflate: the guest gets the memory back;
 #   3. a target above the guest's RAM is clamped at the floor, and the
-#      guest stays healthy (allocates, nothing OOM-killed).
-# Prints TAP.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
+#      guest stays healthy (allocates, nothing OOM-killed);
+# then checks the guest's kernel log.  Prints TAP.  Not under set -e: a
+# failed check is a "not ok" and the next checks still run.
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
 top=$PWD
+# shellcheck source=selftests/lib/lib.sh
+. selftests/lib/lib.sh
 kver=$(scripts/kernels "${1:?usage: qmp-host.sh <kver>}" | tail -n1)
 ko=$top/build/$kver/guest/vshape_guest.ko
-[ -f "$ko" ] || scripts/build-kmods "$kver" >/dev/null
-make -s -C selftests/guest >/dev/null
+[ -f "$ko" ] || scripts/build-kmods "$kver" >/dev/null || tap_bail "build vshape_guest.ko for $kver"
+make -s -C selftests/guest >/dev/null || tap_bail "make -C selftests/guest"
 
 ram_mb=2048
 run=$top/build/check/qmp-$kver
 rm -rf "$run"
 mkdir -p "$run/box"
 sock=$run/qmp.sock
-n=0 req=0
-
-tap() {	# tap STATUS NAME
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
-}
+box=$run/box
+gone=$run/vm/rc	# scripts/vm writes it when the VM has ended
 
 qmp() { scripts/qmp "$sock" "$@"; }
 
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$(cat "$run/qemu.pid")/status"; }
 
-# Ask the guest for something; its key=value answer goes to $reply.
-# (Not called in $(...): the request counter must survive the call.)
+console_tail() { tail -n 30 "$run/vm/console.log" 2>/dev/null | tap_diag; }
+
+# ask REQUEST: the guest's key=value answer goes to $reply; a guest that
+# does not answer ends the suite (what follows needs its numbers).
 ask() {
-	local i
-	req=$((req + 1))
-	echo "$1" > "$run/box/req.$req"
-	for i in $(seq 600); do
-		if [ -f "$run/box/resp.$req" ]; then
-			reply=$(cat "$run/box/resp.$req")
-			return 0
-		fi
-		sleep 0.2
-	done
-	echo "# guest did not answer '$1'" >&2
-	return 1
+	reply=$(mb_ask -g "$gone" "$box" "$1") && return 0
+	tap_not_ok "the guest answers '$1'"
+	console_tail
+	tap_done
 }
 
-val() { sed -n "s/^$1=//p"; }
+balloon_actual() {
+	qmp query-balloon | python3 -c 'import json,sys; print(json.load(sys.stdin)["actual"])'
+}
 
 # One row of the step table (make demo prints these): what the host asked,
 # what the guest holds and has free, what the host process uses.
 row() { # row STEP GUEST-STATE
 	printf '# | %-34s | %10s | %12s | %12s | %12s |\n' "$1" \
-		"$(( $(qmp query-balloon | python3 -c 'import json,sys; print(json.load(sys.stdin)["actual"])') >> 20 )) MiB" \
-		"$(( $(echo "$2" | val actual_kb) >> 10 )) MiB" \
-		"$(( $(echo "$2" | val MemFree_kb) >> 10 )) MiB" \
+		"$(( $(balloon_actual) >> 20 )) MiB" \
+		"$(( $(kv actual_kb <<<"$2") >> 10 )) MiB" \
+		"$(( $(kv MemFree_kb <<<"$2") >> 10 )) MiB" \
 		"$(( $(rss_kb) >> 10 )) MiB"
 }
 
@@ -69,39 +64,33 @@ row() { # row STEP GUEST-STATE
 # updates it after every message (16 MiB at most).  Wait until it equals
 # $1, or without $1 until it has not moved for 2 s; print it in bytes.
 wait_actual() {
-	local want=${1:-} prev=-1 cur i same=0
-	for i in $(seq 240); do
-		cur=$(qmp query-balloon | python3 -c 'import json,sys; print(json.load(sys.stdin)["actual"])')
-		[ -n "$want" ] && [ "$cur" = "$want" ] && break
+	local want=${1:-} prev=-1 cur same=0
+	actual_settled() {
+		cur=$(balloon_actual)
+		[ -n "$want" ] && [ "$cur" = "$want" ] && return 0
 		if [ "$cur" = "$prev" ]; then same=$((same + 1)); else same=0; fi
-		[ -z "$want" ] && [ "$same" -ge 4 ] && break
 		prev=$cur
-		sleep 0.5
-	done
+		[ -z "$want" ] && [ "$same" -ge 4 ]
+	}
+	WAIT_INTERVAL=0.5 wait_for -q 120 actual_settled
 	echo "$cur"
 }
 
 # Never leave a VM behind, whatever fails below.
-cleanup() {
-	local pid
-	pid=$(cat "$run/qemu.pid" 2>/dev/null) || return 0
-	kill "$pid" 2>/dev/null || true
-}
-trap cleanup EXIT
+at_exit 'kill "$(cat "$run/qemu.pid" 2>/dev/null)" 2>/dev/null'
 
+tap_plan 7
 scripts/vm --kernel "$kver" --mem ${ram_mb}M --quiet --timeout 600 \
 	--rundir "$run/vm" --qmp "$sock" --pidfile "$run/qemu.pid" \
-	--results "$run/box" --background \
+	--results "$box" --background --append " $(klog_boot_args)" \
 	--qemu-arg "-device virtio-balloon-pci,id=balloon0,deflate-on-oom=on" \
-	--env "VSHAPE_KO=$ko" --env "VSHAPE_MAILBOX=$run/box" \
+	--env "VSHAPE_KO=$ko" --env "VSHAPE_MAILBOX=$box" \
 	-- selftests/guest/qmp-guest.sh > /dev/null
-
-for _ in $(seq 600); do [ -f "$run/box/ready" ] && break; sleep 0.5; done
-if [ ! -f "$run/box/ready" ]; then
-	echo "not ok 1 - guest ready"
-	scripts/vm --wait "$run/vm" > /dev/null || true
-	tail -30 "$run/vm/console.log" 2>/dev/null | sed 's/^/# /'
-	exit 1
+if ! tap_check "the guest binds vshape_guest and serves the mailbox" \
+	mb_wait_ready -g "$gone" "$box" 300; then
+	tap_diag 2>/dev/null < "$box/bind-error"
+	console_tail
+	tap_done
 fi
 
 # 1. Inflate 1 GiB: QEMU's RSS drops by at least 90% of it.
@@ -113,12 +102,12 @@ qmp balloon $(((ram_mb - 1024) << 20)) > /dev/null
 got=$(wait_actual $(((ram_mb - 1024) << 20)))
 sleep 1
 rss1=$(rss_kb)
-echo "# QEMU RSS ${rss0} KiB -> ${rss1} KiB; guest size $((got >> 20)) MiB"
-[ $((rss0 - rss1)) -ge $((1024 * 1024 * 9 / 10)) ]
-tap $? "inflating 1 GiB drops QEMU RSS by >= 90% of 1 GiB"
+tap_diag "QEMU RSS ${rss0} KiB -> ${rss1} KiB; guest size $((got >> 20)) MiB"
+tap_check "inflating 1 GiB drops QEMU RSS by >= 90% of 1 GiB" \
+	[ $((rss0 - rss1)) -ge $((1024 * 1024 * 9 / 10)) ]
 ask state
 during=$reply
-free_during=$(echo "$during" | val MemFree_kb)
+free_during=$(kv MemFree_kb <<<"$during")
 row "host: balloon to 1 GiB" "$during"
 
 # 2. Deflate: the guest has the memory again.
@@ -126,12 +115,11 @@ qmp balloon $((ram_mb << 20)) > /dev/null
 wait_actual $((ram_mb << 20)) > /dev/null
 ask state
 after=$reply
-free_after=$(echo "$after" | val MemFree_kb)
+free_after=$(kv MemFree_kb <<<"$after")
 row "host: balloon back to 2 GiB" "$after"
-echo "# guest MemFree ${free_during} KiB -> ${free_after} KiB, balloon $(echo "$after" | val actual_kb) KiB"
-[ "$(echo "$after" | val actual_kb)" = 0 ] &&
-	[ $((free_after - free_during)) -ge $((1024 * 1024 * 9 / 10)) ]
-tap $? "deflating gives the 1 GiB back to the guest"
+tap_diag "guest MemFree ${free_during} KiB -> ${free_after} KiB, balloon $(kv actual_kb <<<"$after") KiB"
+tap_check "deflating gives the 1 GiB back to the guest" \
+	[ "$(kv actual_kb <<<"$after")" = 0 -a $((free_after - free_during)) -ge $((1024 * 1024 * 9 / 10)) ]
 
 # 3. A target beyond the guest's RAM: clamped at the floor, guest healthy.
 qmp balloon 1 > /dev/null
@@ -139,19 +127,20 @@ wait_actual > /dev/null
 ask alloc
 st=$reply
 row "host: balloon to 1 byte (floor)" "$st"
-echo "$st" | grep -E '^(actual_kb|host_target_kb|floor_kb|MemFree_kb|MemTotal_kb|floor_stops|oom_kills|alloc_status)=' | sed 's/^/# /'
-held=$(echo "$st" | val actual_kb)
-total=$(echo "$st" | val MemTotal_kb)
-[ "$held" -gt 0 ] && [ "$held" -lt "$total" ] &&
-	[ "$(echo "$st" | val floor_stops)" -gt 0 ]
-tap $? "a host target above guest RAM is clamped at the floor"
-[ "$(echo "$st" | val alloc_status)" = 0 ] && [ "$(echo "$st" | val oom_kills)" = 0 ]
-tap $? "the guest stays healthy at the floor (allocates, no OOM kill)"
+grep -E '^(actual_kb|host_target_kb|floor_kb|MemFree_kb|MemTotal_kb|floor_stops|oom_kills|alloc_status)=' <<<"$st" | tap_diag
+held=$(kv actual_kb <<<"$st")
+total=$(kv MemTotal_kb <<<"$st")
+tap_check "a host target above guest RAM is clamped at the floor" \
+	[ "$held" -gt 0 -a "$held" -lt "$total" -a "$(kv floor_stops <<<"$st")" -gt 0 ]
+tap_check "the guest stays healthy at the floor (allocates, no OOM kill)" \
+	[ "$(kv alloc_status <<<"$st")" = 0 -a "$(kv oom_kills <<<"$st")" = 0 ]
 
-ask quit || true
+ask dmesg
+printf '%s\n' "$reply" > "$run/guest-dmesg.txt"
+grep -E 'vshape|Killed process' "$run/guest-dmesg.txt" | tap_diag
+klog_check "guest ($kver)" "$run/guest-dmesg.txt"
+mb_quit -g "$gone" "$box"
 rc=0
 scripts/vm --wait "$run/vm" > /dev/null || rc=$?
-[ "$rc" -eq 0 ]
-tap $? "guest exits cleanly"
-grep '^# dmesg' "$run/vm/console.log" 2>/dev/null || true
-echo "1..$n"
+tap_is "guest exits cleanly (scripts/vm status)" "$rc" 0
+tap_done

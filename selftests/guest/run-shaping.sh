@@ -10,11 +10,13 @@ ko=$PWD/build/$kver/guest/vshape_guest.ko
 [ -f "$ko" ] || scripts/build-kmods "$kver" > /dev/null
 out=$(selftests/host/build.sh "$kver")
 make -s -C selftests/guest > /dev/null
+# shellcheck source=selftests/lib/klog.sh
+. selftests/lib/klog.sh
 console=$PWD/build/check/shaping-loopback.console
 mkdir -p "$(dirname "$console")"
 rc=0
 scripts/vm --kernel "$kver" --mem 2G --quiet --timeout 600 \
-	--console "$console" \
+	--console "$console" --append " $(klog_boot_args)" \
 	--env "VSHAPE_HOST_KO=$out/host/vshape_host.ko" \
 	--env "VSHAPE_KO=$ko" \
 	-- selftests/guest/shaping-loopback.sh || rc=$?

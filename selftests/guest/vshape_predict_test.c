@@ -169,8 +169,7 @@ TEST(sampler_counters_move_when_memory_is_faulted)
 	long long total = meminfo_kb("MemTotal"), seq, used0, used1, faults;
 	pid_t pid;
 
-	if (!vs_dev_name())
-		SKIP(return, "no device bound to vshape_guest");
+	VS_REQUIRE_DEV();
 	sleep_ms(500);
 	seq = prediction("seq");
 	used0 = records_max(CH_USED, seq - 2);
@@ -194,8 +193,7 @@ TEST(prediction_follows_a_step_in_demand)
 	long long before, during, after;
 	pid_t pid;
 
-	if (!vs_dev_name())
-		SKIP(return, "no device bound to vshape_guest");
+	VS_REQUIRE_DEV();
 	sleep_ms(1000);
 	before = prediction("demand_kb");
 	pid = hold_memory(600 * MIB_KB, 3, NULL);
@@ -219,12 +217,11 @@ TEST(watched_cgroup_usage_is_sampled)
 	char buf[256];
 	pid_t pid;
 
-	if (!vs_dev_name())
-		SKIP(return, "no device bound to vshape_guest");
+	VS_REQUIRE_DEV();
 	mkdir("/sys/fs/cgroup", 0755);
-	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) &&
-	    mount("none", "/sys/fs/cgroup", "cgroup2", 0, NULL))
-		SKIP(return, "cannot mount cgroup2");
+	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK))
+		ASSERT_EQ(0, mount("none", "/sys/fs/cgroup", "cgroup2", 0, NULL))
+			TH_LOG("cannot mount cgroup2: %s", strerror(errno));
 	system("echo +memory > /sys/fs/cgroup/cgroup.subtree_control");
 	rmdir("/sys/fs/cgroup/vstest");
 	ASSERT_EQ(0, mkdir("/sys/fs/cgroup/vstest", 0755));
@@ -301,8 +298,7 @@ FIXTURE_VARIANT_ADD(pknob, model_path_escape) {
 
 FIXTURE_SETUP(pknob)
 {
-	if (!vs_dev_name())
-		SKIP(return, "no device bound to vshape_guest");
+	VS_REQUIRE_DEV();
 	ASSERT_EQ(0, vs_read("period_ms", self->period, 64));
 	ASSERT_EQ(0, vs_read("horizon_ms", self->horizon, 64));
 	ASSERT_EQ(0, vs_read("cgroups", self->cgroups, 256));
@@ -432,8 +428,7 @@ FIXTURE_VARIANT_ADD(model, channel_not_sampled) {
 
 FIXTURE_SETUP(model)
 {
-	if (!vs_dev_name())
-		SKIP(return, "no device bound to vshape_guest");
+	VS_REQUIRE_DEV();
 	ASSERT_EQ(0, set_fw_path());
 	ASSERT_EQ(0, vs_write("model", "default"));
 	ASSERT_EQ(0, vs_read("model", self->before, sizeof(self->before)));
@@ -462,8 +457,7 @@ TEST(good_model_file_is_loaded)
 {
 	char buf[256];
 
-	if (!vs_dev_name())
-		SKIP(return, "no device bound to vshape_guest");
+	VS_REQUIRE_DEV();
 	ASSERT_EQ(0, set_fw_path());
 	ASSERT_EQ(0, write_model("good.vsm", M_NONE));
 	ASSERT_EQ(0, vs_write("model", "good.vsm\n"));
@@ -499,27 +493,44 @@ TEST(calibration_knobs_and_outcomes)
 
 /* ---- predict mode: the balloon follows the prediction ---- */
 
+/*
+ * Idle, the balloon grows to the predicted spare memory; under a demand
+ * it gives memory back, and it must do so WHILE the demand is held: each
+ * read is taken with the holder alive.  Under TCG on a loaded host the
+ * balloon grows for many seconds, so "idle" is its size once it has not
+ * moved for 3 s (a fixed 3 s sleep read it mid-growth, and the demand's
+ * read was then larger than it).
+ */
 TEST(predict_mode_gives_back_and_takes_back)
 {
-	long long idle, busy;
+	long long idle, busy = -1;
+	int i, alive = 0, status;
 	pid_t pid;
 
-	if (!vs_dev_name())
-		SKIP(return, "no device bound to vshape_guest");
+	VS_REQUIRE_DEV();
 	ASSERT_EQ(0, vs_write("mode", "predict"));
-	sleep_ms(3000);
-	idle = vs_read_num("actual_kb");
-	pid = hold_memory(700 * MIB_KB, 4, NULL);
+	idle = vs_wait_stable("actual_kb", 3000, 120);
+	pid = hold_memory(700 * MIB_KB, 60, NULL);
 	ASSERT_GT(pid, 0);
-	sleep_ms(2500);
-	busy = vs_read_num("actual_kb");
-	EXPECT_EQ(0, reap(pid));
-	TH_LOG("balloon %lld KiB idle, %lld KiB under a 700 MiB demand, spare now %lld KiB",
-	       idle, busy, prediction("spare_kb"));
+	for (i = 0; i < 40 * 10; i++) {
+		busy = vs_read_num("actual_kb");
+		alive = waitpid(pid, &status, WNOHANG) == 0;
+		if (!alive || busy < idle)
+			break;
+		sleep_ms(100);
+	}
+	TH_LOG("balloon %lld KiB idle, %lld KiB under a 700 MiB demand (%s), spare now %lld KiB",
+	       idle, busy, alive ? "held" : "holder gone",
+	       prediction("spare_kb"));
+	if (alive) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
 	EXPECT_GT(idle, 0);
+	EXPECT_TRUE(alive);
 	EXPECT_LT(busy, idle);
 	ASSERT_EQ(0, vs_write("mode", "max"));
-	EXPECT_EQ(0, vs_wait_eq("actual_kb", 0, 15));
+	EXPECT_EQ(0, vs_wait_eq("actual_kb", 0, 60));
 }
 
 TEST_HARNESS_MAIN
