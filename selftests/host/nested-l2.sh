@@ -2,11 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Nested test, L2 side: a command agent started by nested-l1.sh (and by
-# bench/shaping/nested-l1.sh) inside L1.  L1 and L2 share the L2 run
-# directory (L1's $l2run, L2's /run/vshape, 9p without caching): L1
-# writes a bash snippet to req.N, the agent runs it (in a subshell that
-# has the helpers below) and writes its output to out.N and its status
-# to st.N.  A snippet "exit" (req.N holding only that word) ends the
+# bench/shaping/nested-l1.sh, scripts/demo-shaping-l1.sh) inside L1.  L1
+# and L2 share the L2 run directory (L1's $l2run, L2's /run/vshape, 9p
+# without caching) as a mailbox (selftests/lib/mailbox.sh): each request
+# is a bash snippet, which the agent runs in a subshell that has the
+# helpers below; its output and status are the answer.  "quit" ends the
 # agent.  So L1 runs the whole test and measures its own Shmem between
 # L2 steps; L2 only does what it is told.
 #
@@ -14,19 +14,22 @@
 #   gdev                 S=/sys/bus/virtio/devices/virtioN, D=debugfs dir
 #   gst KEY              a value of $D/state
 #   knob NAME [VALUE]    read or write $S/vshape/NAME
-#   wait_for SECS CMD..  poll CMD every 0.1 s
+#   wait_for SECS CMD..  poll CMD every 0.1 s (selftests/lib/wait.sh)
+#   mod_load_bind KO DRIVER [PARAM...], mod_bound DRIVER
+#                        load a driver, wait until it binds
+#                        (selftests/lib/module.sh)
 #   req ARGS             raw shaping request through $D/shaping/request;
 #                        sets status, granted, capacity
 set -uo pipefail
 R=${VSHAPE_RUNDIR:-/run/vshape}
-mount -t debugfs none /sys/kernel/debug 2>/dev/null
-
 # L2 runs under KVM inside a TCG L1, where every fork and exec costs
-# seconds of L1 time: the helpers use bash builtins only, and snooze
-# waits on a FIFO that never gets data instead of running sleep(1).
-mkfifo /tmp/snooze.fifo 2>/dev/null
-exec 9<> /tmp/snooze.fifo || { echo "L2: no snooze fifo" >&2; exit 1; }
-snooze() { read -rt "$1" -u 9 || :; }
+# seconds of L1 time: the helpers use bash builtins only (the library's
+# waits sleep on a FIFO instead of running sleep(1)).
+# shellcheck source=selftests/lib/mailbox.sh
+. "$(dirname "$0")/../lib/mailbox.sh"
+# shellcheck source=selftests/lib/module.sh
+. "$(dirname "$0")/../lib/module.sh"
+mount -t debugfs none /sys/kernel/debug 2>/dev/null
 gdev() {
 	local d
 	S=
@@ -47,11 +50,6 @@ knob() {
 	local v
 	if [ $# -gt 1 ]; then echo "$2" > "$S/vshape/$1"; else read -r v < "$S/vshape/$1"; echo "$v"; fi
 }
-wait_for() {
-	local t=$1 i; shift
-	for ((i = 0; i < t * 10; i++)); do "$@" && return 0; snooze 0.1; done
-	return 1
-}
 req() {
 	local last
 	status=x granted=x capacity=x
@@ -62,18 +60,9 @@ req() {
 	[[ $last =~ capacity=([0-9]+) ]] && capacity=${BASH_REMATCH[1]}
 }
 
+# run_snippet REQ-FILE: the request is a bash snippet
+run_snippet() { ( . "$1" ); }
+
 echo "L2: agent up on $(uname -r)"
-touch "$R/ready"
-i=1
-while :; do
-	if [ -f "$R/req.$i" ]; then
-		read -r line < "$R/req.$i"
-		[ "$line" = exit ] && break
-		( . "$R/req.$i" ) > "$R/out.$i" 2>&1
-		echo $? > "$R/st.$i"	# L1 waits until it is not empty
-		i=$((i + 1))
-	else
-		snooze 0.05
-	fi
-done
-echo "L2: agent done after $((i - 1)) requests"
+mb_serve "$R" run_snippet "kernel=$(uname -r)"
+echo "L2: agent done"

@@ -1,10 +1,15 @@
 # SPDX-License-Identifier: GPL-2.0
 # shellcheck shell=bash
 #
-# L1 helpers shared by selftests/host/nested-l1.sh and
-# bench/shaping/nested-l1.sh (sourced, run inside L1): start an L2 guest
-# on /dev/vhost-vdpa-0 with a shared memfd as RAM, run snippets in it
-# through the agent of nested-l2.sh, read the host's counters.
+# L1 helpers shared by selftests/host/nested-l1.sh,
+# bench/shaping/nested-l1.sh and scripts/demo-shaping-l1.sh (sourced, run
+# inside L1): start an L2 guest on /dev/vhost-vdpa-0 with a shared memfd
+# as RAM, run snippets in it through the agent of nested-l2.sh (the
+# mailbox of selftests/lib/mailbox.sh), read the host's counters, check
+# L2's kernel log.
+
+# shellcheck source=selftests/lib/lib.sh
+. "${BASH_SOURCE[0]%/*}/../lib/lib.sh"
 
 MiB=$((1 << 20))
 SYS=/sys/bus/vdpa/devices/vs0/vshape
@@ -39,7 +44,7 @@ hst() { awk -v k="$1" '$1 == k { print $2 }' "$HSTATS"; }
 # L2_DEVICE replaces the balloon device (default: vshape_host's vs0
 # through vhost-vdpa-device-pci), e.g. QEMU's own virtio-balloon-pci.
 start_l2() {
-	local kver=$1 i ram=memory-backend-memfd,id=ram,size=1G,share=on
+	local kver=$1 ram=memory-backend-memfd,id=ram,size=1G,share=on
 	l2run=$2
 	shift 2
 	rm -rf "$l2run"
@@ -48,67 +53,48 @@ start_l2() {
 		ram=memory-backend-file,id=ram,size=1G,share=on,mem-path=$L2_RAM_FILE,align=2M
 	scripts/vm --kernel "$kver" --accel kvm --mem 1G --smp 1 --quiet \
 		--timeout 1200 --background --rundir "$l2run" \
+		--append " $(klog_boot_args)" \
 		--qemu-arg "-object $ram" \
 		--qemu-arg "-machine memory-backend=ram" \
 		--qemu-arg "-device ${L2_DEVICE:-vhost-vdpa-device-pci,vhostdev=/dev/vhost-vdpa-0}" \
 		"$@" -- selftests/host/nested-l2.sh > /dev/null || return 1
-	for i in $(seq 6000); do
-		[ -f "$l2run/ready" ] && return 0
-		[ -f "$l2run/rc" ] && break
-		sleep 0.1
-	done
-	return 1
-}
-
-# The request counter lives in a file, so that l2 works in $(...) too.
-l2_next() {
-	l2seq=$(($(cat "$l2run/seq" 2>/dev/null || echo 0) + 1))
-	echo $l2seq > "$l2run/seq"
+	# scripts/vm writes RUNDIR/rc when the VM has ended
+	mb_wait_ready -g "$l2run/rc" "$l2run" 600
 }
 
 # l2 SNIPPET: run a bash snippet in L2; print its output, return its status
 # (125 if L2 is gone, 124 after L2_TIMEOUT seconds, default 240).
 l2() {
-	local l2seq
-	l2_next
-	printf '%s\n' "$*" > "$l2run/req.tmp"
-	mv "$l2run/req.tmp" "$l2run/req.$l2seq"
-	local t0=$SECONDS
-	while [ ! -s "$l2run/st.$l2seq" ]; do
-		[ -f "$l2run/rc" ] && { echo "# L2 is gone (rc $(cat "$l2run/rc"))"; return 125; }
-		if [ $((SECONDS - t0)) -ge "${L2_TIMEOUT:-240}" ]; then
-			echo "# L2 request $l2seq timed out: $(head -c 200 "$l2run/req.$l2seq")"
-			return 124
-		fi
-		sleep 0.05
-	done
-	cat "$l2run/out.$l2seq"
-	return "$(cat "$l2run/st.$l2seq")"
+	mb_ask -t "${L2_TIMEOUT:-240}" -g "$l2run/rc" "$l2run" "$*"
 }
 
 # stop_l2: end the agent, wait for the VM; returns the VM's status.
 stop_l2() {
-	local l2seq
-	l2_next
-	echo exit > "$l2run/req.tmp"
-	mv "$l2run/req.tmp" "$l2run/req.$l2seq"
-	local i
-	for i in $(seq 600); do
-		[ -f "$l2run/rc" ] && break
-		sleep 0.1
-	done
-	[ -f "$l2run/rc" ] || { echo "# L2 did not exit: killing QEMU"; kill "$(cat "$l2run/qemu.pid")"; }
+	mb_quit -t 60 -g "$l2run/rc" "$l2run"
+	wait_for -q 60 '[ -f "$l2run/rc" ]' ||
+		{ echo "# L2 did not exit: killing QEMU"; kill "$(cat "$l2run/qemu.pid")"; }
 	scripts/vm --wait "$l2run" > /dev/null 2>&1
 }
 
-# wait_host FILE VALUE SECS: poll a sysfs file (0.1 s) until it reads VALUE.
+# wait_host FILE VALUE SECS: poll a sysfs file until it reads VALUE (gives
+# up early when L2 has ended).
+_host_is_or_gone() { file_is "$1" "$2" || [ -f "$l2run/rc" ]; }
 wait_host() {
-	local i
-	for i in $(seq $(($3 * 10))); do
-		[ "$(cat "$1")" = "$2" ] && return 0
-		[ -f "$l2run/rc" ] && break
-		sleep 0.1
-	done
+	wait_for -q "$3" _host_is_or_gone "$1" "$2"
+	file_is "$1" "$2" && return 0
 	echo "# $1 = $(cat "$1"), wanted $2"
 	return 1
+}
+
+# l2_klog_check LABEL: one TAP result for L2's kernel log: its whole ring
+# buffer fetched over the mailbox (the console only carries KERN_ERR and
+# worse under "quiet"); if L2 no longer answers, its console is scanned
+# and the result fails.
+l2_klog_check() {
+	if l2 dmesg > "$l2run/dmesg.txt" 2>&1; then
+		klog_check "$1" "$l2run/dmesg.txt"
+	else
+		tap_not_ok "$1 kernel log: L2 did not answer 'dmesg'"
+		klog_scan "$l2run/console.log" | tap_diag
+	fi
 }

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Run the vshape_host selftests and print TAP:
+# Run the vshape_host selftests and print one TAP stream:
 #
 #   selftests/host/run.sh [loopback] [fuzz] [nested]     (default: all)
 #
@@ -13,45 +13,56 @@
 #           QEMU 10 in L1 exposing the device to an L2 guest through
 #           vhost-vdpa-device-pci with a shared memfd as RAM (memory test).
 #
-# Exit 0 all passed, 1 a test failed, 4 everything skipped (reason printed).
+# Each sub-suite's results are renumbered into this stream (tap_import):
+# its failures and skips (with their reasons) all show, its plan is
+# checked, and a sub-suite that ends without results or with a non-zero
+# status is a failure.  No 6.12 kernel is a failure, not a skip.
+# Exit 0 all passed (skips allowed), 1 something failed.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 top=$PWD
+# shellcheck source=selftests/lib/lib.sh
+. selftests/lib/lib.sh
 suites=("$@")
 [ ${#suites[@]} -gt 0 ] || suites=(loopback fuzz nested)
 
-kver=$(ls -d /lib/modules/6.12.*/build 2>/dev/null | head -n1 | cut -d/ -f4)
-if [ -z "$kver" ] || [ ! -e "/boot/vmlinuz-$kver" ]; then
-	echo "1..0 # SKIP no Linux 6.12 kernel and headers (run scripts/setup)"
-	exit 4
+kver=$(scripts/kernels 6.12 2>/dev/null | tail -n1)
+if [ -z "$kver" ] || [ ! -d "/lib/modules/$kver/build" ] || [ ! -e "/boot/vmlinuz-$kver" ]; then
+	tap_bail "no Linux 6.12 kernel and headers (run scripts/setup)"
 fi
-command -v qemu-system-x86_64 >/dev/null || {
-	echo "1..0 # SKIP qemu-system-x86_64 missing"; exit 4; }
-out=$(KBUILD_ARGS="${KBUILD_ARGS:-}" selftests/host/build.sh "$kver") || {
-	echo "1..1"; echo "not ok 1 - build vshape_host.ko and vshape_looptest.ko"; exit 1; }
+command -v qemu-system-x86_64 >/dev/null || tap_bail "qemu-system-x86_64 missing (run scripts/setup)"
+out=$(KBUILD_ARGS="${KBUILD_ARGS:-}" selftests/host/build.sh "$kver") ||
+	tap_bail "build vshape_host.ko and vshape_looptest.ko"
 mkdir -p build/check
 fuzz=$out/vdpa_fuzz
-gcc -O2 -Wall -Wextra -o "$fuzz" selftests/host/vdpa_fuzz.c || {
-	echo "1..1"; echo "not ok 1 - build vdpa_fuzz"; exit 1; }
+gcc -O2 -Wall -Wextra -o "$fuzz" selftests/host/vdpa_fuzz.c || tap_bail "build vdpa_fuzz"
 
-rc_all=4
+# vm_suite NAME CONSOLE scripts/vm-ARGS...: run a sub-suite in a VM, print
+# the TAP lines of its console, exit with scripts/vm's status.
+vm_suite() {
+	local console=$2 rc=0
+	rm -f "$console"
+	scripts/vm --quiet --console "$console" --append " $(klog_boot_args)" "${@:3}" || rc=$?
+	grep -aE '^(ok|not ok|1\.\.|Bail out|#)' "$console" | tr -d '\r' | grep -av '^# \['
+	echo "# suite $1: scripts/vm exit $rc (console: ${console#"$top"/})"
+	return "$rc"
+}
+
 for s in "${suites[@]}"; do
-	echo "# suite $s"
+	tap_diag "suite $s"
 	case $s in
 	loopback)
-		scripts/vm --kernel "$kver" --mem 2G --quiet --timeout 600 \
-			--console "$top/build/check/host-loopback.console" \
+		tap_import -n loopback vm_suite loopback "$top/build/check/host-loopback.console" \
+			--kernel "$kver" --mem 2G --timeout 600 \
 			--env "VSHAPE_HOST_KO=$out/host/vshape_host.ko" \
 			--env "VSHAPE_LOOPTEST_KO=$out/selftests/host/looptest/vshape_looptest.ko" \
-			-- selftests/host/loopback.sh
-		rc=$?;;
+			-- selftests/host/loopback.sh;;
 	fuzz)
-		scripts/vm --kernel "$kver" --mem 1G --quiet --timeout 600 \
-			--console "$top/build/check/host-fuzz.console" \
+		tap_import -n fuzz vm_suite fuzz "$top/build/check/host-fuzz.console" \
+			--kernel "$kver" --mem 1G --timeout 600 \
 			--env "VSHAPE_HOST_KO=$out/host/vshape_host.ko" \
 			--env "VSHAPE_FUZZ=$fuzz" \
-			-- selftests/host/fuzz.sh
-		rc=$?;;
+			-- selftests/host/fuzz.sh;;
 	nested)
 		# L2 runs the real guest driver, built for every test kernel
 		# (6.12 and 6.1); --nested prebuilds their initramfs on L0.
@@ -61,30 +72,20 @@ for s in "${suites[@]}"; do
 		# has not (8 of 8 runs), at about the same speed.
 		l2k=$(scripts/kernels | sort -rV | tr '\n' ' ')
 		# shellcheck disable=SC2086
-		scripts/build-kmods $l2k > /dev/null &&
-			make -s -C selftests/guest memtouch > /dev/null || {
-			echo "not ok - build vshape_guest.ko for $l2k and memtouch"; rc_all=1; continue; }
-		scripts/vm --kernel "$kver" --mem 3G --smp 1 --accel tcg --nested --quiet \
+		if ! tap_check "nested: build vshape_guest.ko for $l2k and memtouch" \
+			bash -c "scripts/build-kmods $l2k > /dev/null && make -s -C selftests/guest memtouch > /dev/null"; then
+			continue
+		fi
+		tap_import -n nested vm_suite nested "$top/build/check/host-nested-l1.console" \
+			--kernel "$kver" --mem 3G --smp 1 --accel tcg --nested \
 			--timeout 1500 \
-			--console "$top/build/check/host-nested-l1.console" \
 			--env "VSHAPE_HOST_KO=$out/host/vshape_host.ko" \
 			--env "VSHAPE_KVER=$kver" \
 			--env "VSHAPE_L2_KVERS=$l2k" \
 			--env "VSHAPE_MEMTOUCH=$top/selftests/guest/memtouch" \
-			-- selftests/host/nested-l1.sh
-		rc=$?;;
+			-- selftests/host/nested-l1.sh;;
 	*)
 		echo "run.sh: unknown suite $s" >&2; exit 2;;
 	esac
-	console=$top/build/check/host-$s.console
-	[ "$s" = nested ] && console=$top/build/check/host-nested-l1.console
-	grep -aE '^(ok|not ok|1\.\.|Bail out|#)' "$console" | tr -d '\r' |
-		grep -av '^# \[' || true
-	echo "# suite $s exit $rc (console: $console)"
-	case $rc in
-	0) [ $rc_all = 4 ] && rc_all=0;;
-	4) ;;
-	*) rc_all=1;;
-	esac
 done
-exit $rc_all
+tap_done
