@@ -30,12 +30,12 @@ modprobe vhost_iotlb && modprobe vdpa && modprobe vhost_vdpa ||
 mount -t debugfs none /sys/kernel/debug 2>/dev/null
 insmod "${VSHAPE_HOST_KO:?}" || fail "insmod vshape_host"
 vdpa dev add mgmtdev vshape name vs0 || fail "vdpa dev add"
-for _ in $(seq 50); do [ -e /dev/vhost-vdpa-0 ] && break; sleep 0.1; done
+wait_for 5 '[ -e /dev/vhost-vdpa-0 ]' || fail "no /dev/vhost-vdpa-0"
 echo $((512 * MiB)) > $LEDGER/capacity_bytes
 echo "# L1: vdpa device vs0 (mgmtdev vshape) on /dev/vhost-vdpa-0; ledger capacity 512 MiB"
 
 start_l2 "${VSHAPE_KVER:?}" /tmp/l2demo || fail "L2 did not start"
-l2 "insmod $PWD/build/$VSHAPE_KVER/guest/vshape_guest.ko && wait_for 10 gdev" ||
+l2 "mod_load_bind $PWD/build/$VSHAPE_KVER/guest/vshape_guest.ko vshape_guest && gdev" ||
 	fail "vshape_guest did not bind in L2"
 echo "# L2: $(l2 'uname -r'), vshape_guest shaping feature: $(l2 'gdev; gst shaping')"
 echo "# MiB: L1's Shmem, the memfd's blocks; the device's inflated, reserved, committed bytes; its ledger charge"

@@ -85,27 +85,34 @@ class QMP:
 
 
 class Mailbox:
-    """Requests to bench/balloon/guest.sh through the shared directory."""
+    """Requests to bench/balloon/guest.sh through the shared directory,
+    in the protocol of selftests/lib/mailbox.sh: req.N (renamed into
+    place), the answer in resp.N, its status in st.N (written last)."""
 
     def __init__(self, box):
         self.box, self.n = box, 0
 
-    def ask(self, req, timeout=120.0):
+    def text(self, req, timeout=120.0):
         self.n += 1
-        with open(os.path.join(self.box, "req.%d" % self.n), "w") as f:
+        tmp = os.path.join(self.box, "req.tmp")
+        with open(tmp, "w") as f:
             f.write(req + "\n")
-        resp = os.path.join(self.box, "resp.%d" % self.n)
+        os.rename(tmp, os.path.join(self.box, "req.%d" % self.n))
+        st = os.path.join(self.box, "st.%d" % self.n)
         deadline = time.monotonic() + timeout
-        while not os.path.exists(resp):
+        while not (os.path.exists(st) and os.path.getsize(st) > 0):
             if time.monotonic() > deadline:
                 raise RuntimeError("guest did not answer %r" % req)
             time.sleep(0.1)
+        with open(os.path.join(self.box, "resp.%d" % self.n)) as f:
+            return f.read()
+
+    def ask(self, req, timeout=120.0):
         out = {}
-        with open(resp) as f:
-            for line in f:
-                k, sep, v = line.rstrip("\n").partition("=")
-                if sep:
-                    out[k] = v
+        for line in self.text(req, timeout).splitlines():
+            k, sep, v = line.partition("=")
+            if sep:
+                out[k] = v
         if "error" in out:
             raise RuntimeError("guest: %s: %s" % (req, out["error"]))
         return out
@@ -243,6 +250,16 @@ def main():
                         time.sleep(0.5)
                 mb.ask("unload")
         elapsed = time.monotonic() - t_start
+        # A WARN/BUG/Oops/lockdep/hung task/Call Trace in the guest
+        # fails the benchmark (selftests/lib/klog.sh's patterns).
+        klog = os.path.join(run, "guest-dmesg.txt")
+        with open(klog, "w") as f:
+            f.write(mb.text("dmesg"))
+        bad = subprocess.run(
+            ["bash", "-c", '. "$1/selftests/lib/klog.sh"; klog_scan "$2"',
+             "klog", TOP, klog], stdout=subprocess.PIPE, text=True).stdout
+        if bad:
+            raise RuntimeError("guest kernel log (%s):\n%s" % (klog, bad))
         mb.ask("quit")
         subprocess.call([TOP + "/scripts/vm", "--wait", os.path.join(run, "vm")],
                         cwd=TOP, stdout=subprocess.DEVNULL)

@@ -2,10 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Guest half of bench/balloon/bench.py (not run by hand).  Answers the
-# host's requests through the shared results directory $VSHAPE_MAILBOX,
-# like selftests/guest/qmp-guest.sh:
-#
-#   host writes req.N (one line), guest writes resp.N (key=value lines)
+# host's requests through the mailbox $VSHAPE_MAILBOX (the protocol of
+# selftests/lib/mailbox.sh: req.N, resp.N key=value lines, st.N):
 #
 # Requests:
 #   load inbox     modprobe Debian's virtio_balloon, wait until it binds
@@ -16,6 +14,8 @@
 #   state          MemTotal/MemFree and which driver is bound
 #   quit
 set -uo pipefail
+# shellcheck source=selftests/lib/lib.sh
+. "$(dirname "$0")/../../selftests/lib/lib.sh"
 box=${VSHAPE_MAILBOX:?}
 ko=${VSHAPE_KO:?}
 mount -t debugfs none /sys/kernel/debug 2>/dev/null
@@ -23,23 +23,15 @@ mount -t tracefs none /sys/kernel/tracing 2>/dev/null
 tr=/sys/kernel/tracing
 driver=
 
-bound() {	# bound DRIVER: wait until DRIVER holds a virtio device
-	local i d
-	for i in $(seq 100); do
-		d=$(ls -d /sys/bus/virtio/drivers/"$1"/virtio* 2>/dev/null | head -n1)
-		[ -n "$d" ] && { echo "dev=$(basename "$d")"; return 0; }
-		sleep 0.1
-	done
-	echo "error=$1 did not bind"
-	return 1
-}
-
 load() {
+	local why
 	case $1 in
-	inbox) modprobe virtio_balloon || { echo "error=modprobe failed"; return 1; }
-		driver=virtio_balloon ;;
-	vshape) insmod "$ko" || { echo "error=insmod failed"; return 1; }
-		driver=vshape_guest
+	inbox) driver=virtio_balloon
+		why=$(mod_load_bind virtio_balloon virtio_balloon) ||
+			{ echo "error=${why#\# }"; return 1; } ;;
+	vshape) driver=vshape_guest
+		why=$(mod_load_bind "$ko" vshape_guest) ||
+			{ echo "error=${why#\# }"; return 1; }
 		if [ -d "$tr/events/vshape" ]; then
 			echo 0 > "$tr/tracing_on"
 			echo 1 > "$tr/events/vshape/vshape_inflate/enable"
@@ -50,7 +42,8 @@ load() {
 		fi ;;
 	*) echo "error=unknown driver $1"; return 1 ;;
 	esac
-	bound "$driver"
+	mod_bound "$driver"
+	echo "dev=$MOD_DEV"
 }
 
 unload() {
@@ -84,21 +77,18 @@ state() {
 	echo "kernel=$(uname -r)"
 }
 
-echo "kernel=$(uname -r)" > "$box/ready"
-n=0
-while :; do
-	n=$((n + 1))
-	while [ ! -f "$box/req.$n" ]; do sleep 0.2; done
-	read -r req arg < "$box/req.$n"
+handle() {
+	local req arg
+	read -r req arg < "$1"
 	case $req in
-	load) load "$arg" > "$box/resp.$n.tmp" 2>&1 ;;
-	unload) unload > "$box/resp.$n.tmp" 2>&1 ;;
-	trace) trace > "$box/resp.$n.tmp" 2>&1 ;;
-	state) state > "$box/resp.$n.tmp" 2>&1 ;;
-	quit) echo bye > "$box/resp.$n.tmp"; mv "$box/resp.$n.tmp" "$box/resp.$n"; break ;;
-	*) echo "error=unknown request $req" > "$box/resp.$n.tmp" ;;
+	load) load "$arg" ;;
+	unload) unload ;;
+	trace) trace ;;
+	state) state ;;
+	dmesg) dmesg ;;
+	*) echo "error=unknown request $req"; return 1 ;;
 	esac
-	mv "$box/resp.$n.tmp" "$box/resp.$n"
-done
-dmesg | grep -E 'virtio_balloon|vshape|Killed process|BUG|WARNING' | sed 's/^/# dmesg: /'
+}
+
+mb_serve "$box" handle "kernel=$(uname -r)"
 exit 0

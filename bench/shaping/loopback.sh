@@ -20,9 +20,11 @@ HSTATS=/sys/kernel/debug/vshape_host/vs0/stats
 hst() { awk -v k="$1" '$1 == k { print $2 }' "$HSTATS"; }
 # shellcheck source=bench/shaping/move.sh
 . bench/shaping/move.sh
+# shellcheck source=selftests/lib/module.sh
+. selftests/lib/module.sh
 
 mount -t debugfs none /sys/kernel/debug 2>/dev/null
-modprobe vdpa && modprobe virtio_vdpa && modprobe vhost_iotlb || exit 4
+modprobe vdpa && modprobe virtio_vdpa && modprobe vhost_iotlb || exit 1
 insmod "$VSHAPE_HOST_KO" || exit 1
 echo 100000000 > /sys/module/vshape_host/parameters/rate_limit
 echo 100000000 > /sys/module/vshape_host/parameters/rate_burst
@@ -37,17 +39,14 @@ point() {
 	sleep 0.5
 }
 for drv in "${drivers[@]}"; do
+	# the driver first, then the device it binds
 	case $drv in
-	shaping) insmod "$BENCH_KO_SHAPING";;
-	vshape-pfn) insmod "$BENCH_KO_SHAPING" shaping=0;;
-	virtio_balloon) modprobe virtio_balloon;;
-	esac || { echo "# $drv does not load"; continue; }
+	shaping) insmod "$BENCH_KO_SHAPING"; name=vshape_guest;;
+	vshape-pfn) insmod "$BENCH_KO_SHAPING" shaping=0; name=vshape_guest;;
+	virtio_balloon) modprobe virtio_balloon; name=virtio_balloon;;
+	esac || { echo "# $drv does not load"; exit 1; }
 	vdpa dev add mgmtdev vshape name vs0 || exit 1
-	for _ in $(seq 100); do
-		compgen -G '/sys/bus/virtio/drivers/vshape_guest/virtio*' > /dev/null && break
-		compgen -G '/sys/bus/virtio/drivers/virtio_balloon/virtio*' > /dev/null && break
-		sleep 0.1
-	done
+	mod_wait_bound "$name" || exit 1
 	run_moves "$drv" point
 	vdpa dev del vs0
 	case $drv in

@@ -38,14 +38,14 @@ read -r -a sizes <<<"${BENCH_SIZES:-256 512}"
 read -r -a drivers <<<"${BENCH_DRIVERS:-shaping vshape-pfn virtio_balloon}"
 append=${BENCH_APPEND-init_on_alloc=0}
 
-modprobe vhost_iotlb && modprobe vdpa && modprobe vhost_vdpa || exit 4
+modprobe vhost_iotlb && modprobe vdpa && modprobe vhost_vdpa || exit 1
 mount -t debugfs none /sys/kernel/debug 2>/dev/null
 insmod "$VSHAPE_HOST_KO" || exit 1
 # Measure the protocol, not the device's rate bound (default 2000 chains/s).
 echo 100000000 > /sys/module/vshape_host/parameters/rate_limit
 echo 100000000 > /sys/module/vshape_host/parameters/rate_burst
 vdpa dev add mgmtdev vshape name vs0 || exit 1
-for _ in $(seq 50); do [ -e /dev/vhost-vdpa-0 ] && break; sleep 0.1; done
+wait_for 5 '[ -e /dev/vhost-vdpa-0 ]' || exit 1
 
 if [ "$env" = nested-huge ]; then
 	mkdir -p /run/l2ram
@@ -79,18 +79,11 @@ point() {
 
 for drv in "${drivers[@]}"; do
 	case $drv in
-	shaping) load="insmod $BENCH_KO_SHAPING";;
-	vshape-pfn) load="insmod $BENCH_KO_SHAPING shaping=0";;
-	virtio_balloon) load="modprobe virtio_balloon";;
+	shaping) load="$BENCH_KO_SHAPING vshape_guest";;
+	vshape-pfn) load="$BENCH_KO_SHAPING vshape_guest shaping=0";;
+	virtio_balloon) load="virtio_balloon virtio_balloon";;
 	esac
-	# bound: a balloon driver holds the device (bash builtins only)
-	if ! l2 "$load"' && bound() {
-			local d
-			for d in /sys/bus/virtio/drivers/{vshape_guest,virtio_balloon}/virtio*; do
-				[ -e "$d" ] && return 0
-			done
-			return 1
-		} && wait_for 20 bound'; then
+	if ! l2 "mod_load_bind -t 20 $load"; then
 		echo "# $drv: does not load or bind"
 		l2 'rmmod vshape_guest virtio_balloon 2>/dev/null'
 		continue

@@ -12,12 +12,10 @@ out=${TRACE_OUT:?}
 : "${VSHAPE_KO:?}"
 secs=${LOAD_SECONDS:-40}
 
-insmod "$VSHAPE_KO" || exit 1
-for _ in $(seq 100); do
-	dev=$(basename "$(ls -d /sys/bus/virtio/drivers/vshape_guest/virtio* 2>/dev/null | head -n1)" 2>/dev/null)
-	[ -n "$dev" ] && [ "$dev" != . ] && break
-	sleep 0.1
-done
+# shellcheck source=selftests/lib/module.sh
+. "$top/selftests/lib/module.sh"
+mod_load_bind "$VSHAPE_KO" vshape_guest || exit 1
+dev=$MOD_DEV
 mount -t debugfs none /sys/kernel/debug 2>/dev/null
 dbg=/sys/kernel/debug/vshape_guest/$dev
 sys=/sys/bus/virtio/devices/$dev/vshape
