@@ -472,8 +472,7 @@ TEST(calibration_knobs_and_outcomes)
 {
 	long long res, sf, margin;
 
-	if (!vs_dev_name())
-		SKIP(return, "no device bound to vshape_guest");
+	VS_REQUIRE_DEV();
 	EXPECT_EQ(10000, vs_read_num("calib_target_ppm"));	/* default 1% */
 	ASSERT_EQ(0, vs_write("calib_target_ppm", "50000"));
 	EXPECT_EQ(50000, vs_read_num("calib_target_ppm"));

@@ -137,8 +137,7 @@ TEST(records_replay_bit_for_bit)
 	char err[128];
 	void *buf;
 
-	if (!vs_dev_name())
-		SKIP(return, "no device bound to vshape_guest");
+	VS_REQUIRE_DEV();
 	ASSERT_EQ(0, vs_write("model", "default"));
 	reset = pred_info("reset_seq");
 	ASSERT_GE(reset, 0);
