@@ -64,16 +64,15 @@ row() { # row STEP GUEST-STATE
 # updates it after every message (16 MiB at most).  Wait until it equals
 # $1, or without $1 until it has not moved for 2 s; print it in bytes.
 wait_actual() {
-	local want=${1:-} prev=-1 cur same=0
-	actual_settled() {
-		cur=$(balloon_actual)
-		[ -n "$want" ] && [ "$cur" = "$want" ] && return 0
-		if [ "$cur" = "$prev" ]; then same=$((same + 1)); else same=0; fi
-		prev=$cur
-		[ -z "$want" ] && [ "$same" -ge 4 ]
-	}
-	WAIT_INTERVAL=0.5 wait_for -q 120 actual_settled
-	echo "$cur"
+	local want=${1:-}
+	if [ -n "$want" ]; then
+		# shellcheck disable=SC2016
+		WAIT_INTERVAL=0.5 wait_for 120 '[ "$(balloon_actual)" = "$want" ]'
+		balloon_actual
+	else
+		WAIT_INTERVAL=0.5 wait_stable 120 2 balloon_actual
+		echo "$WAIT_VALUE"
+	fi
 }
 
 # Never leave a VM behind, whatever fails below.

@@ -67,7 +67,10 @@ tap_check "deflating sends DEFLATE extents; the host accounts 0" \
 echo 0 > "$dev/vshape/commit_confidence_pct"
 echo predict > "$dev/vshape/mode"
 wait_for 20 balloon_above $((32 * 1024))
-held=$(knob actual_kb)
+# the balloon grows to the predicted spare memory: "held" is its size
+# once it has not moved for 3 s (read at once, it was mid-growth)
+wait_stable 120 3 knob actual_kb
+held=$WAIT_VALUE
 commits0=$(gst commits) hcommits0=$(hst req_commit)
 ./memtouch 900 30 &
 demand=$!

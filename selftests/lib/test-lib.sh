@@ -105,6 +105,14 @@ tap_check "wait_for gives up after its timeout (0.6 s: took $(((t1 - t0) / 1000)
 	[ $((t1 - t0)) -ge 600000 -a $((t1 - t0)) -lt 3000000 ]
 wait_for 0.3 false 2> "$tmp/err"
 tap_check "wait_for says what it waited for" grep -q "still false after 0.3 s: false" "$tmp/err"
+echo 1 > "$tmp/grow"
+( for i in 2 3 4 5; do sleep 0.3; echo $i > "$tmp/grow"; done ) &
+t0=${EPOCHREALTIME/[.,]/}
+wait_stable 10 1 cat "$tmp/grow"
+t1=${EPOCHREALTIME/[.,]/}
+tap_check "wait_stable waits until the value stops moving (5 after $(((t1 - t0) / 1000)) ms)" \
+	[ "$WAIT_VALUE" = 5 -a $((t1 - t0)) -ge 2000000 ]
+wait
 t0=${EPOCHREALTIME/[.,]/}
 vs_snooze 0.3
 t1=${EPOCHREALTIME/[.,]/}

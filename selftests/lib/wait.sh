@@ -18,6 +18,12 @@
 #                             arguments (a function, or a test whose
 #                             arguments must not hold a $(...): that is
 #                             expanded once, before wait_for runs).
+#   wait_stable [-q] SECS STABLE CMD [ARG...]
+#                             run CMD (its output is the value) every
+#                             $WAIT_INTERVAL s until the value has not
+#                             changed for STABLE seconds, or SECS pass;
+#                             the last value is in $WAIT_VALUE; returns 1
+#                             if it never settled
 #   file_is FILE VALUE        FILE's first line is VALUE (builtins only)
 #   file_val FILE             print FILE's first line (builtins only)
 
@@ -74,6 +80,25 @@ wait_for() {
 	done
 	[ "$quiet" = 1 ] || echo "# wait_for: still false after ${secs} s: $*" >&2
 	return 1
+}
+
+wait_stable() {
+	local quiet='' secs stable since now prev=
+	[ "${1:-}" = -q ] && { quiet=-q; shift; }
+	secs=$1 stable=$2
+	shift 2
+	_vs_us "$stable"
+	stable=$_vs_us_val
+	since=${EPOCHREALTIME/[.,]/}
+	WAIT_VALUE=$("$@")
+	_vs_stable_try() {
+		prev=$WAIT_VALUE
+		WAIT_VALUE=$("$@")
+		now=${EPOCHREALTIME/[.,]/}
+		[ "$WAIT_VALUE" = "$prev" ] || since=$now
+		[ $((now - since)) -ge "$stable" ]
+	}
+	wait_for $quiet "$secs" _vs_stable_try "$@"
 }
 
 file_val() {
