@@ -143,8 +143,7 @@ l2_suite() {
 	refused() { [ "$(hst status_refused_capacity)" -gt "$r0" ]; }
 	for _ in 1 2 3; do
 		l2 "( $memtouch 300 3 > /dev/null 2>&1 & )"
-		for _ in $(seq 100); do refused && break; sleep 0.2; done
-		refused && break
+		wait_for -q 20 refused && break
 	done
 	tap_check "$t: host answered REFUSED_CAPACITY to RESERVE ($r0 -> $(hst status_refused_capacity), req_reserve $(hst req_reserve))" refused
 	tap_check "$t: guest counted the refusals (shaping_refused)" \
@@ -211,10 +210,8 @@ l2_suite() {
 		# kernel log is checked first: nothing after the kill counts)
 		l2_klog_check "$t"
 		l2 'gdev; knob guest_target_kb 524288'
-		for _ in $(seq 300); do
-			[ "$(cat $SYS/inflated_bytes)" -gt $((64 * MiB)) ] && break
-			sleep 0.1
-		done
+		# shellcheck disable=SC2016
+		wait_for 30 '[ "$(cat $SYS/inflated_bytes)" -gt $((64 * MiB)) ]'
 		echo "# $t: killing QEMU with $(mb "$(cat $SYS/inflated_bytes)") MiB inflated, ledger $(mb "$(cat $LEDGER/charged_bytes)") MiB"
 		kill -9 "$(cat "$l2run/qemu.pid")"
 		scripts/vm --wait "$l2run" > /dev/null 2>&1
