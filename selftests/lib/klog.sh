@@ -54,7 +54,12 @@ klog_check() {
 	fi
 	if [ -n "$bad" ]; then
 		tap_not_ok "$label kernel log: no WARN, BUG, Oops, lockdep, KASAN, hung task or Call Trace"
-		head -n 40 <<<"$bad" | tap_diag
+		# the reports with the lines that follow them (the stack)
+		if [ -n "$file" ]; then
+			grep -aE -A8 "$KLOG_BAD" "$file"
+		else
+			grep -aE -A8 "$KLOG_BAD" <<<"$log"
+		fi | head -n 80 | tap_diag
 		return 1
 	fi
 	if [[ $first != *"Linux version"* ]]; then
