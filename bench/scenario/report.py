@@ -56,7 +56,13 @@ def window(rows):
     a = idx[0]
     b = next((i for i in range(a, len(rows)) if rows[i]["phase"] == "end"),
              len(rows) - 1)
-    return rows[a:b + 1]
+    w = rows[a:b + 1]
+    # the sampler may read the phase file while the workload rewrites it
+    # (an empty read is "-"): such a sample belongs to the phase before
+    for i in range(1, len(w)):
+        if w[i]["phase"] in ("-", ""):
+            w[i]["phase"] = w[i - 1]["phase"]
+    return w
 
 
 def col(rows, k):
