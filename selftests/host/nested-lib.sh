@@ -43,6 +43,7 @@ hst() { awk -v k="$1" '$1 == k { print $2 }' "$HSTATS"; }
 # and wait until it is up (returns 1 if it is not within 10 minutes).
 # L2_DEVICE replaces the balloon device (default: vshape_host's vs0
 # through vhost-vdpa-device-pci), e.g. QEMU's own virtio-balloon-pci.
+# L2_VM_TIMEOUT (default 1200 s) bounds the L2 VM's whole life.
 start_l2() {
 	local kver=$1 ram=memory-backend-memfd,id=ram,size=1G,share=on
 	l2run=$2
@@ -52,7 +53,7 @@ start_l2() {
 	[ -z "${L2_RAM_FILE:-}" ] ||
 		ram=memory-backend-file,id=ram,size=1G,share=on,mem-path=$L2_RAM_FILE,align=2M
 	scripts/vm --kernel "$kver" --accel kvm --mem 1G --smp 1 --quiet \
-		--timeout 1200 --background --rundir "$l2run" \
+		--timeout "${L2_VM_TIMEOUT:-1200}" --background --rundir "$l2run" \
 		--append " $(klog_boot_args)" \
 		--qemu-arg "-object $ram" \
 		--qemu-arg "-machine memory-backend=ram" \
