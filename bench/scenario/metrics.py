@@ -116,8 +116,8 @@ def ramp_coverage(t, used, foot, h=RAMP_BYTES):
         growth = max(0.0, float(np.max(foot[a:b + 1]) - foot[a]))
         ramps.append({"t0": float(t[a]), "t1": float(t[b]),
                       "rise": float(rise), "foot_growth": growth,
-                      "covered": growth <= COVER_SLACK * rise})
-    return sum(r["covered"] for r in ramps), len(ramps), ramps
+                      "covered": bool(growth <= COVER_SLACK * rise)})
+    return int(sum(r["covered"] for r in ramps)), len(ramps), ramps
 
 
 def reaction_lags(t, used, foot, h=RAMP_BYTES):

@@ -65,12 +65,34 @@ def window(rows):
     return w
 
 
+def cycles(w):
+    """(starts, complete): indices where a cycle begins (its first
+    phase starts again) and how many cycles ran to their end."""
+    if not w:
+        return [], 0
+    first = w[0]["phase"]
+    starts = [i for i in range(len(w))
+              if w[i]["phase"] == first and (i == 0 or w[i - 1]["phase"] != first)]
+    ended = w[-1]["phase"] == "end"
+    return starts, len(starts) - (0 if ended else 1)
+
+
+def cut(w, k):
+    """The first k cycles of a window (and its end marker row)."""
+    starts, done = cycles(w)
+    if k >= len(starts):
+        return w
+    return w[:starts[k] + 1]
+
+
 def col(rows, k):
     return np.array([float(r[k]) for r in rows])
 
 
-def analyse(rows, cfg):
+def analyse(rows, cfg, k=None):
     w = window(rows)
+    if k is not None:
+        w = cut(w, k)
     if len(w) < 3:
         return None
     t = col(w, "t1")
@@ -133,18 +155,36 @@ def fmt(s, digits=1):
 
 
 def collect(raw):
-    runs = {}
+    """Every finished run (a .meta exists), cut to the cycles that every
+    run of its repetition completed, so that a repetition compares the
+    same work (a run whose L2 was stopped early keeps its whole cycles).
+    Returns (runs, notes): notes[rep] = {"cycles": k, "cut": {cfg: n}}."""
+    loaded = {}
     for path in sorted(glob.glob(os.path.join(raw, "rep*-*.csv"))):
         m = re.match(r"rep(\d+)-(.+)\.csv$", os.path.basename(path))
+        if not os.path.exists(path[:-4] + ".meta"):
+            continue            # still running, or its L1 was stopped
         rep, cfg = int(m.group(1)), m.group(2)
         rows, meta = load_run(path)
-        res = analyse(rows, cfg)
-        if res is None:
+        done = cycles(window(rows))[1]
+        if done < 1:
             continue
-        res["workload_rc"] = meta.get("workload_rc")
-        res["driver"] = meta.get("driver", "")
-        runs.setdefault(rep, {})[cfg] = res
-    return runs
+        loaded.setdefault(rep, {})[cfg] = (rows, meta, done)
+    runs, notes = {}, {}
+    for rep, per in loaded.items():
+        k = min(d for _, _, d in per.values())
+        notes[rep] = {"cycles": k,
+                      "complete_cycles": {c: d for c, (_, _, d) in per.items()}}
+        for cfg, (rows, meta, done) in per.items():
+            res = analyse(rows, cfg, k)
+            if res is None:
+                continue
+            res["workload_rc"] = meta.get("workload_rc")
+            res["driver"] = meta.get("driver", "")
+            res["cycles_compared"] = k
+            res["complete_cycles"] = done
+            runs.setdefault(rep, {})[cfg] = res
+    return runs, notes
 
 
 KEYS = ["footprint_gib_s", "footprint_peak_mib", "shmem_gib_s", "used_gib_s",
@@ -368,13 +408,18 @@ def main():
     ap.add_argument("--phases", action="store_true",
                     help="also print a table per phase (first repetition)")
     a = ap.parse_args()
-    runs = collect(a.raw)
+    runs, notes = collect(a.raw)
     if not runs:
         print("report: no runs in %s" % a.raw, file=sys.stderr)
         return 1
     s = summarise(runs)
     gl = goals(s)
     md = table(s, len(runs), gl)
+    md += "\n\nRuns per repetition (complete cycles; the repetition compares the cycles all its runs completed):\n\n"
+    for r in sorted(notes):
+        md += "- repetition %d: %s — %d cycle(s) compared\n" % (
+            r, ", ".join("%s %d" % kv for kv in sorted(notes[r]["complete_cycles"].items())),
+            notes[r]["cycles"])
     print(md)
     if a.phases:
         print()
@@ -384,7 +429,8 @@ def main():
                    for c, x in runs[r].items()} for r in runs}
         with open(a.json, "w") as f:
             json.dump({"benchmark": "scenario", "repetitions": len(runs),
-                       "summary": s, "goals": gl, "runs": per}, f, indent=1,
+                       "cycles_compared": {r: notes[r] for r in notes},
+                       "summary": s, "goals": gl, "runs": per}, f, indent=1, default=float,
                       sort_keys=True)
             f.write("\n")
     if a.docs:
