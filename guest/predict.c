@@ -210,8 +210,6 @@ static void vs_predict_work(struct work_struct *work)
 		      blended);
 	rec->step_ns = min_t(u64, ktime_get_ns() - t0, U32_MAX);
 
-	rec->demand = p->out_idx >= 0 ?
-		      clamp_t(s16, blended[p->out_idx], 0, VS_Q12_ONE) : 0;
 	rec->confidence = p->conf_idx >= 0 ?
 			  clamp_t(s16, out[p->conf_idx], 0, S16_MAX) : 0;
 	/* The band is calibrated against the used memory it forecasts. */
@@ -219,6 +217,9 @@ static void vs_predict_work(struct work_struct *work)
 		     p->out_idx >= 0 ? blended[p->out_idx] : rec->raw[VS_CH_USED];
 	rec->band = vs_calib_step(&p->calib, rec->raw[VS_CH_USED], rec->upper);
 	rec->margin = vs_calib_margin_q12(&p->calib);
+	/* A model without DEMAND outputs: demand is the calibrated band. */
+	rec->demand = clamp_t(s16, p->out_idx >= 0 ? blended[p->out_idx] :
+			      rec->band, 0, VS_Q12_ONE);
 	rec_upper = rec->upper;
 	rec_band = rec->band;
 	rec_margin = rec->margin;

@@ -339,15 +339,41 @@ static int parse_mut(const u8 *good, size_t len, size_t off, u8 val,
 	return r;
 }
 
+/*
+ * A 1.0 model (2 inputs, 4 features, 32 units, 5 DEMAND outputs at 1..5
+ * steps and a CONFIDENCE output) whose layout the parser and adaptation
+ * tests rely on; made without disturbing the random sequence of the
+ * other tests.
+ */
+static u8 *ref_model(size_t *len)
+{
+	static struct vs_fmodel fm;
+	unsigned long long saved = seed;
+	char err[128];
+	u8 *b, *a;
+
+	seed = 777;
+	random_fmodel(&fm, 1, 32, 4, 6, 0.5f);
+	seed = saved;
+	if (vs_quantize(&fm, &b, len, err, sizeof(err)))
+		return NULL;
+	a = aligned_copy(b, *len);
+	free(b);
+	return a;
+}
+
 static void test_parser(void)
 {
-	const u8 *g = vs_default_model;
-	size_t len = vs_default_model_len;
+	size_t len;
+	u8 *g = ref_model(&len);
 	struct vs_model m;
 	char err[128];
 	u8 *b;
 	int r, l;
 
+	ok(g && g[6] == 0, "reference model quantizes as a 1.0 file");
+	if (!g)
+		return;
 	b = aligned_copy(g, len);
 	r = vs_model_parse(b, len, &m, err, sizeof(err));
 	ok(!r && m.len == len, "good model accepted");
@@ -451,6 +477,7 @@ static void test_parser(void)
 	ok(!vs_model_parse(b, len, &m, err, sizeof(err)),
 	   "unmodified copy with recomputed CRC still accepted");
 	free(b);
+	free(g);
 }
 
 /* ---- format 1.1: channels and PEAK quantiles ---- */
@@ -668,15 +695,16 @@ static void test_adapt(void)
 	char err[128];
 	int t, k, h1, h5;
 	double y[400];
+	size_t len;
+	u8 *g = ref_model(&len);
 
-	if (vs_model_parse(vs_default_model, vs_default_model_len, &q, err,
-			   sizeof(err))) {
-		ok(0, "adapt: default model");
+	if (!g || vs_model_parse(g, len, &q, err, sizeof(err))) {
+		ok(0, "adapt: reference model");
 		return;
 	}
 	h1 = vs_model_find_output(&q, 1);
 	h5 = vs_model_find_output(&q, 5);
-	ok(h1 >= 0 && h5 >= 0, "default model has 1- and 5-step outputs");
+	ok(h1 >= 0 && h5 >= 0, "reference model has 1- and 5-step outputs");
 	if (h1 < 0 || h5 < 0)
 		return;
 	for (t = 0; t < 400; t++)
@@ -702,6 +730,25 @@ static void test_adapt(void)
 	ok(abs(bl[h1] - (s16)lrint(y[299] * 4096)) < 250,
 	   "broken LSTM: blend follows recent history (%d vs %ld)", bl[h1],
 	   lrint(y[299] * 4096));
+	free(g);
+}
+
+/*
+ * The built-in model (default_model.c, generated) is the committed model
+ * file byte for byte: regenerate both with make -C tools default-model.
+ */
+static void test_default_file(const char *path)
+{
+	static u8 buf[VS_MAX_MODEL_BYTES];
+	FILE *f = fopen(path, "rb");
+	size_t n = f ? fread(buf, 1, sizeof(buf), f) : 0;
+
+	if (f)
+		fclose(f);
+	ok(n == vs_default_model_len &&
+	   !memcmp(buf, vs_default_model, n),
+	   "default_model.c holds %s byte for byte (%zu vs %u bytes)", path,
+	   n, vs_default_model_len);
 }
 
 static void test_nofpu(int argc, char **argv)
@@ -728,6 +775,8 @@ int main(int argc, char **argv)
 	test_saturation();
 	test_adapt();
 	test_format11();
+	test_default_file(getenv("VS_DEFAULT_VSM") ? getenv("VS_DEFAULT_VSM") :
+			  "default.vsm");
 	test_nofpu(argc, argv);
 	printf("1..%d\n", ntest);
 	printf("%d passed, %d failed\n", ntest - nfail, nfail);

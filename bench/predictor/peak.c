@@ -19,9 +19,13 @@
  * margin from 0 at the start of each trace): realised shortfall and slack
  * per test trace for the LSTM and for the best baseline.
  *
- * usage: vs-peak (--records A,B,.. | --csv FILE --step S) [--vsm M.vsm]
+ * usage: vs-peak (--records A,B,.. [--step-ms N] | --csv FILE --step S)
+ *	  [--vsm M.vsm]
  *	  [--vsf M.vsf] --horizons 10,50 --windows 10,50,150 [--train 0.7]
- *	  [--eta Q28] --json OUT.json [--label NAME]
+ *	  [--eta Q28] [--test-only NAME,..] --json OUT.json [--label NAME]
+ *
+ * --test-only: traces (by file base name) the model never trained on;
+ * the whole trace is scored and nothing is tuned on it.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -47,7 +51,9 @@ static const double curve_rates[] = { 0.002, 0.005, 0.01, 0.02, 0.05, 0.1,
 static struct vs_trace *tr;
 static int ntr, nh, hs[8], nwin, wins[8];
 static double train_frac = 0.7;
+static char test_only[256];	/* ",name,name," traces scored whole */
 static s32 eta_q28 = VS_CALIB_DEFAULT_ETA;
+static int eta_fixed;
 
 /* LSTM outputs over every step of every trace */
 static s16 *qout[MAXTR];
@@ -58,14 +64,23 @@ static int have_q, have_f;
 
 static double *usedf[MAXTR];	/* used, fraction of RAM */
 
+static int is_test_only(int mi)
+{
+	char key[40];
+
+	snprintf(key, sizeof(key), ",%s,", tr[mi].id);
+	return strstr(test_only, key) != NULL;
+}
+
+/* A trace named by --test-only has no training span: all of it is test. */
 static int train_end(int mi, int h)
 {
-	return (int)(tr[mi].n * train_frac) - h;
+	return is_test_only(mi) ? 0 : (int)(tr[mi].n * train_frac) - h;
 }
 
 static int test_start(int mi)
 {
-	return (int)(tr[mi].n * train_frac);
+	return is_test_only(mi) ? WARM : (int)(tr[mi].n * train_frac);
 }
 
 static double peak_of(int mi, int t, int h)
@@ -279,29 +294,85 @@ static void fc_tuned(struct fc *f, enum vs_base_kind kind, int win, int h,
 		snprintf(f->params, sizeof(f->params), "p%.0f", bb.pct);
 }
 
+/* The calibrated band of f over trace mi, from its first step. */
+static s16 *calib_run(const struct fc *f, int mi, int h, double r, s32 eta)
+{
+	s16 *band = malloc(sizeof(s16) * tr[mi].n);
+	struct vs_calib c = { 0 };
+	int t;
+
+	vs_calib_set_target(&c, (u32)lrint(r * 1e6));
+	vs_calib_set_eta(&c, eta);
+	vs_calib_reset(&c, h);
+	for (t = 0; t < tr[mi].n; t++) {
+		double b = f->base[mi][t] * 4096.0;
+
+		b = b > 32767 ? 32767 : b < -32768 ? -32768 : b;
+		band[t] = vs_calib_step(&c, tr[mi].mem[t], (s16)lrint(b));
+	}
+	return band;
+}
+
+/*
+ * eta for f: the one of a grid whose pooled training-span shortfall is
+ * within 0.5 points of r with the least slack (else the nearest rate);
+ * --eta N fixes it.
+ */
+static s32 tune_eta(const struct fc *f, int h, double r)
+{
+	static const int sh[] = { 4, 5, 6, 7, 8, 9, 10 };
+	double best = 1e30;
+	s32 be = eta_q28;
+	unsigned int k;
+	int mi, t;
+
+	if (eta_fixed)
+		return eta_q28;
+	for (k = 0; k < sizeof(sh) / sizeof(sh[0]); k++) {
+		s32 eta = VS_CALIB_ONE >> sh[k];
+		double s = 0, n = 0, sf = 0, rate, cost;
+
+		for (mi = 0; mi < ntr; mi++) {
+			s16 *band;
+
+			if (train_end(mi, h) <= WARM)
+				continue;
+			band = calib_run(f, mi, h, r, eta);
+			for (t = WARM; t < train_end(mi, h); t++) {
+				double pk = peak_of(mi, t, h);
+
+				s += band[t] / 4096.0 - pk;
+				sf += pk * 4096.0 > band[t];
+				n++;
+			}
+			free(band);
+		}
+		rate = n ? sf / n : 0;
+		cost = fabs(rate - r) <= 0.005 ? s / (n ? n : 1) :
+		       1e6 + fabs(rate - r);
+		if (cost < best) {
+			best = cost;
+			be = eta;
+		}
+	}
+	return be;
+}
+
 /* Online calibration of f over each trace; test-span outcome per trace. */
-static void calibrated(FILE *o, const struct fc *f, int h, double r)
+static void calibrated(FILE *o, const struct fc *f, int h, double r,
+		       int kernel_eta)
 {
 	int mi, t;
 	double all_sf = 0, all_n = 0, all_s = 0;
+	s32 eta = kernel_eta ? VS_CALIB_DEFAULT_ETA : tune_eta(f, h, r);
 
-	fprintf(o, "{\"forecaster\": \"%s\", \"traces\": {", f->name);
+	fprintf(o, "{\"forecaster\": \"%s\", \"eta_q28\": %d, \"traces\": {",
+		f->name, eta);
 	for (mi = 0; mi < ntr; mi++) {
-		struct vs_calib c = { 0 };
-		s16 *band = malloc(sizeof(s16) * tr[mi].n);
+		s16 *band = calib_run(f, mi, h, r, eta);
 		long n = 0, sf = 0;
 		double s = 0;
 
-		vs_calib_set_target(&c, (u32)lrint(r * 1e6));
-		vs_calib_set_eta(&c, eta_q28);
-		vs_calib_reset(&c, h);
-		for (t = 0; t < tr[mi].n; t++) {
-			double b = f->base[mi][t] * 4096.0;
-
-			b = b > 32767 ? 32767 : b < -32768 ? -32768 : b;
-			band[t] = vs_calib_step(&c, tr[mi].mem[t],
-						(s16)lrint(b));
-		}
 		for (t = test_start(mi); t < tr[mi].n - h; t++) {
 			double pk = peak_of(mi, t, h);
 
@@ -365,12 +436,13 @@ static double ns_per_step(void)
 	vs_lstm_reset(&qm, &st);
 	for (i = 0; i < 20000; i++)
 		vs_lstm_step(&qm, &st, in, out);
-	clock_gettime(CLOCK_MONOTONIC, &a);
+	/* CPU time of this thread: the machine's other load does not count */
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
 	for (i = 0; i < n; i++) {
 		in[0] = (s16)(1000 + (i & 1023));
 		vs_lstm_step(&qm, &st, in, out);
 	}
-	clock_gettime(CLOCK_MONOTONIC, &b);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
 	return ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / n;
 }
 
@@ -390,7 +462,7 @@ int main(int argc, char **argv)
 	const char *recs = NULL, *csv = NULL, *vsm = NULL, *vsf = NULL;
 	const char *json = NULL, *label = "";
 	static struct fc fcs[MAXFC];
-	int step = 60, step_ms = 0, i, mi, t, hi, ri, nf;
+	int step = 60, step_ms = 0, step_opt = 0, i, mi, t, hi, ri, nf;
 	FILE *o;
 
 	for (i = 1; i + 1 < argc; i += 2) {
@@ -400,6 +472,8 @@ int main(int argc, char **argv)
 			csv = argv[i + 1];
 		else if (!strcmp(argv[i], "--step"))
 			step = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--step-ms"))
+			step_opt = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--vsm"))
 			vsm = argv[i + 1];
 		else if (!strcmp(argv[i], "--vsf"))
@@ -410,10 +484,15 @@ int main(int argc, char **argv)
 			parse_list(argv[i + 1], wins, &nwin);
 		else if (!strcmp(argv[i], "--train"))
 			train_frac = atof(argv[i + 1]);
-		else if (!strcmp(argv[i], "--eta"))
+		else if (!strcmp(argv[i], "--eta")) {
 			eta_q28 = atoi(argv[i + 1]);
+			eta_fixed = 1;
+		}
 		else if (!strcmp(argv[i], "--json"))
 			json = argv[i + 1];
+		else if (!strcmp(argv[i], "--test-only"))
+			snprintf(test_only, sizeof(test_only), ",%s,",
+				 argv[i + 1]);
 		else if (!strcmp(argv[i], "--label"))
 			label = argv[i + 1];
 		else
@@ -433,6 +512,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vs-peak: cannot load traces\n");
 		return 1;
 	}
+	if (step_opt)
+		step_ms = step_opt;
 	for (mi = 0; mi < ntr; mi++) {
 		usedf[mi] = malloc(sizeof(double) * tr[mi].n);
 		for (t = 0; t < tr[mi].n; t++)
@@ -465,8 +546,8 @@ int main(int argc, char **argv)
 	o = fopen(json, "w");
 	if (!o)
 		return 1;
-	fprintf(o, "{\n  \"label\": \"%s\",\n  \"step_ms\": %d,\n  \"train_frac\": %.2f,\n  \"calib_eta_q28\": %d,\n  \"traces\": {",
-		label, step_ms, train_frac, eta_q28);
+	fprintf(o, "{\n  \"label\": \"%s\",\n  \"step_ms\": %d,\n  \"train_frac\": %.2f,\n  \"calib_eta_q28\": %d,\n  \"test_only\": \"%s\",\n  \"traces\": {",
+		label, step_ms, train_frac, eta_q28, test_only);
 	for (mi = 0; mi < ntr; mi++)
 		fprintf(o, "%s\"%s\": %d", mi ? ", " : "", tr[mi].id, tr[mi].n);
 	fprintf(o, "},\n");
@@ -488,7 +569,7 @@ int main(int argc, char **argv)
 			hi ? "," : "", h, h * step_ms / 1000.0);
 		for (ri = 0; ri < NRATE; ri++) {
 			double r = rates[ri], last_mae, best = 1e30, s;
-			struct fc *med = NULL;
+			struct fc *med = NULL, *fmed = NULL;
 			struct vs_pairs p;
 			int bi = -1, lq = -1, lf = -1, k;
 
@@ -519,6 +600,11 @@ int main(int argc, char **argv)
 			if (have_f && (k = lstm_output(&qm, h, 1 - r)) >= 0) {
 				lf = nf;
 				fc_lstm(&fcs[nf++], 0, k);
+				k = lstm_output(&qm, h, 0.5);
+				fc_lstm(&fcs[nf], 0, k);
+				snprintf(fcs[nf].name, sizeof(fcs[nf].name),
+					 "lstm_float_median");
+				fmed = &fcs[nf++];
 			}
 			pairs(&fcs[0], h, 1, -1, 1, &p);
 			last_mae = vs_mae(&p);
@@ -526,10 +612,11 @@ int main(int argc, char **argv)
 			fprintf(o, "%s\n      {\"rate\": %.3f, \"forecasters\": {",
 				ri ? "," : "", r);
 			for (i = 0; i < nf; i++) {
-				if (&fcs[i] == med)
+				if (&fcs[i] == med || &fcs[i] == fmed)
 					continue;
 				s = report_fc(o, &fcs[i], h, r, last_mae,
-					      i == lq ? med : NULL, i == 0);
+					      i == lq ? med : i == lf ? fmed : NULL,
+					      i == 0);
 				if (i != lq && i != lf && s < best) {
 					best = s;
 					bi = i;
@@ -538,10 +625,16 @@ int main(int argc, char **argv)
 			fprintf(o, "},\n       \"best_baseline\": \"%s\",\n       \"calibrated\": [",
 				fcs[bi].name);
 			if (lq >= 0) {
-				calibrated(o, &fcs[lq], h, r);
+				calibrated(o, &fcs[lq], h, r, 0);
 				fprintf(o, ", ");
 			}
-			calibrated(o, &fcs[bi], h, r);
+			calibrated(o, &fcs[bi], h, r, 0);
+			fprintf(o, "],\n       \"calibrated_kernel_eta\": [");
+			if (lq >= 0) {
+				calibrated(o, &fcs[lq], h, r, 1);
+				fprintf(o, ", ");
+			}
+			calibrated(o, &fcs[bi], h, r, 1);
 			fprintf(o, "]}");
 			for (i = 0; i < nf; i++)
 				fc_free(&fcs[i]);

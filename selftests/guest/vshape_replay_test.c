@@ -185,11 +185,11 @@ TEST(records_replay_bit_for_bit)
 		vs_model_gather(&m, r->raw, in);
 		vs_lstm_step(&m, &st, in, out);
 		vs_adapt_step(&m, &ad, r->raw[CH_USED], out, bl);
-		dem = outi >= 0 ? clamp16(bl[outi], 0, 4096) : 0;
 		conf = confi >= 0 ? clamp16(out[confi], 0, 32767) : 0;
 		up = upi >= 0 ? out[upi] : outi >= 0 ? bl[outi] : r->raw[CH_USED];
 		band = vs_calib_step(&cal, r->raw[CH_USED], up);
 		mar = vs_calib_margin_q12(&cal);
+		dem = clamp16(outi >= 0 ? bl[outi] : band, 0, 4096);
 		k = dem != r->demand || conf != r->confidence ||
 		    up != r->upper || band != r->band || mar != r->margin;
 		if (k && bad++ < 5)
