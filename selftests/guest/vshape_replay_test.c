@@ -32,22 +32,7 @@ struct row {
 /* A "name: value" line of the device's debugfs predictor file, or -1. */
 static long long pred_info(const char *name)
 {
-	char path[PATH_MAX], line[256];
-	size_t nlen = strlen(name);
-	long long val = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), VS_DBG_DIR "/%s/predictor", vs_dev_name());
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, name, nlen) && line[nlen] == ':') {
-			val = strtoll(line + nlen + 1, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return val;
+	return vs_debugfs_in("predictor", name);
 }
 
 /* Column of @name in the CSV header @hdr, or -1. */

@@ -150,8 +150,8 @@ static inline long long pcp_kb(void)
 	return sum * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
-/* A "name: value" line of the device's debugfs state file, or -1. */
-static inline long long vs_debugfs(const char *name)
+/* A "name: value" line of the device's debugfs file @file, or -1. */
+static inline long long vs_debugfs_in(const char *file, const char *name)
 {
 	char path[PATH_MAX], line[256];
 	const char *dev = vs_dev_name();
@@ -161,7 +161,7 @@ static inline long long vs_debugfs(const char *name)
 
 	if (!dev)
 		return -1;
-	snprintf(path, sizeof(path), VS_DBG_DIR "/%s/state", dev);
+	snprintf(path, sizeof(path), VS_DBG_DIR "/%s/%s", dev, file);
 	f = fopen(path, "r");
 	if (!f)
 		return -1;
@@ -172,6 +172,12 @@ static inline long long vs_debugfs(const char *name)
 		}
 	fclose(f);
 	return val;
+}
+
+/* A "name: value" line of the device's debugfs state file, or -1. */
+static inline long long vs_debugfs(const char *name)
+{
+	return vs_debugfs_in("state", name);
 }
 
 /* Poll knob @knob until it equals @want, for up to @secs seconds. */
