@@ -320,11 +320,12 @@ def table(s, nreps, gl):
 def phase_table(runs):
     """Per configuration of the first repetition, one row per phase
     occurrence: what the guest used and what the host held."""
-    rep = min(runs)
     L = []
     for c in ORDER:
-        if c not in runs[rep]:
+        have = [r for r in sorted(runs) if c in runs[r]]
+        if not have:
             continue
+        rep = have[0]
         sr = runs[rep][c]["series"]
         t, ph = sr["t"], sr["phases"]
         L.append("%s (repetition %d):" % (c, rep))
@@ -353,11 +354,12 @@ def plot(runs, img):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     os.makedirs(img, exist_ok=True)
-    rep = min(runs)
     paths = []
     for c in ORDER:
-        if c not in runs[rep]:
+        have = [r for r in sorted(runs) if c in runs[r]]
+        if not have:
             continue
+        rep = have[0]
         sr = runs[rep][c]["series"]
         t = sr["t"]
         fig, ax = plt.subplots(figsize=(10, 3.6))
@@ -382,6 +384,8 @@ def plot(runs, img):
         fig.savefig(p, dpi=90)
         plt.close(fig)
         paths.append(p)
+    # the overview: the repetition with the most configurations
+    rep = max(sorted(runs), key=lambda r: len(runs[r]))
     fig, ax = plt.subplots(figsize=(10, 3.6))
     for c in ORDER:
         if c in runs[rep]:
