@@ -20,6 +20,11 @@
 #          and the job completes;
 #   and nothing is OOM-killed; no WARN/BUG/Call Trace in L1 or L2.
 #
+# Not yet a suite of scripts/check: it is written against the policy's
+# interface (vshape_guest page_reporting=1, sysfs predictor, debugfs
+# "policy" counters) and has not run against it; add
+# "suite --tap loop-nested 1500 selftests/host/loop.sh" once it passes.
+#
 # Environment: VSHAPE_HOST_KO, VSHAPE_KVER (L2), VSHAPE_GUEST_KO,
 # VSHAPE_MEMTOUCH, SCEN_SAMPLER.  TAP on stdout.
 set -uo pipefail
