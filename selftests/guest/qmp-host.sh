@@ -81,7 +81,7 @@ at_exit 'kill "$(cat "$run/qemu.pid" 2>/dev/null)" 2>/dev/null'
 tap_plan 7
 scripts/vm --kernel "$kver" --mem ${ram_mb}M --quiet --timeout 600 \
 	--rundir "$run/vm" --qmp "$sock" --pidfile "$run/qemu.pid" \
-	--results "$box" --background --append " $(klog_boot_args)" \
+	--results "$box" --background --append " $(vs_boot_args)" \
 	--qemu-arg "-device virtio-balloon-pci,id=balloon0,deflate-on-oom=on" \
 	--env "VSHAPE_KO=$ko" --env "VSHAPE_MAILBOX=$box" \
 	-- selftests/guest/qmp-guest.sh > /dev/null

@@ -16,7 +16,7 @@ console=$PWD/build/check/shaping-loopback.console
 mkdir -p "$(dirname "$console")"
 rc=0
 scripts/vm --kernel "$kver" --mem 2G --quiet --timeout 600 \
-	--console "$console" --append " $(klog_boot_args)" \
+	--console "$console" --append " $(vs_boot_args)" \
 	--env "VSHAPE_HOST_KO=$out/host/vshape_host.ko" \
 	--env "VSHAPE_KO=$ko" \
 	-- selftests/guest/shaping-loopback.sh || rc=$?

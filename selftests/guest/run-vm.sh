@@ -21,7 +21,7 @@ console=$PWD/build/check/vm-$kver-guest.console
 mkdir -p "$(dirname "$console")"
 rc=0
 scripts/vm --kernel "$kver" --mem 2G --quiet --timeout 800 \
-	--console "$console" --append " $(klog_boot_args)" \
+	--console "$console" --append " $(vs_boot_args)" \
 	--qemu-arg "-device virtio-balloon-pci,id=balloon0,deflate-on-oom=on" \
 	--env "VSHAPE_KO=$ko" \
 	-- selftests/guest/in-guest.sh || rc=$?

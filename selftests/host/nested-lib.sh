@@ -54,7 +54,7 @@ start_l2() {
 		ram=memory-backend-file,id=ram,size=1G,share=on,mem-path=$L2_RAM_FILE,align=2M
 	scripts/vm --kernel "$kver" --accel kvm --mem 1G --smp 1 --quiet \
 		--timeout "${L2_VM_TIMEOUT:-1200}" --background --rundir "$l2run" \
-		--append " $(klog_boot_args)" \
+		--append " $(vs_boot_args)" \
 		--qemu-arg "-object $ram" \
 		--qemu-arg "-machine memory-backend=ram" \
 		--qemu-arg "-device ${L2_DEVICE:-vhost-vdpa-device-pci,vhostdev=/dev/vhost-vdpa-0}" \

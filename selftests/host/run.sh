@@ -42,7 +42,7 @@ gcc -O2 -Wall -Wextra -o "$fuzz" selftests/host/vdpa_fuzz.c || tap_bail "build v
 vm_suite() {
 	local console=$2 rc=0
 	rm -f "$console"
-	scripts/vm --quiet --console "$console" --append " $(klog_boot_args)" "${@:3}" || rc=$?
+	scripts/vm --quiet --console "$console" --append " $(vs_boot_args)" "${@:3}" || rc=$?
 	grep -aE '^(ok|not ok|1\.\.|Bail out|#)' "$console" | tr -d '\r' | grep -av '^# \['
 	echo "# suite $1: scripts/vm exit $rc (console: ${console#"$top"/})"
 	return "$rc"
