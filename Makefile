@@ -10,6 +10,7 @@
 #   make demo            set up, boot a VM, move the balloon, show numbers
 #   make check           set up and run every test (last line: N passed, N failed)
 #   make check-mutants   build deliberate faults and check the suites catch them
+#   make check-debug     host suites on a debug 6.12 kernel built here (hours)
 #
 # Kernel objects are built by kbuild from ./Kbuild, which descends into
 # guest/ and host/.  Builds for the Debian test kernels go to build/<kver>/
@@ -19,7 +20,7 @@ KVER ?= $(shell uname -r)
 KDIR ?= /lib/modules/$(KVER)/build
 PWD := $(CURDIR)
 
-.PHONY: all modules guest host clean install insmod rmmod setup kmods unit lint check check-mutants demo bench
+.PHONY: all modules guest host clean install insmod rmmod setup kmods unit lint check check-mutants check-debug demo bench
 
 all: modules
 
@@ -71,6 +72,10 @@ check: setup
 # Separate from check: five suite runs, about 30 minutes (docs/testing.md).
 check-mutants: setup
 	scripts/check-mutants
+
+# Builds a debug kernel first: hours of CPU (docs/testing.md).
+check-debug: setup
+	scripts/check-debug
 
 demo: setup
 	scripts/demo

@@ -146,18 +146,21 @@ static u64 vsh_grant(struct vsh_dev *d, u64 gpa, u64 len, enum vsh_pstate st)
  */
 static u64 vsh_execute(struct vsh_dev *d, unsigned int op, u64 gpa, u64 len)
 {
-	u64 n;
-
 	switch (op) {
 	case VSHAPE_OP_INFLATE:
 	case VSHAPE_OP_RELEASE:
-		n = vsh_range_set(d, gpa, len, VSH_P_INFLATED, false);
 #ifdef VS_MUTANT_INFLATE_NO_FREE	/* test-only fault: scripts/check-mutants */
-		return n;
+		return vsh_range_set(d, gpa, len, VSH_P_INFLATED, false);
 #endif
-		if (n && vsh_backing_punch(d, gpa, n))
+		/*
+		 * Free first: if the backing store refuses, no page has moved
+		 * (or dropped its charge) and the granted prefix is exact.
+		 * The pages are the guest's gift either way, so freeing them
+		 * before their state changes loses nothing.
+		 */
+		if (vsh_backing_punch(d, gpa, len))
 			return 0;
-		return n;
+		return vsh_range_set(d, gpa, len, VSH_P_INFLATED, false);
 	case VSHAPE_OP_DEFLATE:
 		return vsh_range_set(d, gpa, len, VSH_P_GUEST, false);
 	case VSHAPE_OP_RESERVE:

@@ -159,6 +159,23 @@ static long shaping(uint16_t op, const struct vshape_extent *ext, int nr)
 	return wait_used(Q_SHAPING, 5000);
 }
 
+/* Post a shaping request like shaping() and kick, without waiting. */
+static void shaping_nowait(uint16_t op, const struct vshape_extent *ext)
+{
+	struct vshape_req_hdr *h = (void *)(mem + BUF_BASE);
+
+	h->op = op;
+	h->nr_extents = 1;
+	h->id = 0x5678;
+	h->reserved = 0;
+	memcpy(h + 1, ext, sizeof(*ext));
+	set_desc(Q_SHAPING, 0, BUF_BASE, sizeof(*h) + sizeof(*ext),
+		 VRING_DESC_F_NEXT, 1);
+	set_desc(Q_SHAPING, 1, BUF_BASE + 0x1000, sizeof(struct vshape_resp),
+		 VRING_DESC_F_WRITE, 0);
+	submit(Q_SHAPING, 0);
+}
+
 static int healthy(void)
 {
 	struct vshape_extent e = { DATA_BASE, 4096 };
@@ -368,7 +385,7 @@ static uint16_t nl_vdpa_family(int fd)
  * taking forever.
  */
 struct probe {
-	pthread_t thr;
+	pthread_t thr, thr_iotlb;
 	volatile int stop;
 	int runs, idle;		/* runs; idle: stop after that many */
 	double max_sysfs, max_show, max_config, max_iotlb;
@@ -377,6 +394,34 @@ struct probe {
 static int iotlb_msg(uint8_t type, uint64_t iova, uint64_t size, void *uaddr,
 		     uint8_t perm);
 #define PROBE_IOVA	(16ULL << 30)
+
+/*
+ * An IOTLB update outside a batch: vhost-vdpa calls set_map under the
+ * VMM's mmap_lock; it must not wait for the worker (its own thread, so a
+ * blocked sysfs read does not hide it).
+ */
+static void probe_iotlb(struct probe *p)
+{
+	double t = now_s();
+
+	if (iotlb_msg(VHOST_IOTLB_UPDATE, PROBE_IOVA, 4096, mem,
+		      VHOST_ACCESS_RO) ||
+	    iotlb_msg(VHOST_IOTLB_INVALIDATE, PROBE_IOVA, 4096, NULL, 0))
+		t -= 1000;
+	if (now_s() - t > p->max_iotlb)
+		p->max_iotlb = now_s() - t;
+}
+
+static void *prober_iotlb(void *arg)
+{
+	struct probe *p = arg;
+
+	while (!p->stop) {
+		probe_iotlb(p);
+		usleep(100000);
+	}
+	return NULL;
+}
 
 static void *prober(void *arg)
 {
@@ -411,16 +456,8 @@ static void *prober(void *arg)
 		if (r && r != -EOPNOTSUPP)
 			t2 -= 1000;
 		t3 = now_s();
-		/*
-		 * An IOTLB update outside a batch: vhost-vdpa calls set_map
-		 * under the VMM's mmap_lock; it must not wait for the worker.
-		 */
-		if (iotlb_msg(VHOST_IOTLB_UPDATE, PROBE_IOVA, 4096, mem,
-			      VHOST_ACCESS_RO) ||
-		    iotlb_msg(VHOST_IOTLB_INVALIDATE, PROBE_IOVA, 4096, NULL, 0))
-			t3 -= 1000;
-		if (now_s() - t3 > p->max_iotlb)
-			p->max_iotlb = now_s() - t3;
+		if (p->idle)
+			probe_iotlb(p);
 		if (t1 - t0 > p->max_sysfs)
 			p->max_sysfs = t1 - t0;
 		if (t2 - t1 > p->max_show)
@@ -447,7 +484,8 @@ static void probe_start(struct probe *p)
 	idle.idle = 3;
 	prober(&idle);
 	memset(p, 0, sizeof(*p));
-	if (pthread_create(&p->thr, NULL, prober, p))
+	if (pthread_create(&p->thr, NULL, prober, p) ||
+	    pthread_create(&p->thr_iotlb, NULL, prober_iotlb, p))
 		perror("pthread_create");
 }
 
@@ -455,6 +493,7 @@ static void probe_stop(struct probe *p, const char *what)
 {
 	p->stop = 1;
 	pthread_join(p->thr, NULL);
+	pthread_join(p->thr_iotlb, NULL);
 	ok(p->runs > 0 && p->max_sysfs < 1 + idle.max_sysfs &&
 	   p->max_show < 1 + idle.max_show &&
 	   p->max_config < 1 + idle.max_config &&
@@ -1088,6 +1127,144 @@ static void test_regions_overflow(void)
 	   stat_of("regions"));
 }
 
+static long long ledger_charged(void)
+{
+	FILE *f = fopen("/sys/kernel/vshape_host/charged_bytes", "r");
+	long long v = -1;
+
+	if (f) {
+		if (fscanf(f, "%lld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+/*
+ * Reset the device (status 0) and bring it up again with every ring
+ * starting at index @base; the memory map and eventfds stay.  0 or -1.
+ */
+static int reinit(uint16_t base)
+{
+	uint64_t features = (1ULL << VIRTIO_F_VERSION_1) |
+			    (1ULL << VIRTIO_BALLOON_F_MUST_TELL_HOST) |
+			    (1ULL << VIRTIO_BALLOON_F_VSHAPE);
+	uint8_t status = 0;
+	int q, bad = 0;
+
+	bad |= ioctl(vfd, VHOST_VDPA_SET_STATUS, &status);
+	status = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
+	bad |= ioctl(vfd, VHOST_VDPA_SET_STATUS, &status);
+	bad |= ioctl(vfd, VHOST_SET_FEATURES, &features);
+	status |= VIRTIO_CONFIG_S_FEATURES_OK;
+	bad |= ioctl(vfd, VHOST_VDPA_SET_STATUS, &status);
+	for (q = 0; q < NQ; q++) {
+		struct vhost_vring_state num = { q, QNUM }, b = { q, base };
+		struct vhost_vring_state en = { q, 1 };
+		struct vhost_vring_addr addr = {
+			.index = q,
+			.desc_user_addr = ring_desc(q),
+			.avail_user_addr = ring_avail(q),
+			.used_user_addr = ring_used(q),
+		};
+
+		memset(mem + ring_desc(q), 0, 0x3000);
+		A(q)->idx = base;
+		U(q)->idx = base;
+		avail_idx[q] = base;
+		used_seen[q] = base;
+		bad |= ioctl(vfd, VHOST_SET_VRING_NUM, &num);
+		bad |= ioctl(vfd, VHOST_SET_VRING_ADDR, &addr);
+		bad |= ioctl(vfd, VHOST_SET_VRING_BASE, &b);
+		bad |= ioctl(vfd, VHOST_VDPA_SET_VRING_ENABLE, &en);
+	}
+	status |= VIRTIO_CONFIG_S_DRIVER_OK;
+	bad |= ioctl(vfd, VHOST_VDPA_SET_STATUS, &status);
+	return bad ? -1 : 0;
+}
+
+/*
+ * Reset while a 32 MiB COMMIT executes and two more requests wait in the
+ * ring: nothing is answered into the new rings, every charge is dropped,
+ * and the device works after it.
+ */
+static void test_reset_queued(void)
+{
+	struct vshape_extent e = { DATA_BASE, 32 << 20 };
+	int r;
+
+	shaping(VSHAPE_OP_INFLATE, &e, 1);
+	shaping(VSHAPE_OP_DEFLATE, &e, 1);	/* all GUEST, ledger empty */
+	shaping(VSHAPE_OP_INFLATE, &e, 1);
+	/* the COMMIT, then two DEFLATEs behind it, one kick */
+	shaping_nowait(VSHAPE_OP_COMMIT, &e);
+	A(Q_SHAPING)->ring[avail_idx[Q_SHAPING]++ % QNUM] = 0;
+	A(Q_SHAPING)->ring[avail_idx[Q_SHAPING]++ % QNUM] = 0;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	A(Q_SHAPING)->idx = avail_idx[Q_SHAPING];
+	usleep(20000);
+	r = reinit(0);
+	usleep(500000);
+	ok(!r && U(Q_SHAPING)->idx == 0 &&
+	   read_sys("committed_bytes") == 0 && read_sys("inflated_bytes") == 0 &&
+	   ledger_charged() == 0,
+	   "reset with a COMMIT executing and 2 requests queued: nothing answered into the new rings, no page held, ledger empty (%lld)",
+	   ledger_charged());
+	ok(healthy(), "... and the device works after it");
+}
+
+/* The avail and used indices wrap at 65535: six requests across it. */
+static void test_avail_wrap(void)
+{
+	int r = reinit(65533), i, done = 0;
+
+	for (i = 0; i < 6; i++)
+		done += healthy();
+	ok(!r && done == 6 && avail_idx[Q_SHAPING] == 3,
+	   "rings starting at index 65533: 6/6 requests across the wrap DONE");
+}
+
+/*
+ * INFLATE where the backing store refuses to punch (a memfd sealed with
+ * F_SEAL_FUTURE_WRITE, mapped at 24 GiB): REFUSED_CAPACITY with nothing
+ * granted, and no page may have moved to INFLATED.
+ */
+static void test_punch_refused(void)
+{
+	struct vshape_extent e = { 24ULL << 30, 4 << 20 };
+	int sfd = memfd_create("fuzz-sealed", MFD_ALLOW_SEALING);
+	long long i0 = read_sys("inflated_bytes"), b0 = stat_of("backing_err");
+	uint8_t *m;
+	long len;
+
+	if (sfd < 0 || ftruncate(sfd, 4 << 20)) {
+		ok(0, "sealed memfd: %s", strerror(errno));
+		return;
+	}
+	m = mmap(NULL, 4 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, sfd, 0);
+	if (m == MAP_FAILED) {
+		ok(0, "sealed memfd mmap: %s", strerror(errno));
+		return;
+	}
+	memset(m, 0x5a, 4 << 20);
+	if (iotlb_msg(VHOST_IOTLB_UPDATE, e.gpa, e.len, m, VHOST_ACCESS_RW) ||
+	    fcntl(sfd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE)) {
+		ok(0, "sealed memfd mapped and sealed: %s", strerror(errno));
+	} else {
+		len = shaping(VSHAPE_OP_INFLATE, &e, 1);
+		ok(len == 24 && resp()->status == VSHAPE_S_REFUSED_CAPACITY &&
+		   resp()->granted == 0 && read_sys("inflated_bytes") == i0 &&
+		   stat_of("backing_err") > b0,
+		   "INFLATE of 4 MiB the backing store cannot free (sealed memfd): status %u, granted %llu, inflated %lld -> %lld bytes (no page moved)",
+		   resp()->status, (unsigned long long)resp()->granted, i0,
+		   read_sys("inflated_bytes"));
+		shaping(VSHAPE_OP_DEFLATE, &e, 1);
+	}
+	iotlb_msg(VHOST_IOTLB_INVALIDATE, e.gpa, e.len, NULL, 0);
+	munmap(m, 4 << 20);
+	close(sfd);
+}
+
 /* set_vq_num while the queue is ready: ignored */
 static void test_vq_num_ready(void)
 {
@@ -1264,6 +1441,7 @@ int main(int argc, char **argv)
 	test_quota();
 	test_extent_limits();
 	test_release_cases();
+	test_punch_refused();
 	test_random();
 	test_storm(argc == 4 ? argv[3] : NULL);
 
@@ -1281,6 +1459,8 @@ int main(int argc, char **argv)
 	   "avail index 100 ahead of a ring of 8: queue stopped, counted");
 	test_needs_reset();
 	test_regions_overflow();
+	test_reset_queued();
+	test_avail_wrap();
 	/*
 	 * The device's state is still readable after the fuzz: debugfs
 	 * prints "status 0x%x" (read as hex: atoll() read every value as 0,
