@@ -72,14 +72,14 @@ wait_for 20 balloon_above $((32 * 1024))
 wait_stable 120 3 knob actual_kb
 held=$WAIT_VALUE
 commits0=$(gst commits) hcommits0=$(hst req_commit)
-./memtouch 900 30 &
+./memtouch 900 90 &
 demand=$!
 during=
 shrank_under_demand() {
 	during=$(knob actual_kb)
 	kill -0 "$demand" 2>/dev/null && [ "$during" -lt "$held" ]
 }
-wait_for 30 shrank_under_demand
+wait_for 75 shrank_under_demand
 tap_rc $? "predict mode deflates while a 900 MiB demand is held (balloon $held KiB, then $during KiB)"
 kill "$demand" 2>/dev/null
 wait "$demand" 2>/dev/null
