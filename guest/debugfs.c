@@ -115,6 +115,7 @@ void vs_debugfs_init(struct vshape_dev *vs)
 			    &vs_records_fops);
 	debugfs_create_file("predictor", 0400, vs->debugfs_dir, vs,
 			    &vs_predictor_fops);
+	vs_reporting_debugfs(vs, vs->debugfs_dir);
 }
 
 void vs_debugfs_exit(struct vshape_dev *vs)

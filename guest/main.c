@@ -17,6 +17,7 @@
 
 #include "vshape_compat.h"
 #include "predict.h"
+#include "reporting.h"
 #include "shaping.h"
 #include "vshape_guest.h"
 
@@ -171,22 +172,28 @@ static int vs_oom_notify(struct notifier_block *nb, unsigned long dummy,
 
 /*
  * Queues are numbered in order of the features that bring them: inflate,
- * deflate, stats (STATS_VQ), then the shaping queue (VSHAPE), as
- * docs/protocol.md says.
+ * deflate, stats (STATS_VQ), reporting (REPORTING; free page hinting is
+ * never negotiated), then the shaping queue (VSHAPE), as docs/protocol.md
+ * says.
  */
 static int vs_init_vqs(struct vshape_dev *vs)
 {
-	struct vs_vq_desc desc[4] = {
+	struct vs_vq_desc desc[5] = {
 		{ "inflate", vs_balloon_ack },
 		{ "deflate", vs_balloon_ack },
 	};
-	struct virtqueue *vqs[4];
-	unsigned int nvqs = 2, stats = 0, shaping = 0;
+	struct virtqueue *vqs[5];
+	unsigned int nvqs = 2, stats = 0, reporting = 0, shaping = 0;
 	int err;
 
 	if (virtio_has_feature(vs->vdev, VIRTIO_BALLOON_F_STATS_VQ)) {
 		stats = nvqs;
 		desc[nvqs++] = (struct vs_vq_desc){ "stats", vs_stats_ack };
+	}
+	if (virtio_has_feature(vs->vdev, VIRTIO_BALLOON_F_REPORTING)) {
+		reporting = nvqs;
+		desc[nvqs++] = (struct vs_vq_desc){ "reporting",
+						    vs_balloon_ack };
 	}
 	if (virtio_has_feature(vs->vdev, VIRTIO_BALLOON_F_VSHAPE)) {
 		shaping = nvqs;
@@ -199,6 +206,7 @@ static int vs_init_vqs(struct vshape_dev *vs)
 	vs->inflate_vq = vqs[0];
 	vs->deflate_vq = vqs[1];
 	vs->stats_vq = stats ? vqs[stats] : NULL;
+	vs->reporting.vq = reporting ? vqs[reporting] : NULL;
 	if (shaping) {
 		err = vs_shaping_init(vs, vqs[shaping]);
 		if (!err)
@@ -221,10 +229,9 @@ static int vs_validate(struct virtio_device *vdev)
 	/* Poisoning and free page hints are not implemented: never ack. */
 	__virtio_clear_bit(vdev, VIRTIO_BALLOON_F_PAGE_POISON);
 	__virtio_clear_bit(vdev, VIRTIO_BALLOON_F_FREE_PAGE_HINT);
-	__virtio_clear_bit(vdev, VIRTIO_BALLOON_F_REPORTING);
 	if (!shaping)
 		__virtio_clear_bit(vdev, VIRTIO_BALLOON_F_VSHAPE);
-	return 0;
+	return vs_reporting_validate(vdev);
 }
 
 /* Set up queues and start; shared by probe and restore. */
@@ -249,10 +256,16 @@ static int vs_start(struct vshape_dev *vs)
 		if (err)
 			goto err_reset;
 	}
+	err = vs_reporting_start(vs);
+	if (err)
+		goto err_oom;
 	vs_queue_update(vs);
 	vs_predict_start(vs);
 	return 0;
 
+err_oom:
+	if (virtio_has_feature(vs->vdev, VIRTIO_BALLOON_F_DEFLATE_ON_OOM))
+		unregister_oom_notifier(&vs->oom_nb);
 err_reset:
 	virtio_reset_device(vs->vdev);
 	vs_balloon_shaping_stop(vs);
@@ -267,6 +280,8 @@ err_reset:
  */
 static void vs_stop(struct vshape_dev *vs)
 {
+	/* No report may be in flight once the queues go (in-tree order). */
+	vs_reporting_stop(vs);
 	spin_lock_irq(&vs->stop_update_lock);
 	vs->stop_update = true;
 	spin_unlock_irq(&vs->stop_update_lock);
@@ -334,11 +349,11 @@ static int vs_probe(struct virtio_device *vdev)
 	err = vs_start(vs);
 	if (err)
 		goto err_debugfs;
-	dev_info(&vdev->dev, "vshape balloon ready (stats %s, deflate-on-oom %s, shaping %s)\n",
+	dev_info(&vdev->dev, "vshape balloon ready (stats %s, deflate-on-oom %s, shaping %s, page reporting %s)\n",
 		 str_on_off(vs->stats_vq),
 		 str_on_off(virtio_has_feature(vdev,
 					       VIRTIO_BALLOON_F_DEFLATE_ON_OOM)),
-		 str_on_off(vs->shaping));
+		 str_on_off(vs->shaping), str_on_off(vs_reporting_active(vs)));
 	return 0;
 
 err_debugfs:
@@ -390,6 +405,7 @@ static unsigned int vs_features[] = {
 	VIRTIO_BALLOON_F_MUST_TELL_HOST,
 	VIRTIO_BALLOON_F_STATS_VQ,
 	VIRTIO_BALLOON_F_DEFLATE_ON_OOM,
+	VIRTIO_BALLOON_F_REPORTING,
 	VIRTIO_BALLOON_F_VSHAPE,
 };
 

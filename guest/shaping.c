@@ -67,7 +67,7 @@ struct vs_shaping {
 	struct vshape_resp *resp;
 	u32 next_id;
 	bool broken;			/* a request timed out: queue unusable */
-	u64 nr_op[VSHAPE_OP_RELEASE + 2];	/* last slot: other ops */
+	u64 nr_op[VSHAPE_OP_REPORT + 2];	/* last slot: other ops */
 	u64 nr_status[VSHAPE_S_INVALID + 2];	/* last slot: other values */
 	u64 nr_errors;
 
@@ -89,7 +89,7 @@ static void vs_sh_count(struct vs_shaping *sh, unsigned int op,
 {
 	unsigned int st;
 
-	sh->nr_op[min_t(unsigned int, op, VSHAPE_OP_RELEASE + 1)]++;
+	sh->nr_op[min_t(unsigned int, op, VSHAPE_OP_REPORT + 1)]++;
 	if (ret) {
 		sh->nr_errors++;
 		return;
@@ -447,7 +447,7 @@ static int vs_sh_stats_show(struct seq_file *m, void *v)
 {
 	static const char * const ops[] = {
 		"bad", "inflate", "deflate", "reserve", "commit", "release",
-		"other",
+		"report", "other",
 	};
 	static const char * const sts[] = {
 		"done", "partial", "refused_capacity", "invalid", "other",

@@ -145,6 +145,13 @@ static ssize_t floor_kb_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(floor_kb);
 
+static ssize_t page_reporting_show(struct device *dev,
+				   struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%d\n", vs_reporting_active(to_vs(dev)));
+}
+static DEVICE_ATTR_RO(page_reporting);
+
 /* ---- predictor knobs: thin wrappers over predict.c ---- */
 
 static ssize_t vs_store_ms(struct device *dev, const char *buf, size_t count,
@@ -396,6 +403,7 @@ static struct attribute *vs_attrs[] = {
 	&dev_attr_target_kb.attr,
 	&dev_attr_actual_kb.attr,
 	&dev_attr_floor_kb.attr,
+	&dev_attr_page_reporting.attr,
 	NULL,
 };
 

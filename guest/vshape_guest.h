@@ -21,6 +21,8 @@
 #include <linux/workqueue.h>
 #include <uapi/linux/vshape.h>
 
+#include "reporting.h"
+
 /*
  * Size classes of the blocks the balloon holds: 2 MiB blocks first (one
  * host huge page, one extent for the shaping protocol), 4 KiB pages when
@@ -87,6 +89,7 @@ struct vshape_dev {
 	struct virtqueue *inflate_vq;
 	struct virtqueue *deflate_vq;
 	struct virtqueue *stats_vq;	/* NULL unless STATS_VQ negotiated */
+	struct vs_reporting reporting;	/* free page reporting, reporting.c */
 	struct vs_shaping *shaping;	/* NULL unless VSHAPE negotiated */
 	struct vs_predictor *predictor;	/* sampler, model, predictions */
 

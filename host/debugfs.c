@@ -17,6 +17,7 @@ static struct dentry *vsh_debugfs_root;
 
 static const char * const vsh_op_names[] = {
 	"bad_op", "inflate", "deflate", "reserve", "commit", "release",
+	"report",
 };
 
 static const char * const vsh_status_names[] = {
@@ -45,6 +46,7 @@ static int vsh_stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "deflate_pages %llu\n", s->deflate_pages);
 	seq_printf(m, "stats_bufs %llu\n", s->stats_bufs);
 	seq_printf(m, "punched_bytes %llu\n", s->punched_bytes);
+	seq_printf(m, "reported_bytes %llu\n", s->reported_bytes);
 	seq_printf(m, "populated_bytes %llu\n", s->populated_bytes);
 	seq_printf(m, "inflated_bytes %llu\n", d->nr_inflated << VSH_PAGE_SHIFT);
 	seq_printf(m, "reserved_bytes %llu\n", d->nr_reserved << VSH_PAGE_SHIFT);

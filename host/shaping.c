@@ -6,7 +6,7 @@
  * state (see include/uapi/linux/vshape.h for the semantics): header
  * fields, extent count, buffer sizes, alignment, wrap-around, total size,
  * overlap, guest RAM membership and, for RESERVE/COMMIT/RELEASE, that the
- * pages are in the balloon.  Any failure gives VSHAPE_S_INVALID with no
+ * pages are in the balloon (for REPORT, that none is).  Any failure gives VSHAPE_S_INVALID with no
  * side effect.  Extents are then processed in order, VSH_SLICE_BYTES per
  * worker step (the device lock is dropped between slices); RESERVE and
  * COMMIT stop at the first page the ledger or the backing store cannot
@@ -79,6 +79,14 @@ static u64 vsh_read_extents(struct vsh_dev *d, struct vsh_chain *ch,
 
 	if (op == VSHAPE_OP_INFLATE || op == VSHAPE_OP_DEFLATE)
 		return total;
+	/* REPORT names free guest pages: none of them in the balloon. */
+	if (op == VSHAPE_OP_REPORT) {
+		for (i = 0; i < nr; i++)
+			if (vsh_range_count(d, d->ext[i].gpa, d->ext[i].len,
+					    VSH_P_GUEST) != d->ext[i].len)
+				return 0;
+		return total;
+	}
 	for (i = 0; i < nr; i++)
 		if (vsh_range_count(d, d->ext[i].gpa, d->ext[i].len,
 				    VSH_P_GUEST))
@@ -167,6 +175,12 @@ static u64 vsh_execute(struct vsh_dev *d, unsigned int op, u64 gpa, u64 len)
 		return vsh_grant(d, gpa, len, VSH_P_RESERVED);
 	case VSHAPE_OP_COMMIT:
 		return vsh_grant(d, gpa, len, VSH_P_COMMITTED);
+	case VSHAPE_OP_REPORT:
+		/* The pages stay GUEST: only their backing goes. */
+		if (vsh_backing_punch(d, gpa, len))
+			return 0;
+		d->stats.reported_bytes += len;
+		return len;
 	default:
 		return 0;
 	}
@@ -218,7 +232,7 @@ void vsh_shaping_process(struct vsh_dev *d, struct vsh_vq *vq,
 		goto invalid;
 	op = le16_to_cpu(h.op);
 	nr = le16_to_cpu(h.nr_extents);
-	if (op < VSHAPE_OP_INFLATE || op > VSHAPE_OP_RELEASE) {
+	if (op < VSHAPE_OP_INFLATE || op > VSHAPE_OP_REPORT) {
 		d->stats.req[0]++;
 		goto invalid;
 	}

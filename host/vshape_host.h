@@ -151,7 +151,7 @@ struct vsh_ext {
 
 /* Counters shown in debugfs; updated under vsh_dev.lock. */
 struct vsh_stats {
-	u64 req[VSHAPE_OP_RELEASE + 1];		/* per op, [0] = bad op */
+	u64 req[VSHAPE_OP_REPORT + 1];		/* per op, [0] = bad op */
 	u64 status[VSHAPE_S_INVALID + 1];	/* per response status */
 	u64 bad_chain;		/* malformed descriptor chains */
 	u64 bad_head;		/* avail entries with out-of-range head */
@@ -163,6 +163,7 @@ struct vsh_stats {
 	u64 deflate_pages;	/* standard deflate queue, 4 KiB pages */
 	u64 stats_bufs;		/* stats buffers received */
 	u64 punched_bytes;	/* bytes handed to FALLOC_FL_PUNCH_HOLE */
+	u64 reported_bytes;	/* REPORT: free guest ranges punched */
 	u64 populated_bytes;	/* bytes handed to fallocate(allocate) */
 	u64 big_buf;		/* standard buffers over VSH_MAX_PFN_BYTES */
 	u64 slices;		/* shaping slices executed */

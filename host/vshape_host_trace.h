@@ -19,7 +19,8 @@
 			 { VSHAPE_OP_DEFLATE,	"deflate" },	\
 			 { VSHAPE_OP_RESERVE,	"reserve" },	\
 			 { VSHAPE_OP_COMMIT,	"commit" },	\
-			 { VSHAPE_OP_RELEASE,	"release" })
+			 { VSHAPE_OP_RELEASE,	"release" },	\
+			 { VSHAPE_OP_REPORT,	"report" })
 
 #define vsh_show_status(st)					\
 	__print_symbolic(st,					\

@@ -5,12 +5,18 @@
 #
 #   selftests/guest/qmp-host.sh <kver>
 #
-# Boots a 2 GiB VM with QEMU's stock virtio-balloon, lets the guest make
-# its RAM resident (qmp-guest.sh), then acts as the host over QMP:
+# Boots a 2 GiB VM with QEMU's stock virtio-balloon (free page reporting
+# offered), lets the guest make its RAM resident (qmp-guest.sh, module
+# loaded with page_reporting=0), then acts as the host over QMP:
 #   1. balloon 1 GiB: QEMU's RSS drops by >= 90% of 1 GiB;
 #   2. deflate: the guest gets the memory back;
 #   3. a target above the guest's RAM is clamped at the floor, and the
 #      guest stays healthy (allocates, nothing OOM-killed);
+#   4. free page reporting, no balloon target: with page_reporting=0 the
+#      600 MiB the guest touches and frees stay in QEMU's RSS; reloaded
+#      with page_reporting=1 the guest's free memory leaves QEMU, and so
+#      do the next 600 MiB it touches and frees; unloading with
+#      reporting active is clean;
 # then checks the guest's kernel log.  Prints TAP.  Not under set -e: a
 # failed check is a "not ok" and the next checks still run.
 set -uo pipefail
@@ -78,12 +84,13 @@ wait_actual() {
 # Never leave a VM behind, whatever fails below.
 at_exit 'kill "$(cat "$run/qemu.pid" 2>/dev/null)" 2>/dev/null'
 
-tap_plan 7
+tap_plan 15
 scripts/vm --kernel "$kver" --mem ${ram_mb}M --quiet --timeout 600 \
 	--rundir "$run/vm" --qmp "$sock" --pidfile "$run/qemu.pid" \
 	--results "$box" --background --append " $(vs_boot_args)" \
-	--qemu-arg "-device virtio-balloon-pci,id=balloon0,deflate-on-oom=on" \
+	--qemu-arg "-device virtio-balloon-pci,id=balloon0,deflate-on-oom=on,free-page-reporting=on" \
 	--env "VSHAPE_KO=$ko" --env "VSHAPE_MAILBOX=$box" \
+	--env "VSHAPE_KO_ARGS=page_reporting=0" \
 	-- selftests/guest/qmp-guest.sh > /dev/null
 if ! tap_check "the guest binds vshape_guest and serves the mailbox" \
 	mb_wait_ready -g "$gone" "$box" 300; then
@@ -133,6 +140,78 @@ tap_check "a host target above guest RAM is clamped at the floor" \
 	[ "$held" -gt 0 -a "$held" -lt "$total" -a "$(kv floor_stops <<<"$st")" -gt 0 ]
 tap_check "the guest stays healthy at the floor (allocates, no OOM kill)" \
 	[ "$(kv alloc_status <<<"$st")" = 0 -a "$(kv oom_kills <<<"$st")" = 0 ]
+
+# 4. Free page reporting: no target, memory the guest frees leaves QEMU.
+qmp balloon $((ram_mb << 20)) > /dev/null
+wait_actual $((ram_mb << 20)) > /dev/null
+
+# shellcheck disable=SC2317 # both run by wait_for / wait_stable
+rss_below() { [ "$(rss_kb)" -lt "$1" ]; }
+# shellcheck disable=SC2317
+rss_16m() { echo $(($(rss_kb) >> 14)); }	# RSS in 16 MiB steps
+
+ask state
+tap_is "page_reporting=0: sysfs page_reporting reads 0" "$(kv page_reporting <<<"$reply")" 0
+ask touch600
+rss_a=$(rss_kb)
+sleep 10
+rss_b=$(rss_kb)
+tap_diag "page_reporting=0: after touching 600 MiB and freeing it, QEMU RSS ${rss_a} KiB, 10 s later ${rss_b} KiB"
+tap_check "page_reporting=0: freed memory stays in QEMU's RSS (10 s)" \
+	[ "$rss_b" -ge $((rss_a - 64 * 1024)) ]
+
+ask reporting_on
+st=$reply
+grep -E '^(reload_status|page_reporting|reporting_via|MemFree_kb)=' <<<"$st" | tap_diag
+tap_check "page_reporting=1: the module reloads and reports on the reporting queue" \
+	[ "$(kv reload_status <<<"$st")" = 0 -a "$(kv page_reporting <<<"$st")" = 1 \
+	  -a "$(kv reporting_via <<<"$st")" = reporting_vq ]
+# At least the 600 MiB just touched and freed are backed and free.  The
+# kernel reports a 16th of each free list per 2 s pass: give it 120 s.
+t0=$SECONDS
+WAIT_INTERVAL=1 wait_for -q 120 rss_below $((rss_b - 400 * 1024))
+rss_c=$(rss_kb)
+tap_diag "page_reporting=1: QEMU RSS ${rss_b} KiB -> ${rss_c} KiB in $((SECONDS - t0)) s"
+tap_check "page_reporting=1: the guest's free memory leaves QEMU's RSS (>= 400 MiB)" \
+	[ "$rss_c" -lt $((rss_b - 400 * 1024)) ]
+
+# Let the reporting of older free memory finish (RSS steady to 16 MiB for
+# 6 s), so that only the next 600 MiB can move RSS below.
+WAIT_INTERVAL=1 wait_stable -q 240 6 rss_16m
+rss_d=$(rss_kb)
+ask state
+bytes0=$(kv reporting_reported_bytes <<<"$reply")
+# The peak comes and goes while the guest answers: sample it meanwhile.
+(
+	peak=0
+	while :; do
+		cur=$(rss_kb)
+		[ "$cur" -gt "$peak" ] && peak=$cur && echo "$peak" > "$run/peak"
+		sleep 0.2
+	done
+) &
+sampler=$!
+ask touch600
+kill "$sampler"
+wait "$sampler" 2>/dev/null
+rss_e=$(cat "$run/peak")
+t0=$SECONDS
+WAIT_INTERVAL=1 wait_for -q 120 rss_below $((rss_d + 96 * 1024))
+rss_f=$(rss_kb)
+ask state
+bytes1=$(kv reporting_reported_bytes <<<"$reply")
+tap_diag "touch 600 MiB and free it: QEMU RSS ${rss_d} -> peak ${rss_e} -> ${rss_f} KiB ($((SECONDS - t0)) s after the guest's answer); reported $(((bytes1 - bytes0) >> 20)) MiB"
+tap_check "touching 600 MiB brings >= 400 MiB back into QEMU's RSS" \
+	[ "$rss_e" -ge $((rss_d + 400 * 1024)) ]
+tap_check "the 600 MiB the guest freed leave QEMU's RSS (within 96 MiB, 120 s)" \
+	[ "$rss_f" -lt $((rss_d + 96 * 1024)) ]
+tap_check "debugfs reported_bytes grows by >= 400 MiB" \
+	[ $((bytes1 - bytes0)) -ge $((400 << 20)) ]
+
+ask reporting_off
+st=$reply
+tap_check "unloading with page reporting active, reloading without it" \
+	[ "$(kv reload_status <<<"$st")" = 0 -a "$(kv page_reporting <<<"$st")" = 0 ]
 
 ask dmesg
 printf '%s\n' "$reply" > "$run/guest-dmesg.txt"

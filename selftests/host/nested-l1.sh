@@ -75,8 +75,10 @@ l2_suite() {
 	fi
 	tap_ok "$t: L2 boots with the agent ($k)"
 
+	# Free page reporting stays off, so that L1's Shmem moves only with
+	# the balloon in these steps.
 	tap_check "$t: vshape_guest ($ko) loads and binds the device" \
-		l2 "mod_load_bind $ko vshape_guest && gdev"
+		l2 "mod_load_bind $ko vshape_guest page_reporting=0 && gdev"
 	tap_check "$t: shaping feature negotiated (debugfs state: shaping: on)" \
 		l2 'gdev && [ "$(gst shaping)" = on ]'
 	f=$(hst features)
@@ -245,7 +247,7 @@ l2_huge() {
 	if start_l2 "$k" /tmp/l2run-huge; then
 		tap_ok "$t: L2 boots with its RAM in $L2_RAM_FILE"
 		tap_check "$t: vshape_guest loads and binds the device" \
-			l2 "mod_load_bind $PWD/build/$k/guest/vshape_guest.ko vshape_guest && gdev"
+			l2 "mod_load_bind $PWD/build/$k/guest/vshape_guest.ko vshape_guest page_reporting=0 && gdev"
 		l2 "$memtouch 700 0 >/dev/null"
 		h0=$(shmem_huge) m0=$(memfd_bytes)
 		tap_check "$t: L2's RAM is on 2 MiB folios (ShmemHugePages $(mb "$h0") MiB >= 600 MiB)" \

@@ -74,9 +74,16 @@
  *             charged first, then the host populates the backing.
  *   RELEASE   RESERVED or COMMITTED -> INFLATED, uncharging the ledger and
  *             freeing any populated backing.
+ *   REPORT    GUEST -> GUEST.  Free page reporting: the range is free in the
+ *             guest and stays the guest's.  The host frees its backing; the
+ *             guest's next touch of a page repopulates it (with zeroes).
+ *             Nothing is charged to or dropped from the ledger, and the
+ *             page is not in the balloon.
  *
  * RESERVE, COMMIT and RELEASE apply to balloon pages only: an extent that
- * covers a page in state GUEST makes the whole request INVALID.
+ * covers a page in state GUEST makes the whole request INVALID.  REPORT
+ * applies to GUEST pages only: an extent that covers a page in the balloon
+ * makes the whole request INVALID.
  *
  * A request is validated completely before any page changes state: if any
  * check fails, the status is VSHAPE_S_INVALID and nothing changed.  Then
@@ -116,6 +123,7 @@
 #define VSHAPE_OP_RESERVE		3
 #define VSHAPE_OP_COMMIT		4
 #define VSHAPE_OP_RELEASE		5
+#define VSHAPE_OP_REPORT		6
 
 /* Statuses (vshape_resp.status). */
 #define VSHAPE_S_DONE			0

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vshape guest: free page reporting (the kernel's page_reporting interface).
+ *
+ * Free blocks of at least 2 MiB that stayed free for the kernel's
+ * reporting delay are told to the host, which frees their backing; they
+ * stay the guest's, and the guest's next touch repopulates them.  Two
+ * transports, chosen at start:
+ *   - VIRTIO_BALLOON_F_REPORTING: the standard reporting queue (stock QEMU,
+ *     virtio-balloon-pci,free-page-reporting=on), one scatterlist per report;
+ *   - VIRTIO_BALLOON_F_VSHAPE: VSHAPE_OP_REPORT on the shaping queue, the
+ *     blocks as extents (docs/protocol.md).
+ *
+ * Lifecycle, called by main.c:
+ *   vs_reporting_validate()  from .validate: drop the feature bit if
+ *                            reporting is off or free pages are poisoned
+ *   vs_reporting_start()     once the device is ready and the shaping
+ *                            queue is up: registers with page_reporting
+ *   vs_reporting_stop()      before the device is reset: unregisters, so
+ *                            no report is in flight once it returns
+ */
+#ifndef _VSHAPE_REPORTING_H
+#define _VSHAPE_REPORTING_H
+
+#include <linux/atomic.h>
+#include <linux/page_reporting.h>
+#include <linux/types.h>
+#include <uapi/linux/vshape.h>
+
+struct vshape_dev;
+struct virtio_device;
+struct virtqueue;
+struct dentry;
+
+enum vs_report_via {
+	VS_REPORT_OFF,
+	VS_REPORT_VQ,		/* the standard reporting queue */
+	VS_REPORT_SHAPING,	/* VSHAPE_OP_REPORT extents */
+};
+
+struct vs_reporting {
+	struct page_reporting_dev_info prdev;
+	struct vshape_dev *vs;
+	struct virtqueue *vq;		/* NULL unless REPORTING negotiated */
+	/*
+	 * via is written by start and stop only, which the driver core
+	 * serialises (probe, remove, freeze, restore); page_reporting calls
+	 * the report callback only between register and unregister.
+	 */
+	enum vs_report_via via;
+	/*
+	 * Extents of one report.  Only the report callback uses it, and
+	 * page_reporting runs one report at a time per device (one work
+	 * item), so it needs no lock.
+	 */
+	struct vshape_extent ext[PAGE_REPORTING_CAPACITY];
+	/* Counters for debugfs: atomics, read without a lock. */
+	atomic64_t reports;		/* calls of the report callback */
+	atomic64_t blocks;		/* free blocks reported */
+	atomic64_t bytes;		/* bytes the host acknowledged */
+	atomic64_t errors;		/* reports the host did not take */
+	atomic_t last_error;
+};
+
+int vs_reporting_validate(struct virtio_device *vdev);
+int vs_reporting_start(struct vshape_dev *vs);
+void vs_reporting_stop(struct vshape_dev *vs);
+bool vs_reporting_active(struct vshape_dev *vs);
+void vs_reporting_debugfs(struct vshape_dev *vs, struct dentry *dir);
+
+#endif /* _VSHAPE_REPORTING_H */
