@@ -48,7 +48,7 @@ enum vs_size_class {
 
 /*
  * How the host's target (config num_pages) and the guest's own target
- * (sysfs guest_target_kb) combine.  See docs/ABI/sysfs-bus-virtio-vshape.
+ * (sysfs guest_target_kb) combine.  See docs/ABI/testing/sysfs-bus-virtio-vshape.
  */
 enum vs_mode {
 	VS_MODE_HOST,	/* follow the host's target only */

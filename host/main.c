@@ -132,6 +132,15 @@ static int __init vsh_init(void)
 {
 	int ret;
 
+	/* The wire layout of include/uapi/linux/vshape.h (docs/protocol.md). */
+	BUILD_BUG_ON(sizeof(struct vshape_config) != 32);
+	BUILD_BUG_ON(sizeof(struct vshape_req_hdr) != 16);
+	BUILD_BUG_ON(sizeof(struct vshape_extent) != 16);
+	BUILD_BUG_ON(sizeof(struct vshape_resp) != 24);
+	/* vsh_get_config() puts vshape_config right after the balloon's */
+	BUILD_BUG_ON(sizeof(struct virtio_balloon_config) !=
+		     VSHAPE_CONFIG_OFFSET);
+
 	vsh_ledger_init(round_down(capacity_bytes, VSH_PAGE_SIZE));
 	ret = vsh_sysfs_init();
 	if (ret)

@@ -42,7 +42,8 @@ static const char * const vsh_pstate_names[] = {
 	[VSH_P_COMMITTED] = "committed",
 };
 
-static bool vsh_charged(enum vsh_pstate st)
+/* Does a page in state @st hold a charge of the ledger? */
+static bool vsh_pstate_charged(enum vsh_pstate st)
 {
 	return st == VSH_P_RESERVED || st == VSH_P_COMMITTED;
 }
@@ -69,7 +70,7 @@ static void vsh_count(struct vsh_dev *d, enum vsh_pstate st, long delta)
 static void vsh_account(struct vsh_dev *d, enum vsh_pstate old,
 			enum vsh_pstate st, unsigned long n)
 {
-	if (vsh_charged(old) && !vsh_charged(st))
+	if (vsh_pstate_charged(old) && !vsh_pstate_charged(st))
 		vsh_ledger_uncharge((u64)n << VSH_PAGE_SHIFT);
 	vsh_count(d, old, -(long)n);
 	vsh_count(d, st, n);
@@ -233,12 +234,12 @@ void vsh_pages_reset(struct vsh_dev *d)
 
 	xa_for_each(&d->pages, bi, e) {
 		if (xa_is_value(e)) {
-			if (vsh_charged(xa_to_value(e)))
+			if (vsh_pstate_charged(xa_to_value(e)))
 				vsh_ledger_uncharge(BIT_ULL(VSH_BLOCK_SHIFT));
 			continue;
 		}
 		for (i = 0; i < VSH_BLOCK_PAGES; i++)
-			if (vsh_charged(((struct vsh_block *)e)->st[i]))
+			if (vsh_pstate_charged(((struct vsh_block *)e)->st[i]))
 				vsh_ledger_uncharge(VSH_PAGE_SIZE);
 		kfree(e);
 	}

@@ -2,7 +2,8 @@
 /*
  * vshape_host sysfs: the ledger under /sys/kernel/vshape_host/ and one
  * "vshape" group per device under /sys/bus/vdpa/devices/<dev>/.
- * Documented in docs/ABI/testing/sysfs-vshape-host.
+ * Documented in docs/ABI/testing/sysfs-kernel-vshape-host and
+ * docs/ABI/testing/sysfs-bus-vdpa-devices-vshape-host.
  */
 #include <linux/kobject.h>
 #include <linux/sysfs.h>
