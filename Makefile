@@ -7,6 +7,10 @@
 #   make guest | host    build one module alone (guest/Kbuild, host/Kbuild)
 #   make install         modules_install + depmod; INSTALL_MOD_PATH=<root>
 #                        installs under <root> and runs depmod there
+#   make dkms-install    both modules through DKMS for KVER (and, by
+#                        AUTOINSTALL, every later kernel); DKMS_PACKAGES=
+#                        vshape-guest or vshape-host for one of them
+#   make dkms-remove     remove them from DKMS
 #   make demo            set up, boot a VM, move the balloon, show numbers
 #   make check           set up and run every test (last line: N passed, N failed)
 #   make check-mutants   build deliberate faults and check the suites catch them
@@ -20,7 +24,7 @@ KVER ?= $(shell uname -r)
 KDIR ?= /lib/modules/$(KVER)/build
 PWD := $(CURDIR)
 
-.PHONY: all modules guest host clean install insmod rmmod setup kmods unit lint check check-mutants check-debug demo bench
+.PHONY: all modules guest host clean install dkms-install dkms-remove insmod rmmod setup kmods unit lint check check-mutants check-debug demo bench
 
 all: modules
 
@@ -44,6 +48,14 @@ KRELEASE = $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' \
 install: modules
 	$(MAKE) -C $(KDIR) M=$(PWD) modules_install
 	depmod -a $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KRELEASE)
+
+# scripts/dkms-vshape: packages vshape-guest and vshape-host (dkms.conf in
+# guest/ and host/), sources under /usr/src/vshape-{guest,host}-<version>/.
+dkms-install:
+	DKMS_KVERS="$(KVER)" scripts/dkms-vshape install $(DKMS_PACKAGES)
+
+dkms-remove:
+	scripts/dkms-vshape remove $(DKMS_PACKAGES)
 
 insmod: modules
 	insmod ./guest/vshape_guest.ko
