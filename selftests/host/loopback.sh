@@ -167,6 +167,17 @@ tap_check "malformed requests changed nothing in the ledger" [ "$(cat $LEDGER/ch
 echo "req inflate noresp b0" > $D/request
 tap_check "request without a response buffer is returned empty" grep -q "used_len=0" $D/last
 
+# tools/vshape-exporter (docs/host.md) with inflated, reserved, committed
+# pages and refused, partial and invalid responses counted: its output
+# parses strictly and every series is what sysfs and debugfs say.
+prom=$(mktemp -d)
+ip link set lo up 2>/dev/null
+tools/vshape-exporter --listen 127.0.0.1:9567 & epid=$!
+tools/vshape-exporter --textfile "$prom/vshape.prom"
+tap_check "vshape-exporter --textfile and --listen: strict text format, every value as in sysfs/debugfs" \
+	python3 selftests/host/check-exporter.py "$prom/vshape.prom" http://127.0.0.1:9567/metrics
+kill $epid; wait $epid 2>/dev/null
+
 req deflate b0-31
 expect "DEFLATE 64 MiB: DONE, device healthy after bad input" 0 $((64 * MiB))
 tap_check "all pages back to GUEST, ledger empty" \
