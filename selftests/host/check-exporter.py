@@ -114,7 +114,8 @@ def expected():
         dev = ("device", d)
         grp = os.path.join(VDPA, d, "vshape")
         for f in ("inflated_bytes", "reserved_bytes", "committed_bytes",
-                  "target_pages", "actual_pages"):
+                  "quota_bytes", "capacity_hint_bytes", "target_pages",
+                  "actual_pages"):
             want[("vshape_host_device_" + f, frozenset([dev]))] = int(read(grp + "/" + f))
         want[("vshape_host_device_mode",
               frozenset([dev, ("mode", read(grp + "/mode"))]))] = 1
