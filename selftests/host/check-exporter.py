@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 """Check tools/vshape-exporter against the running vshape_host.
 
-  check-exporter.py FILE|-         the exporter's output (- for stdin)
-  check-exporter.py --url URL      fetch it from --listen
+  check-exporter.py SOURCE...      each SOURCE the exporter's output: a
+                                   file, - (stdin) or the http:// URL of
+                                   its --listen server
 
 Parses the Prometheus text format 0.0.4 strictly (every line a HELP,
 TYPE or sample; HELP and TYPE once per family and before its samples;
@@ -141,33 +142,29 @@ def expected():
     return want, devs
 
 
-def main():
-    if len(sys.argv) == 3 and sys.argv[1] == "--url":
-        for _ in range(100):	# the server may still be starting
-            try:
-                r = urllib.request.urlopen(sys.argv[2], timeout=10)
-                break
-            except urllib.error.URLError as e:
-                if not isinstance(e.reason, ConnectionRefusedError):
-                    raise
-                time.sleep(0.1)
-        else:
-            print("# nothing listens at %s" % sys.argv[2])
-            return 1
-        with r:
-            ctype = r.headers.get("Content-Type", "")
-            text = r.read().decode()
-        if not ctype.startswith("text/plain; version=0.0.4"):
-            print("# Content-Type %r" % ctype)
-            return 1
-    elif len(sys.argv) == 2:
-        text = sys.stdin.read() if sys.argv[1] == "-" else open(sys.argv[1]).read()
+def fetch(url):
+    """The body served at url, retrying while the server starts."""
+    for _ in range(300):
+        try:
+            r = urllib.request.urlopen(url, timeout=30)
+            break
+        except urllib.error.URLError as e:
+            if not isinstance(e.reason, ConnectionRefusedError):
+                raise
+            time.sleep(0.2)
     else:
-        print(__doc__, file=sys.stderr)
-        return 2
+        return None, "nothing listens at %s" % url
+    with r:
+        ctype = r.headers.get("Content-Type", "")
+        text = r.read().decode()
+    if not ctype.startswith("text/plain; version=0.0.4"):
+        return None, "%s: Content-Type %r" % (url, ctype)
+    return text, None
+
+
+def check(source, text, want, devs):
     problems = []
     series, types = parse(text, problems)
-    want, devs = expected()
     if not devs:
         problems.append("no vshape_host device in %s" % VDPA)
     for key, v in sorted(want.items(), key=str):
@@ -181,10 +178,32 @@ def main():
         problems.append("not checked against the kernel: %s%s"
                         % (key[0], sorted(key[1])))
     for p in problems:
-        print("# " + p)
-    print("# %d series, %d families, %d compared with sysfs/debugfs"
-          % (len(series), len(types), len(want)))
-    return 1 if problems else 0
+        print("# %s: %s" % (source, p))
+    print("# %s: %d series, %d families, %d compared with sysfs/debugfs"
+          % (source, len(series), len(types), len(want)))
+    return not problems
+
+
+def main():
+    if len(sys.argv) < 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    want, devs = expected()
+    good = True
+    for source in sys.argv[1:]:
+        if source.startswith("http://"):
+            text, err = fetch(source)
+            if err:
+                print("# " + err)
+                good = False
+                continue
+        elif source == "-":
+            text = sys.stdin.read()
+        else:
+            with open(source) as f:
+                text = f.read()
+        good = check(source, text, want, devs) and good
+    return 0 if good else 1
 
 
 if __name__ == "__main__":

@@ -54,7 +54,7 @@ for s in "${suites[@]}"; do
 	case $s in
 	loopback)
 		tap_import -n loopback vm_suite loopback "$top/build/check/host-loopback.console" \
-			--kernel "$kver" --mem 2G --timeout 600 \
+			--kernel "$kver" --mem 2G --timeout 900 \
 			--env "VSHAPE_HOST_KO=$out/host/vshape_host.ko" \
 			--env "VSHAPE_LOOPTEST_KO=$out/selftests/host/looptest/vshape_looptest.ko" \
 			-- selftests/host/loopback.sh;;
