@@ -11,7 +11,7 @@
 #include "lstm_float.h"
 #include "adapt.h"
 #include "default_model.h"
-#include "../tools/quant.h"
+#include "quant.h"
 
 static int ntest, nfail;
 
