@@ -17,7 +17,7 @@ cd "$(dirname "$0")" || exit 1
 . ../lib/lib.sh
 MiB=$((1 << 20))
 
-tap_plan 25
+tap_plan 26
 [ -f "${VSHAPE_HOST_KO:-}" ] || tap_bail "VSHAPE_HOST_KO not set or missing"
 [ -f "${VSHAPE_KO:-}" ] || tap_bail "VSHAPE_KO not set or missing"
 command -v vdpa > /dev/null || tap_bail "vdpa tool (iproute2, scripts/setup) missing"
@@ -47,6 +47,10 @@ vdpa dev add mgmtdev vshape name vs0 || tap_bail "vdpa dev add"
 tap_check "vshape_guest binds the vshape_host device" bind ||
 	tap_bail "vshape_guest did not bind"
 tap_is "the shaping feature is negotiated" "$(gst shaping)" on
+# the raw-request injector is in the test flavour only (docs/host.md)
+sdir=/sys/kernel/debug/vshape_guest/$name/shaping
+tap_check "default build: shaping debugfs has stats and limits, no injector" \
+	bash -c "[ -e $sdir/stats ] && [ -e $sdir/limits ] && [ ! -e $sdir/request ] && [ ! -e $sdir/last ] && [ ! -e $sdir/blocks ]"
 
 # --- a guest target moves 2 MiB blocks as INFLATE/DEFLATE extents ---
 echo guest > "$dev/vshape/mode"

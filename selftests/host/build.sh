@@ -20,7 +20,8 @@ out=$VS_ROOT/build/host-selftest/$kver
 # the layout before host/ had its own Kbuild
 rm -rf "$out/host-only" "$out/looptest"
 vs_sync_tree "$out" compat host include selftests/host/looptest \
-	guest/shaping.c guest/shaping.h guest/vshape_guest.h guest/reporting.h
+	guest/shaping.c guest/shaping.h guest/shaping_internal.h \
+	guest/shaping_test.c guest/vshape_guest.h guest/reporting.h
 # shellcheck disable=SC2086
 make -s -C "/lib/modules/$kver/build" M="$out/host" ${KBUILD_ARGS:-} modules >&2
 [ -f "$out/host/vshape_host.ko" ] || {

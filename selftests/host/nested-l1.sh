@@ -6,7 +6,7 @@
 # vshape_host and creates vs0 bound to vhost_vdpa; then, one after the
 # other, it boots an L2 guest per kernel in VSHAPE_L2_KVERS (QEMU 10, KVM,
 # 1 GiB shared memfd RAM, vhost-vdpa-device-pci) in which the REAL guest
-# driver, build/<L2 kver>/guest/vshape_guest.ko, drives the device.  L2 runs the
+# driver, build/<L2 kver>-test/guest/vshape_guest.ko (the test flavour), drives the device.  L2 runs the
 # agent of nested-l2.sh; this script sends it one step at a time and
 # measures its own Shmem (the memfd) and the device's counters between
 # steps.  A last L2 (the first kernel) runs with its RAM in a file on a
@@ -29,7 +29,7 @@ step() { echo "# [$(($(date +%s) - t_start)) s] $*"; }
 read -r -a l2kvers <<<"${VSHAPE_L2_KVERS:-$VSHAPE_KVER}"
 memtouch=${VSHAPE_MEMTOUCH:-$PWD/selftests/guest/memtouch}
 for k in "${l2kvers[@]}"; do
-	[ -f "build/$k/guest/vshape_guest.ko" ] || tap_bail "build/$k/guest/vshape_guest.ko missing (scripts/build-kmods $k)"
+	[ -f "build/$k-test/guest/vshape_guest.ko" ] || tap_bail "build/$k-test/guest/vshape_guest.ko missing (VSHAPE_TEST=1 scripts/build-kmods $k)"
 done
 tap_check "vhost_iotlb, vdpa and vhost_vdpa load in L1" \
 	bash -c 'modprobe vhost_iotlb && modprobe vdpa && modprobe vhost_vdpa' ||
@@ -65,7 +65,7 @@ guest_inflate() {
 l2_suite() {
 	local k=$1 last=$2 t ko s0 s1 m0 m1 p0 p1 r0 d0 f inv0 rc
 	t="L2 ${k%%+*}"
-	ko=$PWD/build/$k/guest/vshape_guest.ko
+	ko=$PWD/build/$k-test/guest/vshape_guest.ko
 	echo $((1024 * MiB)) > $LEDGER/capacity_bytes
 	echo 0 > $SYS/target_pages
 	if ! start_l2 "$k" "/tmp/l2run-$k"; then
@@ -247,7 +247,7 @@ l2_huge() {
 	if start_l2 "$k" /tmp/l2run-huge; then
 		tap_ok "$t: L2 boots with its RAM in $L2_RAM_FILE"
 		tap_check "$t: vshape_guest loads and binds the device" \
-			l2 "mod_load_bind $PWD/build/$k/guest/vshape_guest.ko vshape_guest page_reporting=0 && gdev"
+			l2 "mod_load_bind $PWD/build/$k-test/guest/vshape_guest.ko vshape_guest page_reporting=0 && gdev"
 		l2 "$memtouch 700 0 >/dev/null"
 		h0=$(shmem_huge) m0=$(memfd_bytes)
 		tap_check "$t: L2's RAM is on 2 MiB folios (ShmemHugePages $(mb "$h0") MiB >= 600 MiB)" \
