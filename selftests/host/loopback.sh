@@ -19,7 +19,7 @@ cd "$(dirname "$0")" || exit 1
 # shellcheck source=selftests/lib/lib.sh
 . ../lib/lib.sh
 
-tap_plan 41
+tap_plan 42
 [ "$(uname -r | cut -d. -f1-2)" = 6.12 ] || tap_bail "needs Linux 6.12, running $(uname -r)"
 [ -f "${VSHAPE_HOST_KO:-}" ] || tap_bail "VSHAPE_HOST_KO not set or missing"
 [ -f "${VSHAPE_LOOPTEST_KO:-}" ] || tap_bail "VSHAPE_LOOPTEST_KO not set or missing"
@@ -172,10 +172,10 @@ tap_check "request without a response buffer is returned empty" grep -q "used_le
 # parses strictly and every series is what sysfs and debugfs say.
 prom=$(mktemp -d)
 ip link set lo up 2>/dev/null
-tools/vshape-exporter --listen 127.0.0.1:9567 & epid=$!
-tools/vshape-exporter --textfile "$prom/vshape.prom"
+../../tools/vshape-exporter --listen 127.0.0.1:9567 & epid=$!
+../../tools/vshape-exporter --textfile "$prom/vshape.prom"
 tap_check "vshape-exporter --textfile and --listen: strict text format, every value as in sysfs/debugfs" \
-	python3 selftests/host/check-exporter.py "$prom/vshape.prom" http://127.0.0.1:9567/metrics
+	python3 ./check-exporter.py "$prom/vshape.prom" http://127.0.0.1:9567/metrics
 kill $epid; wait $epid 2>/dev/null
 
 req deflate b0-31
