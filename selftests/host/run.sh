@@ -79,7 +79,7 @@ for s in "${suites[@]}"; do
 		fi
 		tap_import -n nested vm_suite nested "$top/build/check/host-nested-l1.console" \
 			--kernel "$kver" --mem 3G --smp 1 --accel tcg --nested \
-			--timeout 1500 \
+			--timeout 2100 \
 			--env "VSHAPE_HOST_KO=$out/host/vshape_host.ko" \
 			--env "VSHAPE_KVER=$kver" \
 			--env "VSHAPE_L2_KVERS=$l2k" \
