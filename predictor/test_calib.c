@@ -4,25 +4,11 @@
  * TAP output; exit status non-zero if any test fails.
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include "calib.h"
 
-static int ntest, nfail;
 
-static __printf(2, 3) void ok(int cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	ntest++;
-	if (!cond)
-		nfail++;
-	printf("%sok %d - ", cond ? "" : "not ", ntest);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
+#include "test_tap.h"
 
 static unsigned long long seed = 42;
 
@@ -201,7 +187,5 @@ int main(void)
 	test_delayed();
 	test_converge();
 	test_clamp();
-	printf("1..%d\n", ntest);
-	printf("%d passed, %d failed\n", ntest - nfail, nfail);
-	return nfail ? 1 : 0;
+	return tap_done();
 }

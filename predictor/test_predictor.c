@@ -13,25 +13,11 @@
 #include "default_model.h"
 #include "quant.h"
 
-static int ntest, nfail;
 
 static void ok(int cond, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-#include <stdarg.h>
-static void ok(int cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	ntest++;
-	if (!cond)
-		nfail++;
-	printf("%sok %d - ", cond ? "" : "not ", ntest);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
+#include "test_tap.h"
 
 static unsigned long long seed = 12345;
 
@@ -778,7 +764,5 @@ int main(int argc, char **argv)
 	test_default_file(getenv("VS_DEFAULT_VSM") ? getenv("VS_DEFAULT_VSM") :
 			  "default.vsm");
 	test_nofpu(argc, argv);
-	printf("1..%d\n", ntest);
-	printf("%d passed, %d failed\n", ntest - nfail, nfail);
-	return nfail ? 1 : 0;
+	return tap_done();
 }
