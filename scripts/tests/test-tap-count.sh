@@ -12,7 +12,7 @@ cd "$(dirname "$0")/../.." || exit 2
 top=$PWD
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-n=0
+n=0 bad=0
 
 # expect NAME WANT: tap-count on stdin must print WANT exactly.
 expect() {
@@ -23,7 +23,7 @@ expect() {
 	if [ "$got" = "$2" ]; then
 		echo "ok $n - $1"
 	else
-		echo "not ok $n - $1"
+		bad=$((bad + 1)); echo "not ok $n - $1"
 		diff <(echo "$2") <(echo "$got") | sed 's/^/# /'
 	fi
 }
@@ -182,7 +182,7 @@ n=$((n + 1))
 if [ "$rc" = 1 ] && [ "$got" = "# skip not in .ci/allowed-skips: vm-6.1-guest: global.bound # no device bound to vshape_guest" ]; then
 	echo "ok $n - check-skips fails on the one unlisted skip"
 else
-	echo "not ok $n - check-skips fails on the one unlisted skip (rc $rc)"
+	bad=$((bad + 1)); echo "not ok $n - check-skips fails on the one unlisted skip (rc $rc)"
 	echo "$got" | sed 's/^/# /'
 fi
 
@@ -193,7 +193,7 @@ n=$((n + 1))
 if [ "$rc" = 2 ] && grep -q 'no reason' <<<"$got"; then
 	echo "ok $n - check-skips rejects an allowlist entry without a reason"
 else
-	echo "not ok $n - check-skips rejects an allowlist entry without a reason (rc $rc)"
+	bad=$((bad + 1)); echo "not ok $n - check-skips rejects an allowlist entry without a reason (rc $rc)"
 	echo "$got" | sed 's/^/# /'
 fi
 
@@ -201,6 +201,7 @@ grep -v '^# skipped' "$tmp/out" > "$tmp/clean"
 .ci/check-skips "$tmp/clean" "$tmp/allowed" > /dev/null 2>&1
 rc=$?
 n=$((n + 1))
-if [ "$rc" = 0 ]; then echo "ok $n - check-skips passes without skips"; else echo "not ok $n - check-skips passes without skips (rc $rc)"; fi
+if [ "$rc" = 0 ]; then echo "ok $n - check-skips passes without skips"; else bad=$((bad + 1)); echo "not ok $n - check-skips passes without skips (rc $rc)"; fi
 
 echo "1..$n"
+[ "$bad" -eq 0 ]

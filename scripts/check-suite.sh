@@ -1,0 +1,108 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# scripts/check's accounting, sourced by it and by its unit test
+# (scripts/tests/test-check-suite.sh): run a suite, count its results
+# with scripts/tap-count, print one ok/not ok line for it.  The caller
+# sets top (the checkout), logdir, only (a suite pattern), SERIES and
+# the array kver[SERIES], and the totals passed, failed, skipped and
+# matched.
+# shellcheck shell=bash
+
+# account NAME P F S: add to the totals.
+account() {
+	passed=$((passed + $2))
+	failed=$((failed + $3))
+	skipped=$((skipped + $4))
+}
+
+# fail_suite NAME REASON: a suite that cannot run counts as one failure.
+fail_suite() {
+	# shellcheck disable=SC2053
+	[[ $1 == $only ]] || return 0
+	matched=$((matched + 1))
+	echo "not ok - $1 (not run: $2)"
+	account "$1" 0 1 0
+}
+
+# suite [--tap] NAME TIMEOUT-SECONDS CMD...
+suite() {
+	local tap=0 name limit log rc p=0 f=0 s=0 counts t0 extra=''
+	[ "$1" != --tap ] || { tap=1; shift; }
+	name=$1 limit=$2 log=$logdir/$1.log
+	shift 2
+	# shellcheck disable=SC2053
+	[[ $name == $only ]] || return 0
+	matched=$((matched + 1))
+	echo "# suite $name: $*"
+	t0=$SECONDS
+	timeout --kill-after=10 "$limit" "$@" > "$log" 2>&1 < /dev/null
+	rc=$?
+	counts=$("$top/scripts/tap-count" "$log")
+	p=$(sed -n 's/^passed //p' <<<"$counts")
+	f=$(sed -n 's/^failed //p' <<<"$counts")
+	s=$(sed -n 's/^skipped //p' <<<"$counts")
+	if [ $((p + f + s)) -eq 0 ]; then
+		if [ "$tap" = 1 ]; then
+			f=1 extra="no TAP results"
+		else
+			case $rc in
+			0) p=1 ;;
+			4) s=1 counts="skip (all) # $(grep -v '^[[:space:]]*$' "$log" | tail -n1)" ;;
+			*) f=1 ;;
+			esac
+		fi
+	elif [ "$rc" -ne 0 ] && ! { [ "$rc" -eq 4 ] && [ "$s" -gt 0 ] && [ "$f" -eq 0 ]; }; then
+		[ "$f" -gt 0 ] || { f=1 extra="exit status $rc with no failing result"; }
+	fi
+	grep -E '^(not )?ok([[:space:]]|$)' "$log" | sed "s/^/# $name: /"
+	sed -n "s/^error /# $name: TAP error: /p" <<<"$counts"
+	sed -n "s/^skip /# skipped: $name: /p" <<<"$counts" | tee -a "$logdir/skips"
+	[ -z "$extra" ] || echo "# $name: $extra"
+	[ "$rc" -ne 124 ] || echo "# $name: timed out after ${limit}s"
+	if [ "$f" -gt 0 ]; then
+		echo "not ok - $name (exit $rc, $((SECONDS - t0))s; log: ${log#"$top"/})"
+		tail -n 25 "$log" | sed 's/^/#   /'
+	else
+		echo "ok - $name ($p passed, $s skipped, $((SECONDS - t0))s)"
+	fi
+	account "$name" "$p" "$f" "$s"
+}
+
+# per_kernel NAME-PREFIX NAME-SUFFIX [--tap] TIMEOUT CMD... with @K@ for
+# the kernel version: one suite per series, failed when it is missing.
+per_kernel() {
+	local pre=$1 post=$2 series k a args
+	shift 2
+	for series in $SERIES; do
+		k=${kver[$series]}
+		if [ -z "$k" ]; then
+			fail_suite "$pre$series$post" "no $series test kernel installed (scripts/setup)"
+			continue
+		fi
+		args=()
+		for a in "$@"; do args+=("${a//@K@/$k}"); done
+		if [ "${args[0]}" = --tap ]; then
+			suite --tap "$pre$series$post" "${args[@]:1}"
+		else
+			suite "$pre$series$post" "${args[@]}"
+		fi
+	done
+}
+
+
+# skips_gate [ALLOWLIST]: a skip is not a pass; each skip printed so far
+# that the allowlist (default .ci/allowed-skips) does not name counts as
+# failed, and a malformed allowlist as one failure.
+skips_gate() {
+	local unlisted n
+	touch "$logdir/skips"
+	unlisted=$("$top/.ci/check-skips" "$logdir/skips" ${1:+"$1"})
+	case $? in
+	0) ;;
+	1)	sed 's|^# skip not in .ci/allowed-skips: |not ok - skipped, not in .ci/allowed-skips: |' <<<"$unlisted"
+		n=$(grep -c . <<<"$unlisted")
+		failed=$((failed + n)) skipped=$((skipped - n)) ;;
+	*)	echo "not ok - .ci/allowed-skips is malformed"
+		failed=$((failed + 1)) ;;
+	esac
+}

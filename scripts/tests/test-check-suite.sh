@@ -1,0 +1,101 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# TAP tests of scripts/check's own accounting (scripts/check-suite.sh):
+# fake suites that pass, fail, lie (all ok but a failing exit status),
+# skip, print no TAP, time out; a missing kernel; the skip allowlist.
+#
+#   scripts/tests/test-check-suite.sh
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 2
+top=$PWD
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+n=0 bad=0
+
+# fresh: reset the runner's state as scripts/check sets it up.
+fresh() {
+	logdir=$tmp/check only='*' SERIES="6.1 6.12"
+	rm -rf "$logdir"
+	mkdir -p "$logdir"
+	passed=0 failed=0 skipped=0 matched=0
+	declare -gA kver=([6.1]=6.1.0-test [6.12]=6.12.0-test)
+}
+
+# is NAME WANT-P WANT-F WANT-S: the totals after the suites just run.
+is() {
+	n=$((n + 1))
+	if [ "$passed $failed $skipped" = "$2 $3 $4" ]; then
+		echo "ok $n - $1"
+	else
+		echo "not ok $n - $1 (got $passed passed, $failed failed, $skipped skipped; want $2 $3 $4)"
+		sed 's/^/# /' "$tmp/out"
+		bad=$((bad + 1))
+	fi
+}
+
+# shellcheck source=scripts/check-suite.sh
+. scripts/check-suite.sh
+
+fresh
+suite --tap t 10 printf '1..2\nok 1 - a\nok 2 - b\n' > "$tmp/out"
+is "a TAP suite whose results pass passes" 2 0 0
+
+fresh
+suite --tap t 10 printf '1..2\nok 1 - a\nnot ok 2 - b\n' > "$tmp/out"
+is "a failing TAP result fails the suite" 1 1 0
+
+fresh
+suite --tap t 10 sh -c 'printf "1..1\nok 1 - a\n"; exit 3' > "$tmp/out"
+is "all ok with a failing exit status fails" 1 1 0
+
+fresh
+suite --tap t 10 sh -c 'echo no tap here; exit 0' > "$tmp/out"
+is "a TAP suite with no TAP fails" 0 1 0
+
+fresh
+suite --tap t 10 printf '1..3\nok 1 - a\nok 2 - b\n' > "$tmp/out"
+is "a plan that does not match the results fails" 2 1 0
+
+fresh
+suite --tap t 1 sh -c 'echo 1..1; sleep 5; echo ok 1 - late' > "$tmp/out"
+is "a suite that times out fails" 0 1 0
+n=$((n + 1))
+if grep -q 'timed out after 1s' "$tmp/out"; then echo "ok $n - the timeout is reported"; else echo "not ok $n - the timeout is reported"; bad=$((bad + 1)); fi
+
+fresh
+suite t 10 true > "$tmp/out"
+suite u 10 false >> "$tmp/out"
+is "a suite without TAP counts once by its exit status" 1 1 0
+
+fresh
+suite --tap t 10 sh -c 'printf "1..2\nok 1 - a\nok 2 - b # SKIP no /dev/thing\n"; exit 4' > "$tmp/out"
+: > "$tmp/allowed"
+skips_gate "$tmp/allowed" >> "$tmp/out"
+is "an unlisted skip is a failure" 1 1 0
+
+fresh
+suite --tap t 10 sh -c 'printf "1..2\nok 1 - a\nok 2 - b # SKIP no /dev/thing\n"; exit 4' > "$tmp/out"
+echo 't: b  # the host has no /dev/thing' > "$tmp/allowed"
+skips_gate "$tmp/allowed" >> "$tmp/out"
+is "a listed skip stays a skip" 1 0 1
+
+fresh
+echo '*: *  # everything' > "$tmp/allowed"
+skips_gate "$tmp/allowed" > "$tmp/out" 2>&1
+is "an allowlist that allows everything is refused" 0 1 0
+
+fresh
+kver[6.1]=''
+per_kernel vm- -x --tap 10 printf '1..1\nok 1 - @K@\n' > "$tmp/out"
+is "a missing kernel fails its suite, the other runs" 1 1 0
+n=$((n + 1))
+if grep -q '^# vm-6.12-x: ok 1 - 6.12.0-test' "$tmp/out"; then echo "ok $n - @K@ is the kernel version"; else echo "not ok $n - @K@ is the kernel version"; bad=$((bad + 1)); fi
+
+fresh
+only='nomatch*'
+suite t 10 true > "$tmp/out"
+is "a suite that does not match the pattern does not run" 0 0 0
+
+echo "1..$n"
+[ "$bad" -eq 0 ]
