@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 kver=$(scripts/kernels 6.12 | tail -n1)
 ko=$PWD/build/$kver/guest/vshape_guest.ko
-[ -f "$ko" ] || scripts/build-kmods "$kver" > /dev/null
+scripts/build-kmods "$kver" > /dev/null	# incremental: never test a stale module
 out=$(selftests/host/build.sh "$kver")
 make -s -C selftests/guest > /dev/null
 # shellcheck source=selftests/lib/klog.sh
@@ -21,4 +21,5 @@ scripts/vm --kernel "$kver" --mem 2G --quiet --timeout 600 \
 	--env "VSHAPE_KO=$ko" \
 	-- selftests/guest/shaping-loopback.sh || rc=$?
 grep -aE '^(ok |not ok |1\.\.|Bail out|#)' "$console" || true
+klog_console_doc "VM ($kver)" "$console" || rc=1
 exit "$rc"

@@ -6,13 +6,13 @@
 #
 #   selftests/guest/run-vm.sh <kver>
 #
-# Prints in-guest.sh's TAP (both harnesses and the kernel-log check).  Needs build/<kver>/guest/vshape_guest.ko
-# (scripts/build-kmods) and the test programs (make -C selftests/guest).
+# Prints in-guest.sh's TAP (both harnesses and the kernel-log check).  Builds build/<kver>/guest/vshape_guest.ko
+# (scripts/build-kmods, incremental) and the test programs (make -C selftests/guest).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 kver=$(scripts/kernels "${1:?usage: run-vm.sh <kver>}" | tail -n1)
 ko=$PWD/build/$kver/guest/vshape_guest.ko
-[ -f "$ko" ] || scripts/build-kmods "$kver" >/dev/null
+scripts/build-kmods "$kver" >/dev/null	# incremental: never test a stale module
 make -s -C selftests/guest >/dev/null
 
 # shellcheck source=selftests/lib/klog.sh
@@ -27,4 +27,5 @@ scripts/vm --kernel "$kver" --mem 2G --quiet --timeout 800 \
 	-- selftests/guest/in-guest.sh || rc=$?
 # The harness's TAP is on the guest console.
 grep -aE '^(1\.\.|ok |not ok |Bail out|#)' "$console" || true
+klog_console_doc "VM ($kver)" "$console" || rc=1
 exit "$rc"

@@ -72,3 +72,32 @@ klog_check() {
 	fi
 	tap_ok "$label kernel log: no WARN, BUG, Oops, lockdep, KASAN, hung task or Call Trace"
 }
+
+# klog_console_scan CONSOLE: the kernel reports ($KLOG_BAD) on a VM's
+# console, without the suites' own TAP lines (whose descriptions name
+# WARN, Oops, ...).
+klog_console_scan() {
+	grep -avE '^[[:space:]]*(ok |not ok |#|1\.\.|Bail out)' "$1" | grep -aE "$KLOG_BAD"
+}
+
+# klog_console_doc LABEL CONSOLE: for a runner after its VM has exited, a
+# TAP document of its own with one result: no kernel report on the VM's
+# console from boot to power-off.  The in-guest klog_check reads the ring
+# buffer before the suite ends; an Oops, BUG or panic after it (module
+# unload, shutdown) only reaches the console (a quiet boot still shows
+# KERN_ERR and worse).  Returns 1 on a report.
+klog_console_doc() {
+	local label=$1 console=$2 bad
+	echo "1..1"
+	if [ ! -r "$console" ]; then
+		echo "not ok 1 - $label console: not readable ($console)"
+		return 1
+	fi
+	bad=$(klog_console_scan "$console")
+	if [ -n "$bad" ]; then
+		echo "not ok 1 - $label console to power-off: no WARN, BUG, Oops or panic"
+		head -n 40 <<<"$bad" | sed 's/^/# /'
+		return 1
+	fi
+	echo "ok 1 - $label console to power-off: no WARN, BUG, Oops or panic"
+}

@@ -200,7 +200,12 @@ for line in 'WARNING: CPU: 0 PID: 1 at guest/main.c:123 vs_remove+0x1/0x2 [vshap
 	'WARNING: possible circular locking dependency detected' \
 	'WARNING: inconsistent lock state' \
 	'BUG: KASAN: slab-use-after-free in vs_inflate+0x10/0x20' \
-	'Call Trace:' 'watchdog: BUG: soft lockup - CPU#0 stuck for 22s!'; do
+	'Call Trace:' 'watchdog: BUG: soft lockup - CPU#0 stuck for 22s!' \
+	'WARNING: suspicious RCU usage' \
+	'rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:' \
+	'UBSAN: array-index-out-of-bounds in guest/balloon.c:12:3' \
+	'refcount_t: underflow; use-after-free.' \
+	'list_del corruption. next->prev should be ffff888000000000'; do
 	n=$((n + 1))
 	klog "bad$n" "$ok_log
 [    2.000000] $line"
@@ -210,5 +215,19 @@ done
 klog wrapped '[  100.000000] virtio_balloon virtio1: late line'
 tap_check "klog: a log that does not start at boot (wrapped) fails" \
 	bash -c '[ $0 = 1 ] && grep -q "read whole from boot" <<<"$1"' "$rc" "$out"
+
+# klog_console_scan: kernel reports on a console, not the suites' TAP
+# lines that name them
+printf '%s\n' "$ok_log" 'ok 3 - guest kernel log: no WARN, BUG, Oops, lockdep, KASAN, hung task or Call Trace' \
+	'# WARNING: this diagnostic quotes a report' 'not ok 4 - Oops in the name' > "$tmp/console.log"
+tap_is "klog_console_scan: TAP lines on a console are not reports" "$(klog_console_scan "$tmp/console.log")" ""
+printf '%s\n' '[   90.000000] Oops: general protection fault, probably for non-canonical address' >> "$tmp/console.log"
+tap_is "klog_console_scan: an Oops after the suite's lines is found" \
+	"$(klog_console_scan "$tmp/console.log" | grep -c .)" 1
+out=$(klog_console_doc VM "$tmp/console.log")
+rc=$?
+tap_check "klog_console_doc: one failing result of its own on a report" \
+	bash -c '[ $0 = 1 ] && [ "$(head -n2 <<<"$1")" = "1..1
+not ok 1 - VM console to power-off: no WARN, BUG, Oops or panic" ]' "$rc" "$out"
 
 tap_done

@@ -5,7 +5,7 @@
 #   tools/tests/test-record.sh [path/to/vs-record]
 # The fake file is replaced atomically (rename) between polls, as the
 # debugfs file is regenerated on every open.
-set -u
+set -uo pipefail
 rec=${1:-$(dirname "$0")/../vs-record}
 rec=$(readlink -f "$rec")
 dir=$(mktemp -d)
