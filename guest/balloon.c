@@ -1,44 +1,30 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The pages vshape holds, and telling the host about them.
+ * The pages vshape holds, and the floor.
  *
  * Inflation takes 2 MiB blocks first, so that the host can drop whole
  * huge pages and a region request can name one extent, and falls back to
  * 4 KiB pages when fragmentation leaves no block.  Every allocation is
  * checked against a floor (the zones' min watermarks plus a margin), so
- * no host target can push the guest into reclaim or OOM.
+ * no target can push the guest into reclaim storms or OOM.
  *
- * The host is told in messages of up to VS_PFNS_PER_MSG 4 KiB PFNs (the
- * virtio-balloon unit whatever PAGE_SIZE is), and a message is complete
- * when the host returns the buffer.  Pages leave the balloon only after
- * the host acknowledged the deflate message, which satisfies
- * VIRTIO_BALLOON_F_MUST_TELL_HOST whether or not it was negotiated.
- *
- * With VIRTIO_BALLOON_F_VSHAPE, 2 MiB blocks travel as extents on the
- * shaping queue (INFLATE, DEFLATE) instead of 512 PFNs each; 4 KiB pages
- * keep the standard queues.  In predict mode (docs/protocol.md: RESERVE,
- * COMMIT and RELEASE name pages still in the balloon):
- *  - a deflation with confidence at or above commit_pct is preceded by
- *    COMMIT, so the host populates the backing before the guest's demand
- *    touches it;
- *  - a predicted rise with lower confidence RESERVEs the blocks that
- *    would be deflated first (the head of the 2 MiB list), so the host
- *    keeps capacity for them without populating anything; a reserved
- *    block that is deflated leaves the record, and one still in the
- *    balloon after grace_ms is RELEASEd by release_work.
- *
- * Lock order: balloon_lock, then the predictor's lock.
+ * Pages go on the lists only once the host acknowledged the inflate
+ * message, and leave the balloon only after the host acknowledged the
+ * deflate message, which satisfies VIRTIO_BALLOON_F_MUST_TELL_HOST
+ * whether or not it was negotiated.  The messages themselves are
+ * hostmsg.c's; what to take, give or announce is the caller's (policy.c
+ * and the OOM notifier): nothing here decides a target.
  */
 
+#include <linux/bsearch.h>
 #include <linux/gfp.h>
 #include <linux/ktime.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
-#include <linux/scatterlist.h>
+#include <linux/sort.h>
 #include <linux/vmstat.h>
 
-#include "predict.h"
-#include "shaping.h"
+#include "hostmsg.h"
 #include "vshape_guest.h"
 #include "trace.h"
 
@@ -95,280 +81,19 @@ unsigned long vs_floor_pages(struct vshape_dev *vs)
 	return vs_min_watermarks() + READ_ONCE(vs->floor_margin_pages);
 }
 
-static bool vs_floor_allows(struct vshape_dev *vs, unsigned long nr_pages)
+/*
+ * May the balloon take @nr_pages more?  Counted against free memory, or
+ * with @reclaim against available memory (free plus reclaimable caches,
+ * si_mem_available()): the allocation then reclaims clean page cache to
+ * get them, which is how the policy's shrink returns cache to the host.
+ */
+static bool vs_floor_allows(struct vshape_dev *vs, unsigned long nr_pages,
+			    bool reclaim)
 {
-	unsigned long free = global_zone_page_state(NR_FREE_PAGES);
+	unsigned long free = reclaim ? si_mem_available() :
+			     global_zone_page_state(NR_FREE_PAGES);
 
 	return free >= nr_pages + vs_floor_pages(vs);
-}
-
-void vs_balloon_ack(struct virtqueue *vq)
-{
-	struct vshape_dev *vs = vq->vdev->priv;
-
-	wake_up(&vs->acked);
-}
-
-/* Send vs->pfns[0..nr_pfns) on @vq and wait for the host to return it. */
-static int vs_tell_host(struct vshape_dev *vs, struct virtqueue *vq)
-{
-	struct scatterlist sg;
-	unsigned int len;
-	int err;
-
-	if (!vs->nr_pfns)
-		return 0;
-	sg_init_one(&sg, vs->pfns, sizeof(vs->pfns[0]) * vs->nr_pfns);
-	err = virtqueue_add_outbuf(vq, &sg, 1, vs, GFP_KERNEL);
-	if (err) {
-		vs->last_error = err;
-		return err;
-	}
-	vs->in_flight++;
-	virtqueue_kick(vq);
-	wait_event(vs->acked, virtqueue_get_buf(vq, &len));
-	vs->in_flight--;
-	vs->nr_pfns = 0;
-	return 0;
-}
-
-/* Append the 4 KiB balloon PFNs covering @page (of @order) to vs->pfns. */
-static void vs_add_pfns(struct vshape_dev *vs, struct page *page,
-			unsigned int order)
-{
-	unsigned long pfn = page_to_pfn(page) <<
-			    (PAGE_SHIFT - VIRTIO_BALLOON_PFN_SHIFT);
-	unsigned long n = (1UL << order) <<
-			  (PAGE_SHIFT - VIRTIO_BALLOON_PFN_SHIFT);
-	unsigned long i;
-
-	for (i = 0; i < n; i++)
-		vs->pfns[vs->nr_pfns++] = cpu_to_virtio32(vs->vdev, pfn + i);
-}
-
-static unsigned int vs_balloon_pfns(unsigned int order)
-{
-	return (1U << order) << (PAGE_SHIFT - VIRTIO_BALLOON_PFN_SHIFT);
-}
-
-/* The live reservation of the block at @gpa, or NULL. */
-static struct vs_reservation *vs_find_resv(struct vshape_dev *vs, u64 gpa)
-{
-	unsigned int i;
-
-	for (i = 0; i < vs->nr_resv; i++) {
-		struct vs_reservation *r =
-			&vs->resv[(vs->resv_head + i) % VS_MAX_RESERVATIONS];
-
-		if (r->len && r->gpa == gpa)
-			return r;
-	}
-	return NULL;
-}
-
-/* Name a block in the next message: an extent if it can be one. */
-static void vs_add_block(struct vshape_dev *vs, struct page *page,
-			 unsigned int order)
-{
-	if (order == VS_ORDER_2M && vs->shaping) {
-		struct vs_reservation *r = vs_find_resv(vs, page_to_phys(page));
-
-		/* Leaving the balloon ends a reservation (DEFLATE drops it). */
-		if (r)
-			r->len = 0;
-		vs->ext[vs->nr_ext].gpa = cpu_to_le64(page_to_phys(page));
-		vs->ext[vs->nr_ext].len = cpu_to_le64(PAGE_SIZE << order);
-		vs->nr_ext++;
-		return;
-	}
-	vs_add_pfns(vs, page, order);
-}
-
-/* Is the next message full (room for one more 2 MiB block left?) */
-static bool vs_msg_full(struct vshape_dev *vs)
-{
-	if (vs->shaping)
-		return vs->nr_ext >= vs->max_ext ||
-		       vs->nr_pfns + 1 > VS_PFNS_PER_MSG;
-	return vs->nr_pfns + vs_balloon_pfns(VS_ORDER_2M) > VS_PFNS_PER_MSG;
-}
-
-/* Send the pending extents with @op; 0 only if the host did it all. */
-static int vs_send_extents(struct vshape_dev *vs, u16 op)
-{
-	struct vshape_resp resp;
-	int err;
-
-	err = vs_shaping_request(vs->shaping, op, vs->ext, vs->nr_ext, &resp);
-	vs->nr_shaping_msgs++;
-	if (!err && le16_to_cpu(resp.status) != VSHAPE_S_DONE) {
-		vs->nr_shaping_refused++;
-		err = -EREMOTEIO;
-	}
-	if (err)
-		vs->last_error = err;
-	return err;
-}
-
-/* Remember the pending extents as reserved until the grace period ends. */
-static void vs_note_reservations(struct vshape_dev *vs)
-{
-	unsigned long expires = jiffies +
-				msecs_to_jiffies(READ_ONCE(vs->grace_ms));
-	unsigned int i;
-
-	for (i = 0; i < vs->nr_ext; i++) {
-		struct vs_reservation *r;
-
-		if (vs->nr_resv == VS_MAX_RESERVATIONS)
-			break;	/* the host's ledger still bounds them */
-		r = &vs->resv[(vs->resv_head + vs->nr_resv++) %
-			      VS_MAX_RESERVATIONS];
-		r->gpa = le64_to_cpu(vs->ext[i].gpa);
-		r->len = le64_to_cpu(vs->ext[i].len);
-		r->expires = expires;
-	}
-	if (vs->nr_resv)
-		mod_delayed_work(system_freezable_wq, &vs->release_work,
-				 msecs_to_jiffies(READ_ONCE(vs->grace_ms)));
-}
-
-/*
- * Before blocks leave the balloon in predict mode with a sure prediction,
- * ask the host to back them now.  The answer does not stop the
- * deflation: the guest needs the memory either way.
- */
-static void vs_announce_deflate(struct vshape_dev *vs)
-{
-	unsigned int pct;
-
-	if (READ_ONCE(vs->mode) != VS_MODE_PREDICT)
-		return;
-	pct = vs_predict_confidence(vs) * 100U / 32768U;
-	if (pct < READ_ONCE(vs->commit_pct))
-		return;
-	if (!vs_send_extents(vs, VSHAPE_OP_COMMIT))
-		vs->nr_commits += vs->nr_ext;
-}
-
-/*
- * A rise of @pages is predicted, not surely: reserve host capacity for
- * the 2 MiB blocks that the balloon would give back first.  Blocks that
- * are reserved already count toward @pages.
- */
-void vs_reserve_ahead(struct vshape_dev *vs, unsigned long pages)
-{
-	unsigned long covered = 0;
-	struct page *page;
-
-	mutex_lock(&vs->balloon_lock);
-	if (!vs->shaping)
-		goto out;
-	list_for_each_entry(page, &vs->pages[VS_CLASS_2M], lru) {
-		u64 gpa = page_to_phys(page);
-
-		if (covered >= pages || vs->nr_ext == vs->max_ext ||
-		    vs->nr_resv + vs->nr_ext >= VS_MAX_RESERVATIONS)
-			break;
-		covered += VS_PAGES_2M;
-		if (vs_find_resv(vs, gpa))
-			continue;
-		vs->ext[vs->nr_ext].gpa = cpu_to_le64(gpa);
-		vs->ext[vs->nr_ext].len = cpu_to_le64(PAGE_SIZE << VS_ORDER_2M);
-		vs->nr_ext++;
-	}
-	if (vs->nr_ext && !vs_send_extents(vs, VSHAPE_OP_RESERVE)) {
-		vs->nr_reserves += vs->nr_ext;
-		vs_note_reservations(vs);
-	}
-	vs->nr_ext = 0;
-out:
-	mutex_unlock(&vs->balloon_lock);
-}
-
-/* Tell the host about everything named since the last message. */
-static int vs_flush(struct vshape_dev *vs, bool inflate)
-{
-	int err;
-
-	err = vs_tell_host(vs, inflate ? vs->inflate_vq : vs->deflate_vq);
-	if (!err && vs->nr_ext) {
-		if (!inflate)
-			vs_announce_deflate(vs);
-		err = vs_send_extents(vs, inflate ? VSHAPE_OP_INFLATE :
-						     VSHAPE_OP_DEFLATE);
-	}
-	vs->nr_pfns = 0;
-	vs->nr_ext = 0;
-	return err;
-}
-
-void vs_release_work(struct work_struct *work)
-{
-	struct vshape_dev *vs = container_of(to_delayed_work(work),
-					     struct vshape_dev, release_work);
-	struct vshape_resp resp;
-	unsigned long next = 0;
-
-	mutex_lock(&vs->balloon_lock);
-	while (vs->nr_resv && vs->shaping) {
-		struct vs_reservation *r = &vs->resv[vs->resv_head];
-		struct vshape_extent ext;
-
-		if (!r->len)		/* deflated since: nothing to release */
-			goto next;
-		if (time_before(jiffies, r->expires)) {
-			next = r->expires - jiffies;
-			break;
-		}
-		ext.gpa = cpu_to_le64(r->gpa);
-		ext.len = cpu_to_le64(r->len);
-		if (vs_shaping_request(vs->shaping, VSHAPE_OP_RELEASE, &ext, 1,
-				       &resp))
-			break;	/* the queue is gone: the reset drops them */
-		vs->nr_releases++;
-next:
-		vs->resv_head = (vs->resv_head + 1) % VS_MAX_RESERVATIONS;
-		vs->nr_resv--;
-	}
-	mutex_unlock(&vs->balloon_lock);
-	if (next)
-		mod_delayed_work(system_freezable_wq, &vs->release_work, next);
-}
-
-/* The shaping queue is up: size the extent buffer from its limits. */
-int vs_balloon_shaping_start(struct vshape_dev *vs)
-{
-	unsigned int max = min_t(unsigned int, VS_EXT_PER_MSG,
-				 vs_shaping_max_extents(vs->shaping));
-	u64 bytes = vs_shaping_max_request_bytes(vs->shaping);
-
-	max = min_t(u64, max, div64_u64(bytes, PAGE_SIZE << VS_ORDER_2M));
-	if (!max)
-		return -EINVAL;
-	vs->ext = kcalloc(max, sizeof(*vs->ext), GFP_KERNEL);
-	vs->resv = kcalloc(VS_MAX_RESERVATIONS, sizeof(*vs->resv),
-			   GFP_KERNEL);
-	if (!vs->ext || !vs->resv) {
-		vs_balloon_shaping_stop(vs);
-		return -ENOMEM;
-	}
-	vs->max_ext = max;
-	return 0;
-}
-
-/* Called once the device is reset: its reservations are gone with it. */
-void vs_balloon_shaping_stop(struct vshape_dev *vs)
-{
-	cancel_delayed_work_sync(&vs->release_work);
-	kfree(vs->ext);
-	kfree(vs->resv);
-	vs->ext = NULL;
-	vs->resv = NULL;
-	vs->max_ext = 0;
-	vs->nr_ext = 0;
-	vs->nr_resv = 0;
-	vs->resv_head = 0;
 }
 
 /*
@@ -376,11 +101,11 @@ void vs_balloon_shaping_stop(struct vshape_dev *vs)
  * floor leaves room, else 4 KiB.  Returns the class used, or -ENOMEM.
  */
 static int vs_alloc_block(struct vshape_dev *vs, unsigned long want,
-			  struct page **pagep)
+			  bool reclaim, struct page **pagep)
 {
 	struct page *page;
 
-	if (want >= VS_PAGES_2M && vs_floor_allows(vs, VS_PAGES_2M)) {
+	if (want >= VS_PAGES_2M && vs_floor_allows(vs, VS_PAGES_2M, reclaim)) {
 		page = alloc_pages(VS_GFP_2M, VS_ORDER_2M);
 		if (page) {
 			*pagep = page;
@@ -388,7 +113,7 @@ static int vs_alloc_block(struct vshape_dev *vs, unsigned long want,
 		}
 		vs->nr_alloc_fail_2m++;
 	}
-	if (!vs_floor_allows(vs, 1)) {
+	if (!vs_floor_allows(vs, 1, reclaim)) {
 		vs->nr_floor_stops++;
 		return -ENOSPC;
 	}
@@ -402,11 +127,13 @@ static int vs_alloc_block(struct vshape_dev *vs, unsigned long want,
 }
 
 /*
- * Inflate by up to @nr_pages.  Returns the number of pages added, which
- * is less when the floor or the allocator stops it.  Pages are put on
- * the lists only once the host has acknowledged them.
+ * Inflate by up to @nr_pages (@reclaim: see vs_floor_allows()).  Returns
+ * the number of pages added, which is less when the floor or the
+ * allocator stops it.  Pages are put on the lists only once the host has
+ * acknowledged them.
  */
-unsigned long vs_inflate(struct vshape_dev *vs, unsigned long nr_pages)
+unsigned long vs_inflate(struct vshape_dev *vs, unsigned long nr_pages,
+			 bool reclaim)
 {
 	unsigned long done = 0, n2m = 0, n4k = 0;
 	u64 start = ktime_get_ns();
@@ -422,14 +149,14 @@ unsigned long vs_inflate(struct vshape_dev *vs, unsigned long nr_pages)
 		struct page *page;
 		int class;
 
-		class = vs_alloc_block(vs, nr_pages - done, &page);
+		class = vs_alloc_block(vs, nr_pages - done, reclaim, &page);
 		if (class < 0) {
 			vs->last_error = class;
 			stop = true;
 		} else {
 			unsigned int order = vs_class_order[class];
 
-			vs_add_block(vs, page, order);
+			vs_msg_add_block(vs, page, order);
 			list_add(&page->lru, class == VS_CLASS_2M ?
 				 &batch_2m : &batch_4k);
 			done += 1UL << order;
@@ -440,7 +167,7 @@ unsigned long vs_inflate(struct vshape_dev *vs, unsigned long nr_pages)
 		}
 		/* Flush when full, or at the end. */
 		if (stop || done >= nr_pages || vs_msg_full(vs)) {
-			if (vs_flush(vs, true)) {
+			if (vs_msg_flush(vs, true, 0)) {
 				/* Host did not take them: give them back. */
 				stop = true;
 				break;
@@ -479,9 +206,12 @@ unsigned long vs_inflate(struct vshape_dev *vs, unsigned long nr_pages)
 /*
  * Deflate by up to @nr_pages, 4 KiB pages first so that the 2 MiB
  * blocks, the ones that map to whole host huge pages, are kept longest.
- * Returns the number of pages given back to the guest.
+ * With the shaping feature, @pre_op (0 or VSHAPE_OP_COMMIT) precedes each
+ * DEFLATE of extents.  Returns the number of pages given back to the
+ * guest.
  */
-unsigned long vs_deflate(struct vshape_dev *vs, unsigned long nr_pages)
+unsigned long vs_deflate(struct vshape_dev *vs, unsigned long nr_pages,
+			 u16 pre_op)
 {
 	u64 start = ktime_get_ns();
 	unsigned long done = 0, pending_pages = 0;
@@ -506,11 +236,11 @@ unsigned long vs_deflate(struct vshape_dev *vs, unsigned long nr_pages)
 		page = list_first_entry(&vs->pages[class], struct page, lru);
 		list_move(&page->lru, &pending);
 		vs->nr_blocks[class]--;
-		vs_add_block(vs, page, order);
+		vs_msg_add_block(vs, page, order);
 		pending_pages += 1UL << order;
 
 		if (vs_msg_full(vs)) {
-			if (vs_flush(vs, false))
+			if (vs_msg_flush(vs, false, pre_op))
 				break;
 			vs->nr_deflate_msgs++;
 			list_splice_init(&pending, &acked);
@@ -518,7 +248,7 @@ unsigned long vs_deflate(struct vshape_dev *vs, unsigned long nr_pages)
 			pending_pages = 0;
 		}
 	}
-	if ((vs->nr_pfns || vs->nr_ext) && !vs_flush(vs, false)) {
+	if ((vs->nr_pfns || vs->nr_ext) && !vs_msg_flush(vs, false, pre_op)) {
 		vs->nr_deflate_msgs++;
 		list_splice_init(&pending, &acked);
 		done += pending_pages;
@@ -532,8 +262,7 @@ unsigned long vs_deflate(struct vshape_dev *vs, unsigned long nr_pages)
 		list_move(&page->lru, &vs->pages[class]);
 		vs->nr_blocks[class]++;
 	}
-	vs->nr_pfns = 0;
-	vs->nr_ext = 0;
+	vs_msg_clear(vs);
 	vs->held_pages -= done;
 	trace_vshape_deflate(nr_pages, done, vs->held_pages,
 			     ktime_get_ns() - start);
@@ -549,4 +278,83 @@ unsigned long vs_deflate(struct vshape_dev *vs, unsigned long nr_pages)
 			__free_page(page);
 	}
 	return done;
+}
+
+/*
+ * Send shaping request @op (RESERVE) for the 2 MiB blocks a deflation
+ * would give back first, up to @nr_pages of them, and put their
+ * addresses in @gpas (room for @max).  Returns how many the host took
+ * (all or none: 0 on any error or refusal).
+ */
+unsigned int vs_balloon_shape_head(struct vshape_dev *vs, u16 op,
+				   unsigned long nr_pages, u64 *gpas,
+				   unsigned int max)
+{
+	unsigned long covered = 0;
+	unsigned int n = 0;
+	struct page *page;
+
+	mutex_lock(&vs->balloon_lock);
+	if (!vs->shaping)
+		goto out;
+	list_for_each_entry(page, &vs->pages[VS_CLASS_2M], lru) {
+		if (covered >= nr_pages || n == max || vs_msg_full(vs))
+			break;
+		gpas[n++] = page_to_phys(page);
+		vs_msg_add_extent(vs, page_to_phys(page));
+		covered += VS_PAGES_2M;
+	}
+	if (n && vs_msg_send_op(vs, op))
+		n = 0;
+	if (n && op == VSHAPE_OP_RESERVE)
+		vs->nr_reserves += n;
+out:
+	vs_msg_clear(vs);
+	mutex_unlock(&vs->balloon_lock);
+	return n;
+}
+
+static int vs_cmp_u64(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Send shaping request @op (RELEASE) for those of the 2 MiB blocks at
+ * @gpas (@n of them; sorted here) that are still in the balloon.
+ * Returns how many the host took.
+ */
+unsigned int vs_balloon_shape_held(struct vshape_dev *vs, u16 op, u64 *gpas,
+				   unsigned int n)
+{
+	unsigned int sent = 0, named = 0;
+	struct page *page;
+
+	sort(gpas, n, sizeof(*gpas), vs_cmp_u64, NULL);
+	mutex_lock(&vs->balloon_lock);
+	if (!vs->shaping)
+		goto out;
+	list_for_each_entry(page, &vs->pages[VS_CLASS_2M], lru) {
+		u64 gpa = page_to_phys(page);
+
+		if (!bsearch(&gpa, gpas, n, sizeof(*gpas), vs_cmp_u64))
+			continue;
+		vs_msg_add_extent(vs, gpa);
+		named++;
+		if (vs_msg_full(vs)) {
+			if (!vs_msg_send_op(vs, op))
+				sent += named;
+			named = 0;
+		}
+	}
+	if (named && !vs_msg_send_op(vs, op))
+		sent += named;
+	if (op == VSHAPE_OP_RELEASE)
+		vs->nr_releases += sent;
+out:
+	vs_msg_clear(vs);
+	mutex_unlock(&vs->balloon_lock);
+	return sent;
 }

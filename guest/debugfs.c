@@ -7,8 +7,12 @@
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
 
+#include "policy.h"
 #include "predict.h"
 #include "vshape_guest.h"
+
+/* Parent of the per-device directories; lives as long as the module. */
+struct dentry *vs_debugfs_root;
 
 static int vs_state_show(struct seq_file *m, void *unused)
 {
@@ -33,8 +37,9 @@ static int vs_state_show(struct seq_file *m, void *unused)
 	seq_printf(m, "commits: %llu\n", vs->nr_commits);
 	seq_printf(m, "reserves: %llu\n", vs->nr_reserves);
 	seq_printf(m, "releases: %llu\n", vs->nr_releases);
-	seq_printf(m, "reservations_held: %u\n", vs->nr_resv);
 	mutex_unlock(&vs->balloon_lock);
+	/* Not under balloon_lock: the policy's lock comes first. */
+	seq_printf(m, "reservations_held: %u\n", vs_policy_reservations(vs));
 	seq_printf(m, "floor_pages: %lu\n", vs_floor_pages(vs));
 	seq_printf(m, "target_pages: %lu\n", vs_effective_target(vs));
 	return 0;
@@ -116,6 +121,7 @@ void vs_debugfs_init(struct vshape_dev *vs)
 	debugfs_create_file("predictor", 0400, vs->debugfs_dir, vs,
 			    &vs_predictor_fops);
 	vs_reporting_debugfs(vs, vs->debugfs_dir);
+	vs_policy_debugfs(vs, vs->debugfs_dir);
 }
 
 void vs_debugfs_exit(struct vshape_dev *vs)

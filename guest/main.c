@@ -2,11 +2,10 @@
 /*
  * vshape_guest: a virtio-balloon driver (virtio device ID 5).
  *
- * Device lifecycle and the work that moves the balloon.  The target is
- * the host's (config num_pages) and the guest's own (sysfs), combined by
- * the mode knob; the floor in balloon.c bounds what is actually taken.
- * Config changes and sysfs stores only queue work: all inflation and
- * deflation happens in update_work on a freezable workqueue.
+ * Device lifecycle: probe, remove, freeze and restore, the queues, the
+ * OOM notifier.  Targets and every decision are policy.c's; config
+ * changes and sysfs stores only queue its update work, where all
+ * inflation and deflation happens, on a freezable workqueue.
  */
 
 #include <linux/debugfs.h>
@@ -15,6 +14,8 @@
 #include <linux/slab.h>
 #include <linux/virtio_config.h>
 
+#include "hostmsg.h"
+#include "policy.h"
 #include "vshape_compat.h"
 #include "predict.h"
 #include "reporting.h"
@@ -23,9 +24,6 @@
 
 #define CREATE_TRACE_POINTS
 #include "trace.h"
-
-/* Parent of the per-device debugfs directories; lives as long as the module. */
-struct dentry *vs_debugfs_root;
 
 /*
  * Read at each probe (validate): with shaping=0 the driver does not ack
@@ -36,111 +34,6 @@ static bool shaping = true;
 module_param(shaping, bool, 0444);
 MODULE_PARM_DESC(shaping, "negotiate the shaping feature (bit 23) when offered (default: 1)");
 
-const char * const vs_mode_names[VS_NR_MODES] = {
-	[VS_MODE_HOST] = "host",
-	[VS_MODE_GUEST] = "guest",
-	[VS_MODE_MAX] = "max",
-	[VS_MODE_PREDICT] = "predict",
-};
-
-/* Queue @work unless the device is going away (any context). */
-void vs_queue_work(struct vshape_dev *vs, struct work_struct *work)
-{
-	unsigned long flags;
-
-	spin_lock_irqsave(&vs->stop_update_lock, flags);
-	if (!vs->stop_update)
-		queue_work(system_freezable_wq, work);
-	spin_unlock_irqrestore(&vs->stop_update_lock, flags);
-}
-
-void vs_queue_update(struct vshape_dev *vs)
-{
-	vs_queue_work(vs, &vs->update_work);
-}
-
-/* The host's target, in PAGE_SIZE units. */
-u32 vs_host_target_pages(struct vshape_dev *vs)
-{
-	u32 num_pages;
-
-	/* Legacy devices use LE here too, as the in-tree driver notes. */
-	virtio_cread_le(vs->vdev, struct virtio_balloon_config, num_pages,
-			&num_pages);
-	return num_pages >> (PAGE_SHIFT - VIRTIO_BALLOON_PFN_SHIFT);
-}
-
-/* What the balloon should hold, before the floor is applied. */
-unsigned long vs_effective_target(struct vshape_dev *vs)
-{
-	unsigned long host = vs_host_target_pages(vs);
-	unsigned long guest = READ_ONCE(vs->guest_target_pages);
-
-	switch (READ_ONCE(vs->mode)) {
-	case VS_MODE_HOST:
-		return host;
-	case VS_MODE_GUEST:
-		return guest;
-	case VS_MODE_PREDICT:
-		return max(host, vs_predict_spare_pages(vs));
-	default:
-		return max(host, guest);
-	}
-}
-
-static void vs_update_actual(struct vshape_dev *vs)
-{
-	u32 actual = READ_ONCE(vs->held_pages) <<
-		     (PAGE_SHIFT - VIRTIO_BALLOON_PFN_SHIFT);
-
-	virtio_cwrite_le(vs->vdev, struct virtio_balloon_config, actual,
-			 &actual);
-}
-
-/* Pages per update-work run: what one message to the host can carry. */
-static unsigned long vs_step_pages(struct vshape_dev *vs)
-{
-	unsigned int ext = READ_ONCE(vs->max_ext);
-
-	if (ext)
-		return (unsigned long)min_t(unsigned int, ext,
-					    VS_STEP_EXTENTS) << VS_ORDER_2M;
-	return VS_PFNS_PER_MSG >> (PAGE_SHIFT - VIRTIO_BALLOON_PFN_SHIFT);
-}
-
-/*
- * One step toward the target per run: at most one message to the host
- * (VS_PFNS_PER_MSG PFNs, or VS_STEP_EXTENTS extents with the shaping
- * feature), then the work requeues itself.  Short runs keep balloon_lock
- * free for the OOM notifier, let a new target take effect at once, and
- * keep "actual" current for the host.
- */
-static void vs_update_work(struct work_struct *work)
-{
-	struct vshape_dev *vs = container_of(work, struct vshape_dev,
-					     update_work);
-	unsigned long step = vs_step_pages(vs);
-	unsigned long target = vs_effective_target(vs);
-	unsigned long held = READ_ONCE(vs->held_pages);
-	unsigned long want, done = 0;
-
-	if (target > held) {
-		want = min(target - held, step);
-		done = vs_inflate(vs, want);
-	} else if (target < held) {
-		want = min(held - target, step);
-		done = vs_deflate(vs, want);
-	}
-	vs_update_actual(vs);
-	/*
-	 * Inflation that stopped short (the floor, or no memory) is not
-	 * retried until the target changes: retrying would only fight the
-	 * guest's own demand.
-	 */
-	if (done && done >= want && READ_ONCE(vs->held_pages) != target)
-		vs_queue_update(vs);
-}
-
 static void vs_config_changed(struct virtio_device *vdev)
 {
 	vs_queue_update(vdev->priv);
@@ -149,7 +42,9 @@ static void vs_config_changed(struct virtio_device *vdev)
 /*
  * Give memory back to the guest instead of letting the OOM killer act
  * (VIRTIO_BALLOON_F_DEFLATE_ON_OOM).  The balloon does not refill until
- * the next target change.
+ * the next target change; in predict mode the policy sees the count move
+ * and deflates the rest at once (guard_oom).  Nothing here may take the
+ * policy's lock: it is held across allocations that can end here.
  */
 static int vs_oom_notify(struct notifier_block *nb, unsigned long dummy,
 			 void *parm)
@@ -158,10 +53,11 @@ static int vs_oom_notify(struct notifier_block *nb, unsigned long dummy,
 	unsigned long *freed = parm;
 	unsigned long n;
 
-	n = vs_deflate(vs, VS_OOM_PAGES);
+	n = vs_deflate(vs, VS_OOM_PAGES, 0);
 	if (n) {
 		mutex_lock(&vs->balloon_lock);
-		vs->nr_oom_deflates++;
+		/* read without the lock by the policy (a guard) */
+		WRITE_ONCE(vs->nr_oom_deflates, vs->nr_oom_deflates + 1);
 		vs->oom_pages += n;
 		mutex_unlock(&vs->balloon_lock);
 		vs_update_actual(vs);
@@ -210,7 +106,7 @@ static int vs_init_vqs(struct vshape_dev *vs)
 	if (shaping) {
 		err = vs_shaping_init(vs, vqs[shaping]);
 		if (!err)
-			err = vs_balloon_shaping_start(vs);
+			err = vs_hostmsg_shaping_start(vs);
 		if (err) {
 			/* Not fatal: the standard protocol still works. */
 			dev_warn(&vs->vdev->dev, "shaping off: %d\n", err);
@@ -261,6 +157,7 @@ static int vs_start(struct vshape_dev *vs)
 		goto err_oom;
 	vs_queue_update(vs);
 	vs_predict_start(vs);
+	vs_policy_start(vs);
 	return 0;
 
 err_oom:
@@ -268,7 +165,7 @@ err_oom:
 		unregister_oom_notifier(&vs->oom_nb);
 err_reset:
 	virtio_reset_device(vs->vdev);
-	vs_balloon_shaping_stop(vs);
+	vs_hostmsg_shaping_stop(vs);
 	vs_shaping_remove(vs);
 	vs->vdev->config->del_vqs(vs->vdev);
 	return err;
@@ -286,6 +183,7 @@ static void vs_stop(struct vshape_dev *vs)
 	vs->stop_update = true;
 	spin_unlock_irq(&vs->stop_update_lock);
 	vs_predict_stop(vs);
+	vs_policy_stop(vs);
 	cancel_work_sync(&vs->update_work);
 	cancel_work_sync(&vs->stats_work);
 
@@ -293,7 +191,7 @@ static void vs_stop(struct vshape_dev *vs)
 		unregister_oom_notifier(&vs->oom_nb);
 
 	while (READ_ONCE(vs->held_pages))
-		if (!vs_deflate(vs, READ_ONCE(vs->held_pages)))
+		if (!vs_deflate(vs, READ_ONCE(vs->held_pages), 0))
 			break;
 	vs_update_actual(vs);
 
@@ -301,9 +199,8 @@ static void vs_stop(struct vshape_dev *vs)
 	 * Reset first: the device forgets reservations and stops using our
 	 * buffers; then the shaping state can go.
 	 */
-	cancel_delayed_work_sync(&vs->release_work);
 	virtio_reset_device(vs->vdev);
-	vs_balloon_shaping_stop(vs);
+	vs_hostmsg_shaping_stop(vs);
 	vs_shaping_remove(vs);
 	vs->vdev->config->del_vqs(vs->vdev);
 }
@@ -328,19 +225,18 @@ static int vs_probe(struct virtio_device *vdev)
 	vdev->priv = vs;
 	vs->mode = VS_MODE_MAX;
 	vs->floor_margin_pages = VS_DEFAULT_FLOOR_MARGIN_KB >> (PAGE_SHIFT - 10);
-	INIT_WORK(&vs->update_work, vs_update_work);
 	INIT_WORK(&vs->stats_work, vs_stats_work);
-	INIT_DELAYED_WORK(&vs->release_work, vs_release_work);
-	vs->commit_pct = VS_DEFAULT_COMMIT_PCT;
-	vs->grace_ms = VS_DEFAULT_GRACE_MS;
 	spin_lock_init(&vs->stop_update_lock);
 	vs_balloon_init(vs);
 	vs->oom_nb.notifier_call = vs_oom_notify;
 	vs->oom_nb.priority = 80;	/* same as the in-tree balloon */
 
-	err = vs_predict_init(vs);
+	err = vs_policy_init(vs);
 	if (err)
 		goto err_free_pfns;
+	err = vs_predict_init(vs);
+	if (err)
+		goto err_policy;
 	err = sysfs_create_group(&vdev->dev.kobj, &vs_attr_group);
 	if (err)
 		goto err_predict;
@@ -361,6 +257,8 @@ err_debugfs:
 	sysfs_remove_group(&vdev->dev.kobj, &vs_attr_group);
 err_predict:
 	vs_predict_exit(vs);
+err_policy:
+	vs_policy_exit(vs);
 err_free_pfns:
 	kfree(vs->pfns);
 err_free_vs:
@@ -379,6 +277,7 @@ static void vs_remove(struct virtio_device *vdev)
 	vs_debugfs_exit(vs);
 	WARN_ON(vs->held_pages);
 	vs_predict_exit(vs);
+	vs_policy_exit(vs);
 	kfree(vs->pfns);
 	kfree(vs);
 }

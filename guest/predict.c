@@ -23,17 +23,6 @@
 #include "trace.h"
 #include "vshape_guest.h"
 
-/*
- * Smallest gap, in pages, that makes predict mode move the balloon:
- * 1/32 of RAM, at least 16 MiB.  The confidence moves a few percent from
- * one period to the next, and following each wiggle would churn the
- * balloon (and the host's backing) for nothing.
- */
-static unsigned long vs_predict_hysteresis(void)
-{
-	return max(totalram_pages() / 32, 8 * VS_PAGES_2M);
-}
-
 /* Adaptation: weight of a new error sample and decay, as predictor/ advises. */
 #define VS_ADAPT_ALPHA		32767
 #define VS_ADAPT_DECAY_SHIFT	4
@@ -243,59 +232,7 @@ static void vs_predict_work(struct work_struct *work)
 	trace_vshape_calib(seq, rec_upper, rec_band, rec_margin, resolved,
 			   shortfalls);
 
-	if (READ_ONCE(vs->mode) == VS_MODE_PREDICT) {
-		long gap = (long)vs_effective_target(vs) -
-			   (long)READ_ONCE(vs->held_pages);
-		long rise = (long)rec_demand - (long)rec_used;
-		unsigned int pct = rec_conf * 100U / 32768U;
-
-		unsigned long rise_pages = rise > 0 ?
-			mult_frac(totalram_pages(), (unsigned long)rise,
-				  VS_Q12_ONE) : 0;
-
-		/* An unsure rise of a block or more: hold capacity only. */
-		if (rise_pages >= VS_PAGES_2M &&
-		    pct < READ_ONCE(vs->commit_pct))
-			vs_reserve_ahead(vs, rise_pages);
-
-		if (abs(gap) >= vs_predict_hysteresis())
-			vs_queue_update(vs);
-	}
 	vs_queue_predict(vs, msecs_to_jiffies(period));
-}
-
-/*
- * What the prediction says the guest can spare, in pages: RAM less the
- * predicted demand at the horizon less the floor margin, scaled by the
- * confidence, so an unsure prediction gives back less.
- */
-unsigned long vs_predict_spare_pages(struct vshape_dev *vs)
-{
-	struct vs_predictor *p = vs->predictor;
-	unsigned long total = totalram_pages(), demand, spare;
-	u16 conf;
-	s16 q;
-
-	mutex_lock(&p->lock);
-	q = p->steps ? p->latest.demand : VS_Q12_ONE;
-	conf = p->latest.confidence;
-	mutex_unlock(&p->lock);
-
-	demand = mult_frac(total, (unsigned long)q, VS_Q12_ONE);
-	spare = total - min(total, demand + READ_ONCE(vs->floor_margin_pages));
-	return mult_frac(spare, (unsigned long)conf, 32768UL);
-}
-
-/* The latest confidence, Q0.15 (0 before the first prediction). */
-u16 vs_predict_confidence(struct vshape_dev *vs)
-{
-	struct vs_predictor *p = vs->predictor;
-	u16 conf;
-
-	mutex_lock(&p->lock);
-	conf = p->steps ? p->latest.confidence : 0;
-	mutex_unlock(&p->lock);
-	return conf;
 }
 
 static long vs_q12_kb(unsigned long total_kb, s16 q)
@@ -322,6 +259,9 @@ void vs_predict_get(struct vshape_dev *vs, struct vs_prediction *out)
 	band = vs_q12_kb(total_kb, r.band);
 	out->band_kb = clamp(band, 0L, (long)total_kb);
 	out->confidence = r.confidence;
+	out->used_kb = max(vs_q12_kb(total_kb, r.raw[VS_CH_USED]), 0L);
+	out->psi_some = r.raw[VS_CH_PSI_SOME];
+	out->refault = r.raw[VS_CH_REFAULT];
 }
 
 int vs_predict_set_calib_target(struct vshape_dev *vs, unsigned int ppm)

@@ -47,6 +47,10 @@ struct vs_prediction {
 	long margin_kb;			/* may be negative */
 	unsigned long band_kb;		/* upper + margin, clamped to [0, RAM] */
 	u16 confidence;			/* Q0.15 */
+	/* What was observed in the same period (sampler channels). */
+	unsigned long used_kb;		/* MemTotal - MemAvailable - balloon */
+	s16 psi_some;			/* Q3.12: memory "some" stall time */
+	s16 refault;			/* Q3.12: refaults per second / RAM */
 };
 
 struct vshape_dev;
@@ -90,8 +94,6 @@ void vs_predict_exit(struct vshape_dev *vs);
 int vs_predict_load_model(struct vshape_dev *vs, const char *name);
 int vs_predict_set_period(struct vshape_dev *vs, unsigned int ms);
 int vs_predict_set_horizon(struct vshape_dev *vs, unsigned int ms);
-unsigned long vs_predict_spare_pages(struct vshape_dev *vs);
-u16 vs_predict_confidence(struct vshape_dev *vs);
 void vs_predict_get(struct vshape_dev *vs, struct vs_prediction *out);
 int vs_predict_set_calib_target(struct vshape_dev *vs, unsigned int ppm);
 

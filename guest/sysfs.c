@@ -12,6 +12,7 @@
 #include <linux/sysfs.h>
 #include <linux/virtio.h>
 
+#include "policy.h"
 #include "predict.h"
 #include "vshape_guest.h"
 
@@ -106,8 +107,7 @@ static ssize_t mode_store(struct device *dev, struct device_attribute *attr,
 	mode = sysfs_match_string(vs_mode_names, buf);
 	if (mode < 0)
 		return mode;
-	WRITE_ONCE(vs->mode, mode);
-	vs_queue_update(vs);
+	vs_policy_set_mode(vs, mode);
 	return count;
 }
 static DEVICE_ATTR_RW(mode);
@@ -281,7 +281,8 @@ static ssize_t prediction_show(struct device *dev,
 			   q12_of(total_kb, r.demand));
 	n += sysfs_emit_at(buf, n, "confidence_pct=%u\nspare_kb=%lu\n",
 			   (unsigned int)r.confidence * 100 / 32768,
-			   vs_predict_spare_pages(to_vs(dev)) * KB_PER_PAGE);
+			   READ_ONCE(to_vs(dev)->policy->want_pages) *
+			   KB_PER_PAGE);
 	return n;
 }
 static DEVICE_ATTR_RO(prediction);
@@ -360,34 +361,140 @@ static ssize_t commit_confidence_pct_show(struct device *dev,
 					  struct device_attribute *attr,
 					  char *buf)
 {
-	return sysfs_emit(buf, "%u\n", READ_ONCE(to_vs(dev)->commit_pct));
+	return sysfs_emit(buf, "%u\n",
+			  READ_ONCE(to_vs(dev)->policy->commit_pct));
 }
 
 static ssize_t commit_confidence_pct_store(struct device *dev,
 					   struct device_attribute *attr,
 					   const char *buf, size_t count)
 {
-	return vs_store_uint(buf, count, 0, 100, &to_vs(dev)->commit_pct);
+	return vs_store_uint(buf, count, 0, 100,
+			     &to_vs(dev)->policy->commit_pct);
 }
 static DEVICE_ATTR_RW(commit_confidence_pct);
 
 static ssize_t reserve_grace_ms_show(struct device *dev,
 				     struct device_attribute *attr, char *buf)
 {
-	return sysfs_emit(buf, "%u\n", READ_ONCE(to_vs(dev)->grace_ms));
+	return sysfs_emit(buf, "%u\n", READ_ONCE(to_vs(dev)->policy->grace_ms));
 }
 
 static ssize_t reserve_grace_ms_store(struct device *dev,
 				      struct device_attribute *attr,
 				      const char *buf, size_t count)
 {
-	return vs_store_uint(buf, count, 100, 3600000, &to_vs(dev)->grace_ms);
+	return vs_store_uint(buf, count, 100, 3600000,
+			     &to_vs(dev)->policy->grace_ms);
 }
 static DEVICE_ATTR_RW(reserve_grace_ms);
+
+/* ---- the predict-mode policy's knobs (policy.h) ---- */
+
+static ssize_t guard_psi_some_pct_show(struct device *dev,
+				       struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(to_vs(dev)->policy->guard_psi_some_pct));
+}
+
+static ssize_t guard_psi_some_pct_store(struct device *dev,
+					struct device_attribute *attr,
+					const char *buf, size_t count)
+{
+	return vs_store_uint(buf, count, 0, 100,
+			     &to_vs(dev)->policy->guard_psi_some_pct);
+}
+static DEVICE_ATTR_RW(guard_psi_some_pct);
+
+static ssize_t guard_refault_per_s_show(struct device *dev,
+					struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(to_vs(dev)->policy->guard_refault_per_s));
+}
+
+static ssize_t guard_refault_per_s_store(struct device *dev,
+					 struct device_attribute *attr,
+					 const char *buf, size_t count)
+{
+	return vs_store_uint(buf, count, 0, 100000000,
+			     &to_vs(dev)->policy->guard_refault_per_s);
+}
+static DEVICE_ATTR_RW(guard_refault_per_s);
+
+static ssize_t guard_hold_ms_show(struct device *dev,
+				  struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(to_vs(dev)->policy->guard_hold_ms));
+}
+
+static ssize_t guard_hold_ms_store(struct device *dev,
+				   struct device_attribute *attr,
+				   const char *buf, size_t count)
+{
+	return vs_store_uint(buf, count, 0, 3600000,
+			     &to_vs(dev)->policy->guard_hold_ms);
+}
+static DEVICE_ATTR_RW(guard_hold_ms);
+
+static ssize_t shrink_kb_per_s_show(struct device *dev,
+				    struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(to_vs(dev)->policy->shrink_kb_per_s));
+}
+
+static ssize_t shrink_kb_per_s_store(struct device *dev,
+				     struct device_attribute *attr,
+				     const char *buf, size_t count)
+{
+	return vs_store_uint(buf, count, 1024, 64 * 1024 * 1024,
+			     &to_vs(dev)->policy->shrink_kb_per_s);
+}
+static DEVICE_ATTR_RW(shrink_kb_per_s);
+
+static ssize_t margin_kb_show(struct device *dev,
+			      struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(to_vs(dev)->policy->margin_kb));
+}
+
+static ssize_t margin_kb_store(struct device *dev,
+			       struct device_attribute *attr,
+			       const char *buf, size_t count)
+{
+	return vs_store_uint(buf, count, 0, 64 * 1024 * 1024,
+			     &to_vs(dev)->policy->margin_kb);
+}
+static DEVICE_ATTR_RW(margin_kb);
+
+static ssize_t predictor_show(struct device *dev,
+			      struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%s\n",
+			  vs_predictor_names[READ_ONCE(to_vs(dev)->policy->predictor)]);
+}
+
+static ssize_t predictor_store(struct device *dev,
+			       struct device_attribute *attr,
+			       const char *buf, size_t count)
+{
+	int kind = sysfs_match_string(vs_predictor_names, buf);
+
+	if (kind < 0)
+		return kind;
+	WRITE_ONCE(to_vs(dev)->policy->predictor, kind);
+	return count;
+}
+static DEVICE_ATTR_RW(predictor);
 
 static struct attribute *vs_attrs[] = {
 	&dev_attr_commit_confidence_pct.attr,
 	&dev_attr_reserve_grace_ms.attr,
+	&dev_attr_predictor.attr,
+	&dev_attr_guard_psi_some_pct.attr,
+	&dev_attr_guard_refault_per_s.attr,
+	&dev_attr_guard_hold_ms.attr,
+	&dev_attr_shrink_kb_per_s.attr,
+	&dev_attr_margin_kb.attr,
 	&dev_attr_period_ms.attr,
 	&dev_attr_horizon_ms.attr,
 	&dev_attr_model.attr,

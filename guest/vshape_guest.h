@@ -2,10 +2,15 @@
 /*
  * vshape guest driver: shared definitions.
  *
- * The driver is split by job: main.c owns the device lifecycle and the
- * work that moves the balloon toward its target, balloon.c owns the pages
- * held and the conversation with the host over the inflate/deflate queues,
- * stats.c the statistics queue, sysfs.c and debugfs.c are thin views.
+ * The driver is split by job, each file calling only the ones below it:
+ *   main.c       device lifecycle (probe, remove, freeze, queues)
+ *   policy.c     every target and reserve/commit/release decision, and the
+ *                work that moves the balloon toward the target
+ *   predict.c    the predictor runtime: samples and predicts, nothing more
+ *   balloon.c    the pages held and the floor
+ *   hostmsg.c    messages to the host about them (PFN arrays, extents)
+ *   shaping.c    the shaping queue; reporting.c free page reporting;
+ *   stats.c      the statistics queue; sysfs.c and debugfs.c thin views.
  */
 #ifndef _VSHAPE_GUEST_H
 #define _VSHAPE_GUEST_H
@@ -69,20 +74,9 @@ enum vs_mode {
  * save round trips; 64 MiB still keeps balloon_lock hold times short.
  */
 #define VS_STEP_EXTENTS		32
-/* Reservations remembered for release after the grace period. */
-#define VS_MAX_RESERVATIONS	512
-#define VS_DEFAULT_COMMIT_PCT	70
-#define VS_DEFAULT_GRACE_MS	10000
-
-/* A range the host holds capacity for, until @expires (jiffies); len 0: gone. */
-struct vs_reservation {
-	u64 gpa;
-	u64 len;
-	unsigned long expires;
-};
-
 struct vs_shaping;
 struct vs_predictor;
+struct vs_policy;
 
 struct vshape_dev {
 	struct virtio_device *vdev;
@@ -92,6 +86,7 @@ struct vshape_dev {
 	struct vs_reporting reporting;	/* free page reporting, reporting.c */
 	struct vs_shaping *shaping;	/* NULL unless VSHAPE negotiated */
 	struct vs_predictor *predictor;	/* sampler, model, predictions */
+	struct vs_policy *policy;	/* decisions, policy.c */
 
 	/* Moves the balloon toward the effective target. */
 	struct work_struct update_work;
@@ -108,11 +103,12 @@ struct vshape_dev {
 
 	/*
 	 * balloon_lock serialises every change to the balloon: it protects
-	 * the page lists, the counts below, the pfns and extent buffers, the
-	 * reservations, and the use of the inflate, deflate and (for
-	 * balloon requests) shaping queues.  Held across the host's answer,
-	 * so it is a mutex; the OOM notifier takes it too (process context).
-	 * Order: balloon_lock before the predictor's lock, never after.
+	 * the page lists, the counts below, the pfns and extent buffers, and
+	 * the use of the inflate, deflate and (for balloon requests) shaping
+	 * queues.  Held across the host's answer, so it is a mutex; the OOM
+	 * notifier takes it too (process context).  Order: the policy's lock
+	 * before balloon_lock; nothing else is taken under it but the
+	 * shaping queue's req_lock.
 	 */
 	struct mutex balloon_lock;
 	struct list_head pages[VS_NR_CLASSES];
@@ -124,10 +120,6 @@ struct vshape_dev {
 	struct vshape_extent *ext;
 	unsigned int nr_ext;
 	unsigned int max_ext;
-	/* Unexpired reservations, oldest first (a FIFO: same grace each). */
-	struct vs_reservation *resv;
-	unsigned int resv_head;
-	unsigned int nr_resv;
 	u64 nr_shaping_msgs;
 	u64 nr_shaping_refused;
 	u64 nr_commits;
@@ -139,7 +131,7 @@ struct vshape_dev {
 	u64 nr_alloc_fail_2m;
 	u64 nr_alloc_fail_4k;
 	u64 nr_floor_stops;
-	u64 nr_oom_deflates;
+	u64 nr_oom_deflates;	/* also read by the policy (READ_ONCE) */
 	u64 oom_pages;
 	int last_error;
 	unsigned int in_flight;
@@ -155,11 +147,6 @@ struct vshape_dev {
 	unsigned long guest_target_pages;
 	unsigned long floor_margin_pages;
 	unsigned int mode;		/* enum vs_mode */
-	unsigned int commit_pct;	/* commit at or above this confidence */
-	unsigned int grace_ms;		/* reservations live this long */
-
-	/* Releases reservations whose grace period ended. */
-	struct delayed_work release_work;
 
 	/* Statistics buffer, owned by stats_work once the host returns it. */
 	struct virtio_balloon_stat stats[VS_NR_STATS];
@@ -168,24 +155,38 @@ struct vshape_dev {
 	struct dentry *debugfs_dir;
 };
 
-/* main.c */
-extern struct dentry *vs_debugfs_root;
-void vs_queue_work(struct vshape_dev *vs, struct work_struct *work);
-void vs_queue_update(struct vshape_dev *vs);
+/* Queue @work unless the device is going away (any context). */
+static inline void vs_queue_work(struct vshape_dev *vs,
+				 struct work_struct *work)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&vs->stop_update_lock, flags);
+	if (!vs->stop_update)
+		queue_work(system_freezable_wq, work);
+	spin_unlock_irqrestore(&vs->stop_update_lock, flags);
+}
+
+/* hostmsg.c: the config fields of the conversation with the host */
 u32 vs_host_target_pages(struct vshape_dev *vs);
-unsigned long vs_effective_target(struct vshape_dev *vs);
+void vs_update_actual(struct vshape_dev *vs);
+
+/* policy.c */
 extern const char * const vs_mode_names[VS_NR_MODES];
+void vs_queue_update(struct vshape_dev *vs);
 
 /* balloon.c */
 void vs_balloon_init(struct vshape_dev *vs);
 unsigned long vs_floor_pages(struct vshape_dev *vs);
-unsigned long vs_inflate(struct vshape_dev *vs, unsigned long nr_pages);
-unsigned long vs_deflate(struct vshape_dev *vs, unsigned long nr_pages);
-void vs_balloon_ack(struct virtqueue *vq);
-int vs_balloon_shaping_start(struct vshape_dev *vs);
-void vs_balloon_shaping_stop(struct vshape_dev *vs);
-void vs_release_work(struct work_struct *work);
-void vs_reserve_ahead(struct vshape_dev *vs, unsigned long pages);
+unsigned long vs_inflate(struct vshape_dev *vs, unsigned long nr_pages,
+			 bool reclaim);
+unsigned long vs_deflate(struct vshape_dev *vs, unsigned long nr_pages,
+			 u16 pre_op);
+unsigned int vs_balloon_shape_head(struct vshape_dev *vs, u16 op,
+				   unsigned long nr_pages, u64 *gpas,
+				   unsigned int max);
+unsigned int vs_balloon_shape_held(struct vshape_dev *vs, u16 op, u64 *gpas,
+				   unsigned int n);
 
 /* stats.c */
 void vs_stats_ack(struct virtqueue *vq);
@@ -196,6 +197,7 @@ int vs_stats_start(struct vshape_dev *vs);
 extern const struct attribute_group vs_attr_group;
 
 /* debugfs.c */
+extern struct dentry *vs_debugfs_root;
 void vs_debugfs_init(struct vshape_dev *vs);
 void vs_debugfs_exit(struct vshape_dev *vs);
 

@@ -14,6 +14,11 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+/*
+ * The harness's fixture wrapper (TEST_F_TIMEOUT below) keeps a pid in a
+ * local across its fork; GCC's -Wclobbered cannot tell it is safe.
+ */
+#pragma GCC diagnostic ignored "-Wclobbered"
 #include "kselftest_harness.h"
 #include "vshape_sysfs.h"
 #include "default_model.h"
@@ -517,44 +522,161 @@ TEST(calibration_knobs_and_outcomes)
 
 /* ---- predict mode: the balloon follows the prediction ---- */
 
-/*
- * Idle, the balloon grows to the predicted spare memory; under a demand
- * it gives memory back, and it must do so WHILE the demand is held: each
- * read is taken with the holder alive.  Under TCG on a loaded host the
- * balloon grows for many seconds, so "idle" is its size once it has not
- * moved for 3 s (a fixed 3 s sleep read it mid-growth, and the demand's
- * read was then larger than it).
- */
-TEST(predict_mode_gives_back_and_takes_back)
+/* A "name: count" line of debugfs policy (decisions by action), or -1. */
+static long long policy_count(const char *action)
 {
-	long long idle, busy = -1;
-	int i, alive = 0, status;
+	char path[512], line[256];
+	long long v = -1;
+	size_t n = strlen(action);
+	FILE *f;
+
+	snprintf(path, sizeof(path), VS_DBG_DIR "/%s/policy", vs_dev_name());
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, action, n) && line[n] == ':') {
+			v = atoll(line + n + 1);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+/*
+ * Idle, the policy sizes the balloon from the predicted peak plus margins
+ * (not scaled by the confidence: most of the idle RAM), inflating at the
+ * bounded pace; under a 700 MiB demand it gives back what the demand
+ * needs beyond what was available, before the guest runs out: the demand
+ * gets all of it and lives, and the guest keeps its floor.  Both show as
+ * decisions in debugfs.
+ *
+ * How much the balloon gives back depends on how much room the idle
+ * sizing left: with the LSTM's upper band (about 650 MiB above a 150 MiB
+ * demand on a fresh boot) 700 MiB need only about 50 MiB of it, with the
+ * last value about 560 MiB.  So the test asks for that, not for a fixed
+ * share of the demand.
+ */
+static void predict_cycle(struct __test_metadata *_metadata,
+			  const char *predictor)
+{
+	long long idle, busy, avail_idle, avail_busy, grows0, shrinks0;
+	int alive, status;
 	pid_t pid;
 
-	VS_REQUIRE_DEV();
+	ASSERT_EQ(0, vs_write("predictor", predictor));
+	/* The pace itself is policy_unit's; here: 1 GiB/s, a short test. */
+	ASSERT_EQ(0, vs_write("shrink_kb_per_s", "1048576"));
+	shrinks0 = policy_count("shrink");
+	grows0 = policy_count("grow") + policy_count("grow_commit") +
+		 policy_count("guard_low");
 	ASSERT_EQ(0, vs_write("mode", "predict"));
+	/* Its size once it has not moved for 3 s (TCG on a loaded host). */
 	idle = vs_wait_stable("actual_kb", 3000, 120);
+	avail_idle = meminfo_kb("MemAvailable");
+	/* Returns once all 700 MiB are touched (or -1 if the child died). */
 	pid = hold_memory(700 * MIB_KB, 60, NULL);
 	ASSERT_GT(pid, 0);
-	for (i = 0; i < 40 * 10; i++) {
-		busy = vs_read_num("actual_kb");
-		alive = waitpid(pid, &status, WNOHANG) == 0;
-		if (!alive || busy < idle)
-			break;
-		sleep_ms(100);
-	}
-	TH_LOG("balloon %lld KiB idle, %lld KiB under a 700 MiB demand (%s), spare now %lld KiB",
-	       idle, busy, alive ? "held" : "holder gone",
-	       prediction("spare_kb"));
+	/* Read while the demand is held, once the balloon is still. */
+	busy = vs_wait_stable("actual_kb", 2000, 40);
+	avail_busy = meminfo_kb("MemAvailable");
+	alive = waitpid(pid, &status, WNOHANG) == 0;
+	TH_LOG("%s: balloon %lld KiB idle (MemAvailable %lld), %lld KiB under a 700 MiB demand (MemAvailable %lld, %s); decisions: shrink +%lld, grow +%lld",
+	       predictor, idle, avail_idle, busy, avail_busy,
+	       alive ? "held" : "holder gone",
+	       policy_count("shrink") - shrinks0,
+	       policy_count("grow") + policy_count("grow_commit") +
+	       policy_count("guard_low") - grows0);
 	if (alive) {
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
 	}
-	EXPECT_GT(idle, 0);
+	/* A 2 GiB guest, a few hundred MiB used: over 768 MiB is spare. */
+	EXPECT_GT(idle, 768 * MIB_KB);
 	EXPECT_TRUE(alive);
+	/* The 700 MiB came from what was available and from the balloon. */
 	EXPECT_LT(busy, idle);
+	EXPECT_GE(avail_idle + idle - busy, 700 * MIB_KB);
+	/* ... and the guest kept its floor margin available. */
+	EXPECT_GE(avail_busy, vs_read_num("floor_margin_kb"));
+	EXPECT_GT(policy_count("shrink"), shrinks0);
+	EXPECT_GT(policy_count("grow") + policy_count("grow_commit") +
+		  policy_count("guard_low"), grows0);
 	ASSERT_EQ(0, vs_write("mode", "max"));
 	EXPECT_EQ(0, vs_wait_eq("actual_kb", 0, 60));
+	ASSERT_EQ(0, vs_write("predictor", "lstm"));
+	ASSERT_EQ(0, vs_write("shrink_kb_per_s", "131072"));
+}
+
+FIXTURE(predict) {
+	int unused;
+};
+
+FIXTURE_SETUP(predict)
+{
+	VS_REQUIRE_DEV();
+}
+
+FIXTURE_TEARDOWN(predict)
+{
+}
+
+/* TCG guests on a busy machine: give the cycle time. */
+TEST_F_TIMEOUT(predict, mode_gives_back_and_takes_back, 400)
+{
+	predict_cycle(_metadata, "lstm");
+}
+
+/* The ablation: the same policy on the last observed demand. */
+TEST_F_TIMEOUT(predict, last_value_predictor, 400)
+{
+	predict_cycle(_metadata, "last");
+}
+
+/* ---- the policy's knobs refuse bad writes and keep their value ---- */
+
+FIXTURE(policy_knob) {
+	char before[64];
+};
+
+FIXTURE_VARIANT(policy_knob) {
+	const char *knob;
+	const char *val;
+	int err;
+};
+
+FIXTURE_VARIANT_ADD(policy_knob, predictor_unknown) {
+	.knob = "predictor", .val = "oracle", .err = -EINVAL };
+FIXTURE_VARIANT_ADD(policy_knob, psi_over_100) {
+	.knob = "guard_psi_some_pct", .val = "101", .err = -ERANGE };
+FIXTURE_VARIANT_ADD(policy_knob, psi_not_a_number) {
+	.knob = "guard_psi_some_pct", .val = "ten", .err = -EINVAL };
+FIXTURE_VARIANT_ADD(policy_knob, refault_negative) {
+	.knob = "guard_refault_per_s", .val = "-1", .err = -EINVAL };
+FIXTURE_VARIANT_ADD(policy_knob, pace_too_slow) {
+	.knob = "shrink_kb_per_s", .val = "1", .err = -ERANGE };
+FIXTURE_VARIANT_ADD(policy_knob, margin_too_big) {
+	.knob = "margin_kb", .val = "999999999999", .err = -ERANGE };
+FIXTURE_VARIANT_ADD(policy_knob, hold_too_long) {
+	.knob = "guard_hold_ms", .val = "3600001", .err = -ERANGE };
+
+FIXTURE_SETUP(policy_knob)
+{
+	VS_REQUIRE_DEV();
+	ASSERT_EQ(0, vs_read(variant->knob, self->before, sizeof(self->before)));
+}
+
+FIXTURE_TEARDOWN(policy_knob)
+{
+}
+
+TEST_F(policy_knob, bad_write_refused_value_kept)
+{
+	char after[64];
+
+	EXPECT_EQ(variant->err, vs_write(variant->knob, variant->val));
+	ASSERT_EQ(0, vs_read(variant->knob, after, sizeof(after)));
+	EXPECT_STREQ(self->before, after);
 }
 
 TEST_HARNESS_MAIN

@@ -107,14 +107,17 @@ l2_suite() {
 
 	step "$t: commit"
 	# --- COMMIT before deflation (predict mode, commit_confidence_pct 0) ---
-	# Inflate 256 MiB in guest mode, raise floor_margin_kb above RAM (in
-	# guest mode it only stops inflation), then switch to predict mode:
-	# the prediction's spare memory is 0, so the balloon deflates entirely,
-	# each message preceded by COMMIT.  Nobody touches the deflated pages,
-	# so L1's Shmem rises only by what COMMIT populated.
+	# Inflate 256 MiB in guest mode, raise the policy's margin_kb above
+	# RAM (only predict mode reads it), then switch to predict mode: the
+	# policy starts from the balloon as it is, its first decision sizes
+	# the spare memory at 0, a sure rise, so the balloon deflates
+	# entirely, each message preceded by COMMIT.  (Not floor_margin_kb:
+	# available memory under the floor is the low-memory guard, which
+	# deflates at once without COMMIT.)  Nobody touches the deflated
+	# pages, so L1's Shmem rises only by what COMMIT populated.
 	l2 'gdev; knob guest_target_kb 262144'
 	wait_host $SYS/inflated_bytes $((256 * MiB)) 120
-	l2 'gdev; knob commit_confidence_pct 0; knob floor_margin_kb $(awk "/^MemTotal:/{print \$2}" /proc/meminfo)'
+	l2 'gdev; knob commit_confidence_pct 0; knob margin_kb $(awk "/^MemTotal:/{print \$2}" /proc/meminfo)'
 	sleep 0.5
 	p0=$(hst populated_bytes) s0=$(shmem) r0=$(hst req_commit) m0=$(memfd_bytes)
 	l2 'gdev; knob mode predict'
@@ -136,7 +139,7 @@ l2_suite() {
 	# predict mode, commit_confidence_pct 100: a predicted rise RESERVEs
 	# balloon blocks; the ledger has no capacity.  A host target of 256 MiB
 	# keeps blocks in the balloon whatever the prediction.
-	l2 'gdev; knob mode guest; knob floor_margin_kb 65536; knob commit_confidence_pct 100'
+	l2 'gdev; knob mode guest; knob margin_kb 65536; knob commit_confidence_pct 100'
 	echo 0 > $LEDGER/capacity_bytes
 	echo 65536 > $SYS/target_pages
 	r0=$(hst status_refused_capacity)

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Messages to the host about balloon pages (see hostmsg.h).
+ *
+ * The host is told in messages of up to VS_PFNS_PER_MSG 4 KiB PFNs (the
+ * virtio-balloon unit whatever PAGE_SIZE is), and a message is complete
+ * when the host returns the buffer.  With VIRTIO_BALLOON_F_VSHAPE, 2 MiB
+ * blocks travel as extents on the shaping queue (INFLATE, DEFLATE and the
+ * RESERVE, COMMIT and RELEASE of docs/protocol.md) instead of 512 PFNs
+ * each; 4 KiB pages keep the standard queues.
+ *
+ * The vs_msg_* functions are called with balloon_lock held: it owns
+ * vs->pfns, vs->ext and the standard queues.  The config fields the host
+ * and the guest exchange (num_pages, actual) are read and written here
+ * too.
+ */
+
+#include <linux/mm.h>
+#include <linux/scatterlist.h>
+#include <linux/slab.h>
+#include <linux/virtio_config.h>
+
+#include "hostmsg.h"
+#include "shaping.h"
+#include "vshape_guest.h"
+
+/* The host's target, in PAGE_SIZE units. */
+u32 vs_host_target_pages(struct vshape_dev *vs)
+{
+	u32 num_pages;
+
+	/* Legacy devices use LE here too, as the in-tree driver notes. */
+	virtio_cread_le(vs->vdev, struct virtio_balloon_config, num_pages,
+			&num_pages);
+	return num_pages >> (PAGE_SHIFT - VIRTIO_BALLOON_PFN_SHIFT);
+}
+
+void vs_update_actual(struct vshape_dev *vs)
+{
+	u32 actual = READ_ONCE(vs->held_pages) <<
+		     (PAGE_SHIFT - VIRTIO_BALLOON_PFN_SHIFT);
+
+	virtio_cwrite_le(vs->vdev, struct virtio_balloon_config, actual,
+			 &actual);
+}
+
+void vs_balloon_ack(struct virtqueue *vq)
+{
+	struct vshape_dev *vs = vq->vdev->priv;
+
+	wake_up(&vs->acked);
+}
+
+/* Send vs->pfns[0..nr_pfns) on @vq and wait for the host to return it. */
+static int vs_tell_host(struct vshape_dev *vs, struct virtqueue *vq)
+{
+	struct scatterlist sg;
+	unsigned int len;
+	int err;
+
+	lockdep_assert_held(&vs->balloon_lock);
+	if (!vs->nr_pfns)
+		return 0;
+	sg_init_one(&sg, vs->pfns, sizeof(vs->pfns[0]) * vs->nr_pfns);
+	err = virtqueue_add_outbuf(vq, &sg, 1, vs, GFP_KERNEL);
+	if (err) {
+		vs->last_error = err;
+		return err;
+	}
+	vs->in_flight++;
+	virtqueue_kick(vq);
+	wait_event(vs->acked, virtqueue_get_buf(vq, &len));
+	vs->in_flight--;
+	vs->nr_pfns = 0;
+	return 0;
+}
+
+/* Append the 4 KiB balloon PFNs covering @page (of @order) to vs->pfns. */
+static void vs_add_pfns(struct vshape_dev *vs, struct page *page,
+			unsigned int order)
+{
+	unsigned long pfn = page_to_pfn(page) <<
+			    (PAGE_SHIFT - VIRTIO_BALLOON_PFN_SHIFT);
+	unsigned long n = (1UL << order) <<
+			  (PAGE_SHIFT - VIRTIO_BALLOON_PFN_SHIFT);
+	unsigned long i;
+
+	for (i = 0; i < n; i++)
+		vs->pfns[vs->nr_pfns++] = cpu_to_virtio32(vs->vdev, pfn + i);
+}
+
+static unsigned int vs_balloon_pfns(unsigned int order)
+{
+	return (1U << order) << (PAGE_SHIFT - VIRTIO_BALLOON_PFN_SHIFT);
+}
+
+void vs_msg_add_extent(struct vshape_dev *vs, u64 gpa)
+{
+	vs->ext[vs->nr_ext].gpa = cpu_to_le64(gpa);
+	vs->ext[vs->nr_ext].len = cpu_to_le64(PAGE_SIZE << VS_ORDER_2M);
+	vs->nr_ext++;
+}
+
+void vs_msg_add_block(struct vshape_dev *vs, struct page *page,
+		      unsigned int order)
+{
+	if (order == VS_ORDER_2M && vs->shaping)
+		vs_msg_add_extent(vs, page_to_phys(page));
+	else
+		vs_add_pfns(vs, page, order);
+}
+
+bool vs_msg_full(struct vshape_dev *vs)
+{
+	if (vs->shaping)
+		return vs->nr_ext >= vs->max_ext ||
+		       vs->nr_pfns + 1 > VS_PFNS_PER_MSG;
+	return vs->nr_pfns + vs_balloon_pfns(VS_ORDER_2M) > VS_PFNS_PER_MSG;
+}
+
+unsigned int vs_msg_extents(struct vshape_dev *vs)
+{
+	return vs->nr_ext;
+}
+
+/* Send the pending extents with @op; 0 only if the host did it all. */
+static int vs_send_extents(struct vshape_dev *vs, u16 op)
+{
+	struct vshape_resp resp;
+	int err;
+
+	err = vs_shaping_request(vs->shaping, op, vs->ext, vs->nr_ext, &resp);
+	vs->nr_shaping_msgs++;
+	if (!err && le16_to_cpu(resp.status) != VSHAPE_S_DONE) {
+		vs->nr_shaping_refused++;
+		err = -EREMOTEIO;
+	}
+	if (err)
+		vs->last_error = err;
+	return err;
+}
+
+int vs_msg_send_op(struct vshape_dev *vs, u16 op)
+{
+	int err = 0;
+
+	lockdep_assert_held(&vs->balloon_lock);
+	if (vs->nr_ext)
+		err = vs_send_extents(vs, op);
+	vs->nr_ext = 0;
+	return err;
+}
+
+void vs_msg_clear(struct vshape_dev *vs)
+{
+	vs->nr_pfns = 0;
+	vs->nr_ext = 0;
+}
+
+int vs_msg_flush(struct vshape_dev *vs, bool inflate, u16 pre_op)
+{
+	int err;
+
+	lockdep_assert_held(&vs->balloon_lock);
+	err = vs_tell_host(vs, inflate ? vs->inflate_vq : vs->deflate_vq);
+	if (!err && vs->nr_ext) {
+		if (!inflate && pre_op == VSHAPE_OP_COMMIT &&
+		    !vs_send_extents(vs, VSHAPE_OP_COMMIT))
+			vs->nr_commits += vs->nr_ext;
+		err = vs_send_extents(vs, inflate ? VSHAPE_OP_INFLATE :
+						     VSHAPE_OP_DEFLATE);
+	}
+	vs_msg_clear(vs);
+	return err;
+}
+
+/* The shaping queue is up: size the extent buffer from its limits. */
+int vs_hostmsg_shaping_start(struct vshape_dev *vs)
+{
+	unsigned int max = min_t(unsigned int, VS_EXT_PER_MSG,
+				 vs_shaping_max_extents(vs->shaping));
+	u64 bytes = vs_shaping_max_request_bytes(vs->shaping);
+
+	max = min_t(u64, max, div64_u64(bytes, PAGE_SIZE << VS_ORDER_2M));
+	if (!max)
+		return -EINVAL;
+	vs->ext = kcalloc(max, sizeof(*vs->ext), GFP_KERNEL);
+	if (!vs->ext)
+		return -ENOMEM;
+	vs->max_ext = max;
+	return 0;
+}
+
+/* Called once the device is reset. */
+void vs_hostmsg_shaping_stop(struct vshape_dev *vs)
+{
+	kfree(vs->ext);
+	vs->ext = NULL;
+	vs->max_ext = 0;
+	vs->nr_ext = 0;
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vshape guest: the messages that tell the host about balloon pages.
+ *
+ * A message is built in the device's buffers (vs->pfns: 4 KiB PFNs for
+ * the standard inflate/deflate queues; vs->ext: 2 MiB extents for the
+ * shaping queue) and sent when full or at the end of a pass.  Everything
+ * here runs under balloon_lock, which owns those buffers; nothing here
+ * decides what to send or calls back into the balloon or the policy.
+ */
+#ifndef _VSHAPE_HOSTMSG_H
+#define _VSHAPE_HOSTMSG_H
+
+#include <linux/types.h>
+
+struct vshape_dev;
+struct virtqueue;
+struct page;
+
+/* Callback of the inflate, deflate and reporting queues: wakes waiters. */
+void vs_balloon_ack(struct virtqueue *vq);
+
+/* The shaping queue is up / gone: size or free the extent buffer. */
+int vs_hostmsg_shaping_start(struct vshape_dev *vs);
+void vs_hostmsg_shaping_stop(struct vshape_dev *vs);
+
+/* Name a block of 2^@order pages in the next message. */
+void vs_msg_add_block(struct vshape_dev *vs, struct page *page,
+		      unsigned int order);
+/* Name a 2 MiB block as an extent only (shaping queue requests). */
+void vs_msg_add_extent(struct vshape_dev *vs, u64 gpa);
+/* Is there no room for one more 2 MiB block? */
+bool vs_msg_full(struct vshape_dev *vs);
+/* Extents named so far. */
+unsigned int vs_msg_extents(struct vshape_dev *vs);
+
+/*
+ * Send what was named: PFNs on the inflate (@inflate) or deflate queue,
+ * extents as INFLATE or DEFLATE, the latter preceded by @pre_op on the
+ * same extents when @pre_op is not 0 (COMMIT: the host backs the blocks
+ * before the guest takes them; its answer does not stop the deflation).
+ * Empties the message.  0 only if the host took it all.
+ */
+int vs_msg_flush(struct vshape_dev *vs, bool inflate, u16 pre_op);
+/*
+ * Send the named extents as shaping request @op (RESERVE, RELEASE...)
+ * and empty the message; 0 only if the host did it all.
+ */
+int vs_msg_send_op(struct vshape_dev *vs, u16 op);
+/* Drop what was named without sending it. */
+void vs_msg_clear(struct vshape_dev *vs);
+
+#endif /* _VSHAPE_HOSTMSG_H */

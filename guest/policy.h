@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vshape guest: the policy, every target and reserve/commit/release
+ * decision in one place (policy.c).
+ *
+ * The balloon (balloon.c) holds pages and keeps the floor, hostmsg.c
+ * tells the host, predict.c predicts; none of them calls back into the
+ * policy.  The policy reads the prediction, the host's target and the
+ * knobs, and drives the balloon:
+ *   vs_effective_target()  what the balloon should hold now (all modes)
+ *   update_work            moves the balloon toward it, one step a run
+ *   policy work            in predict mode, one decision per period:
+ *                          shrink, grow (COMMIT ahead or RESERVE), guard
+ *   release_work           RELEASEs reservations after their grace period
+ */
+#ifndef _VSHAPE_POLICY_H
+#define _VSHAPE_POLICY_H
+
+#include <linux/mutex.h>
+#include <linux/types.h>
+#include <linux/workqueue.h>
+
+/* The rule itself, pure (also built by selftests/guest/policy_unit.c). */
+#include "policy_rule.h"
+
+struct vshape_dev;
+struct dentry;
+
+/*
+ * What one decision is made from.  The predictor's side: the upper
+ * forecast of the peak demand over the horizon, its calibrated margin and
+ * the model's confidence (with predictor=last: the last observed demand,
+ * no margin, full confidence).  The observed side: demand now, memory
+ * PSI "some" over the last period, the refault rate.
+ */
+struct vs_policy_input {
+	bool valid;
+	u64 seq;
+	unsigned long predicted_peak_upper_kb;
+	unsigned long margin_kb;
+	u16 confidence;			/* Q0.15 */
+	unsigned long used_kb;
+	unsigned int psi_some_pct;
+	unsigned long refault_per_s;	/* 4 KiB pages per second */
+};
+
+/* One decision, as debugfs "policy" and the vshape_policy tracepoint show it. */
+struct vs_decision {
+	u64 seq;			/* the prediction it was made from */
+	u64 time_ns;
+	unsigned int action;		/* enum vs_policy_action */
+	unsigned int conf_pct;
+	unsigned int psi_some_pct;
+	unsigned long refault_per_s;
+	unsigned long used_kb;
+	unsigned long need_kb;		/* peak + margins + floor margin */
+	unsigned long held_kb;
+	unsigned long target_kb;
+};
+
+#define VS_NR_DECISIONS		128	/* kept for debugfs */
+#define VS_MAX_RESERVATIONS	512	/* remembered for release */
+
+/* A 2 MiB block the host holds capacity for, until @expires (jiffies). */
+struct vs_reservation {
+	u64 gpa;
+	unsigned long expires;
+};
+
+enum vs_predictor_kind {
+	VS_PREDICTOR_LSTM,
+	VS_PREDICTOR_LAST,
+	VS_NR_PREDICTORS,
+};
+
+struct vs_policy {
+	struct vshape_dev *vs;
+	struct delayed_work work;		/* one decision per period */
+	struct delayed_work release_work;
+
+	/*
+	 * lock guards the decision state below (target, guard deadline,
+	 * reservations, the ring and its counters).  Taken by the policy
+	 * work, the release work and debugfs readers; held across balloon
+	 * calls, so it comes before balloon_lock, never after.
+	 * target_pages and deflate_op are also read without it by the
+	 * update work (READ_ONCE; they are single words).
+	 */
+	struct mutex lock;
+	unsigned long target_pages;	/* predict mode's balloon size */
+	u16 deflate_op;			/* VSHAPE_OP_COMMIT or 0 */
+	unsigned long guard_until;	/* jiffies: no shrink before */
+	unsigned long want_pages;	/* last sizing, for sysfs spare_kb */
+	u64 oom_seen;			/* vs->nr_oom_deflates last decision */
+	u64 psi_seq;			/* prediction last fed to psi_avg */
+	unsigned int psi_avg;		/* PSI some, 1/1000 %, 2 s average */
+	struct vs_reservation resv[VS_MAX_RESERVATIONS];	/* FIFO */
+	unsigned int resv_head;
+	unsigned int nr_resv;
+	struct vs_decision ring[VS_NR_DECISIONS];
+	u64 nr_decisions;		/* actions other than hold */
+	u64 nr_action[VS_NR_ACTIONS];
+
+	/*
+	 * Knobs: single words written with WRITE_ONCE() by sysfs and read
+	 * once per decision with READ_ONCE(); no lock needed.
+	 */
+	unsigned int predictor;		/* enum vs_predictor_kind */
+	unsigned int commit_pct;	/* COMMIT at or above this confidence */
+	unsigned int grace_ms;		/* reservations live this long */
+	unsigned int guard_psi_some_pct;	/* 0: off */
+	unsigned int guard_refault_per_s;	/* 0: off */
+	unsigned int guard_hold_ms;	/* no shrink this long after a guard */
+	unsigned int shrink_kb_per_s;	/* inflation pace */
+	unsigned int margin_kb;		/* added to the predicted peak */
+};
+
+#define VS_DEFAULT_COMMIT_PCT		70
+#define VS_DEFAULT_GRACE_MS		10000
+#define VS_DEFAULT_GUARD_PSI_PCT	10
+#define VS_DEFAULT_GUARD_REFAULT	2560	/* 10 MiB/s of 4 KiB pages */
+#define VS_DEFAULT_GUARD_HOLD_MS	10000
+#define VS_DEFAULT_SHRINK_KB_PER_S	(128 * 1024)
+#define VS_DEFAULT_MARGIN_KB		(64 * 1024)
+/* PSI's averaging work folds stall totals in every 2 s (PSI_FREQ). */
+#define VS_PSI_WINDOW_MS		2000U
+
+extern const char * const vs_predictor_names[VS_NR_PREDICTORS];
+extern const char * const vs_action_names[VS_NR_ACTIONS];
+
+int vs_policy_init(struct vshape_dev *vs);
+void vs_policy_start(struct vshape_dev *vs);
+void vs_policy_stop(struct vshape_dev *vs);
+void vs_policy_exit(struct vshape_dev *vs);
+unsigned long vs_effective_target(struct vshape_dev *vs);
+void vs_policy_set_mode(struct vshape_dev *vs, unsigned int mode);
+void vs_policy_debugfs(struct vshape_dev *vs, struct dentry *dir);
+/* Reservations held now (debugfs state). */
+unsigned int vs_policy_reservations(struct vshape_dev *vs);
+
+#endif /* _VSHAPE_POLICY_H */

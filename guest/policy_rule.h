@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vshape guest: the policy's decision rule, one period, as a pure
+ * function of numbers (no locks, no kernel calls), so that the same code
+ * runs in the driver (policy.c) and in the userspace unit test
+ * (selftests/guest/policy_unit.c).  The includer provides bool.
+ *
+ * All sizes are in pages.  The balloon is sized from the predicted peak
+ * demand plus margins, not scaled by the confidence:
+ *   need = peak + margin + floor_margin,   want = total - need
+ * and the same from the demand observed now (used instead of peak):
+ *   want_obs = total - (used + margin + floor_margin).
+ *
+ *  - guard: the OOM notifier deflated since the last decision, memory PSI
+ *    or refaults over their knob: target 0 at once; memory available to
+ *    the guest below the floor: deflate at once to what the demand
+ *    observed now needs (want_obs from the available memory read at the
+ *    decision, no hysteresis);
+ *  - grow: want is below the balloon (cur) by the hysteresis or more:
+ *    sure (confidence >= commit_pct): target want, COMMIT before the
+ *    deflation; unsure: deflate only what the observed demand needs
+ *    (target max(want, want_obs)), RESERVE the rest of the predicted rise;
+ *  - shrink: want is above cur by the hysteresis or more and no guard is
+ *    holding: target min(want, cur + step), step = the pace per period;
+ *  - otherwise hold.
+ */
+#ifndef _VSHAPE_POLICY_RULE_H
+#define _VSHAPE_POLICY_RULE_H
+
+enum vs_policy_action {
+	VS_ACT_HOLD,		/* within the hysteresis: nothing moves */
+	VS_ACT_SHRINK,		/* spare memory: inflate, at a bounded pace */
+	VS_ACT_GROW,		/* demand is here: deflate (no COMMIT) */
+	VS_ACT_GROW_COMMIT,	/* a sure rise: COMMIT, then deflate */
+	VS_ACT_RESERVE,		/* an unsure rise: RESERVE, keep the blocks */
+	/* the guards, last (policy.c holds shrinking off after any of them) */
+	VS_ACT_GUARD_PSI,	/* memory PSI over the knob: deflate it all */
+	VS_ACT_GUARD_REFAULT,	/* refaults over the knob: deflate it all */
+	VS_ACT_GUARD_OOM,	/* the OOM notifier deflated: deflate it all */
+	VS_ACT_GUARD_LOW,	/* available memory under the floor */
+	VS_NR_ACTIONS,
+};
+
+struct vs_rule_in {
+	unsigned long total;		/* RAM */
+	unsigned long cur;		/* the balloon now: min(target, held) */
+	unsigned long peak;		/* predicted peak demand, upper */
+	unsigned long used;		/* observed demand */
+	unsigned long margin;		/* policy margin + predicted margin */
+	unsigned long floor_margin;
+	unsigned long hyst;		/* smallest move */
+	unsigned long step;		/* largest inflation per period */
+	unsigned long block;		/* smallest reservation (2 MiB) */
+	unsigned long reserved;		/* pages reserved and live */
+	unsigned int conf_pct, commit_pct;
+	unsigned int psi_pct, guard_psi_pct;		/* guard 0: off */
+	unsigned long refault, guard_refault;		/* guard 0: off */
+	unsigned long avail;		/* MemAvailable now */
+	unsigned long floor;		/* the balloon's floor (balloon.c) */
+	bool oom;			/* the OOM notifier deflated */
+	bool guard_holding;		/* a guard fired recently */
+};
+
+struct vs_rule_out {
+	unsigned int action;		/* enum vs_policy_action */
+	unsigned long target;
+	unsigned long need, want;
+	bool commit;			/* COMMIT before deflating */
+	unsigned long reserve;		/* pages to RESERVE (head blocks) */
+};
+
+static inline unsigned long vs_rule_room(unsigned long total,
+					 unsigned long need)
+{
+	return total > need ? total - need : 0;
+}
+
+static inline void vs_rule_decide(const struct vs_rule_in *in,
+				  struct vs_rule_out *out)
+{
+	unsigned long extra = in->margin + in->floor_margin;
+	unsigned long want_obs = vs_rule_room(in->total, in->used + extra);
+
+	out->need = in->peak + extra;
+	out->want = vs_rule_room(in->total, out->need);
+	out->target = in->cur;
+	out->commit = false;
+	out->reserve = 0;
+	out->action = VS_ACT_HOLD;
+
+	if (in->oom) {
+		out->action = VS_ACT_GUARD_OOM;
+		out->target = 0;
+	} else if (in->guard_psi_pct && in->psi_pct >= in->guard_psi_pct) {
+		out->action = VS_ACT_GUARD_PSI;
+		out->target = 0;
+	} else if (in->guard_refault && in->refault >= in->guard_refault) {
+		out->action = VS_ACT_GUARD_REFAULT;
+		out->target = 0;
+	} else if (in->avail < in->floor && in->cur) {
+		/* Deflate so that @room is available again, now. */
+		unsigned long room = extra > in->floor ? extra : in->floor;
+
+		out->action = VS_ACT_GUARD_LOW;
+		out->target = in->cur + in->avail > room ?
+			      in->cur + in->avail - room : 0;
+	} else if (out->want + in->hyst <= in->cur) {
+		if (in->conf_pct >= in->commit_pct) {
+			out->action = VS_ACT_GROW_COMMIT;
+			out->target = out->want;
+			out->commit = true;
+		} else {
+			unsigned long keep = out->want > want_obs ?
+					     out->want : want_obs;
+
+			if (keep < in->cur) {
+				out->action = VS_ACT_GROW;
+				out->target = keep;
+			}
+			/* What the prediction still says will be needed. */
+			if (out->target - out->want >= in->reserved + in->block) {
+				out->action = out->action == VS_ACT_GROW ?
+					      VS_ACT_GROW : VS_ACT_RESERVE;
+				out->reserve = out->target - out->want;
+			}
+		}
+	} else if (out->want >= in->cur + in->hyst && !in->guard_holding) {
+		out->action = VS_ACT_SHRINK;
+		out->target = out->want < in->cur + in->step ?
+			      out->want : in->cur + in->step;
+	}
+}
+
+#endif /* _VSHAPE_POLICY_RULE_H */
