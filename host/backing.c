@@ -23,6 +23,7 @@
 #include <linux/slab.h>
 #include <linux/overflow.h>
 #include <linux/memory_hotplug.h>
+#include <linux/pagemap.h>
 
 #include "vshape_host.h"
 
@@ -60,15 +61,57 @@ struct vsh_map *vsh_map_get(struct vsh_dev *d)
 	return m;
 }
 
-/* Make @m (may be NULL: no map) the device's map; drop the old one. */
+/*
+ * Make @m (may be NULL: no map) the device's map; drop the old one.  The
+ * worker is queued to bring the page states in line with it
+ * (vsh_map_sync), so pages that left the map drop their charge at once.
+ */
 void vsh_map_publish(struct vsh_dev *d, struct vsh_map *m)
 {
 	struct vsh_map *old;
 
 	spin_lock(&d->map_lock);
 	old = rcu_replace_pointer(d->map, m, lockdep_is_held(&d->map_lock));
+	/* after the pointer: a worker that sees the new gen sees @m */
+	smp_store_release(&d->map_gen, d->map_gen + 1);
 	spin_unlock(&d->map_lock);
 	vsh_map_put(old);
+	if (d->worker)
+		kthread_mod_delayed_work(d->worker, &d->work, 0);
+}
+
+/*
+ * Under vsh_dev.lock, outside a step: if a map was published since the
+ * page states were last checked, prune the states of pages that are no
+ * longer guest RAM (vsh_pages_prune).  Cheap when nothing changed.
+ */
+void vsh_map_sync(struct vsh_dev *d)
+{
+	unsigned long gen;
+
+	lockdep_assert_held(&d->lock);
+	/* pairs with vsh_map_publish: this gen's map or a newer one */
+	gen = smp_load_acquire(&d->map_gen);
+	if (gen == d->pages_gen)
+		return;
+	d->snap = vsh_map_get(d);
+	vsh_pages_prune(d);
+	vsh_map_put(d->snap);
+	d->snap = NULL;
+	d->pages_gen = gen;
+}
+
+/* Do writable regions @a and @b map overlapping ranges of one file? */
+static bool vsh_regions_alias(const struct vsh_region *a,
+			      const struct vsh_region *b)
+{
+	u64 a_end = a->offset + (a->last - a->start);
+	u64 b_end = b->offset + (b->last - b->start);
+
+	return a->file && b->file &&
+	       file_inode(a->file) == file_inode(b->file) &&
+	       (a->perm & VHOST_MAP_WO) && (b->perm & VHOST_MAP_WO) &&
+	       a->offset <= b_end && b->offset <= a_end;
 }
 
 unsigned int vsh_map_nr(struct vsh_dev *d)
@@ -128,6 +171,14 @@ int vsh_regions_from_iotlb(struct vsh_dev *d, struct vhost_iotlb *iotlb)
 			r->offset = mf->offset;
 		}
 	}
+	/* at most VSH_MAX_REGIONS^2 / 2 comparisons, at map changes only */
+	for (n = 1; n < m->nr; n++) {
+		unsigned int j;
+
+		for (j = 0; j < n && !m->r[n].alias; j++)
+			m->r[n].alias = !m->r[j].alias &&
+					vsh_regions_alias(&m->r[j], &m->r[n]);
+	}
 	vsh_map_publish(d, m);
 	return 0;
 }
@@ -164,8 +215,8 @@ const struct vsh_region *vsh_region_find(struct vsh_dev *d, u64 iova, u64 len)
 
 /*
  * True if every byte of [gpa, gpa + len) is guest RAM the balloon may act
- * on: writable file-backed regions (VA mode) or online pages (loopback).
- * A range may span adjacent regions.
+ * on: writable file-backed regions that alias no lower one (VA mode) or
+ * online pages (loopback).  A range may span adjacent regions.
  */
 bool vsh_range_is_ram(struct vsh_dev *d, u64 gpa, u64 len)
 {
@@ -176,8 +227,8 @@ bool vsh_range_is_ram(struct vsh_dev *d, u64 gpa, u64 len)
 			const struct vsh_region *r = vsh_region_find(d, gpa, 1);
 			u64 n;
 
-			if (!r || !r->file || (r->perm & VHOST_MAP_RW) !=
-			    VHOST_MAP_RW)
+			if (!r || !r->file || r->alias ||
+			    (r->perm & VHOST_MAP_RW) != VHOST_MAP_RW)
 				return false;
 			n = min_t(u64, len, r->last - gpa + 1);
 			gpa += n;
@@ -246,4 +297,35 @@ int vsh_backing_populate(struct vsh_dev *d, u64 gpa, u64 len)
 	if (!ret && d->mm)
 		d->stats.populated_bytes += len;
 	return ret;
+}
+
+/*
+ * The guest range backed by the folio that holds @gpa's page in the
+ * backing file, clipped to @gpa's region: its length, and its first gpa
+ * in *@start.  0 if the page is a hole (or in loopback mode, which has
+ * no file).  A COMMIT uses it to see what allocating a page populated:
+ * on a tmpfs mounted with huge=, a whole 2 MiB folio.
+ */
+u64 vsh_backing_folio(struct vsh_dev *d, u64 gpa, u64 *start)
+{
+	const struct vsh_region *r;
+	struct folio *folio;
+	u64 off, fpos, fend, s, e;
+
+	if (!d->mm)
+		return 0;
+	r = vsh_region_find(d, gpa, 1);
+	if (!r || !r->file)
+		return 0;
+	off = r->offset + (gpa - r->start);
+	folio = filemap_get_folio(r->file->f_mapping, off >> PAGE_SHIFT);
+	if (IS_ERR(folio))
+		return 0;
+	fpos = folio_pos(folio);
+	fend = fpos + folio_size(folio) - 1;
+	folio_put(folio);
+	s = fpos > r->offset ? r->start + (fpos - r->offset) : r->start;
+	e = min(r->last, r->start + (fend - r->offset));
+	*start = s;
+	return e - s + 1;
 }

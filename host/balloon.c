@@ -30,7 +30,7 @@ static void vsh_balloon_run(struct vsh_dev *d, bool inflate, u64 gpa, u64 len)
 	if (inflate && vsh_range_count(d, gpa, len, VSH_P_INFLATED) == len)
 		return;
 	done = vsh_range_set(d, gpa, len,
-			     inflate ? VSH_P_INFLATED : VSH_P_GUEST, false);
+			     inflate ? VSH_P_INFLATED : VSH_P_GUEST, 0);
 	if (inflate)
 		vsh_backing_punch(d, gpa, done);
 }

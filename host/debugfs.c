@@ -2,7 +2,8 @@
 /*
  * vshape_host debugfs: /sys/kernel/debug/vshape_host/<dev>/
  *   stats          counters (requests per op, statuses, rejected input)
- *   extents        the balloon's pages by state, as runs "<gpa> <bytes> <state>"
+ *   extents        the balloon's pages by state, as runs "<gpa> <bytes> <state>",
+ *                  a page of output per hold of the device lock
  *   ledger         the host-wide capacity ledger and this device's charge
  *   stats_request  write anything: ask the driver for fresh balloon stats
  *   max_hold_ns    longest hold of the device lock by a worker step;
@@ -68,16 +69,81 @@ static int vsh_stats_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(vsh_stats);
 
+/*
+ * "extents" is generated a seq_file buffer (a page) at a time, each under
+ * one hold of vsh_dev.lock, so neither the time the lock is held nor the
+ * memory the dump takes grows with the number of runs, which the guest
+ * controls.  The position is the page frame number to look from; a dump
+ * read while the balloon changes may show some runs from before the
+ * change and some from after.
+ */
+struct vsh_extents_iter {
+	struct vsh_dev *d;
+	struct vsh_run r;
+};
+
+static void *vsh_extents_start(struct seq_file *m, loff_t *pos)
+{
+	struct vsh_extents_iter *it = m->private;
+
+	mutex_lock(&it->d->lock);
+	if (!vsh_pages_next_run(it->d, (u64)*pos << VSH_PAGE_SHIFT, &it->r))
+		return NULL;
+	return it;
+}
+
+static void *vsh_extents_next(struct seq_file *m, void *v, loff_t *pos)
+{
+	struct vsh_extents_iter *it = v;
+	u64 end = it->r.start + it->r.len;
+
+	*pos = end >> VSH_PAGE_SHIFT;
+	if (!vsh_pages_next_run(it->d, end, &it->r))
+		return NULL;
+	return it;
+}
+
+static void vsh_extents_stop(struct seq_file *m, void *v)
+{
+	struct vsh_extents_iter *it = m->private;
+
+	mutex_unlock(&it->d->lock);
+}
+
 static int vsh_extents_show(struct seq_file *m, void *v)
 {
-	struct vsh_dev *d = m->private;
+	struct vsh_extents_iter *it = v;
 
-	mutex_lock(&d->lock);
-	vsh_pages_show(m, d);
-	mutex_unlock(&d->lock);
+	seq_printf(m, "%#llx %#llx %s\n", it->r.start, it->r.len,
+		   vsh_pstate_name(it->r.st));
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(vsh_extents);
+
+static const struct seq_operations vsh_extents_sops = {
+	.start = vsh_extents_start,
+	.next = vsh_extents_next,
+	.stop = vsh_extents_stop,
+	.show = vsh_extents_show,
+};
+
+static int vsh_extents_open(struct inode *inode, struct file *file)
+{
+	struct vsh_extents_iter *it;
+
+	it = __seq_open_private(file, &vsh_extents_sops, sizeof(*it));
+	if (!it)
+		return -ENOMEM;
+	it->d = inode->i_private;
+	return 0;
+}
+
+static const struct file_operations vsh_extents_fops = {
+	.owner = THIS_MODULE,
+	.open = vsh_extents_open,
+	.read = seq_read,
+	.llseek = seq_lseek,
+	.release = seq_release_private,
+};
 
 static int vsh_ledger_show(struct seq_file *m, void *v)
 {

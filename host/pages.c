@@ -21,7 +21,6 @@
  * struct vsh_block alive between xa_load() and its use: blocks are only
  * freed under that lock.
  */
-#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/xarray.h>
 
@@ -78,9 +77,9 @@ static void vsh_account(struct vsh_dev *d, enum vsh_pstate old,
 
 /* Whether a page in @old is left alone by a move to @st. */
 static bool vsh_keeps(enum vsh_pstate old, enum vsh_pstate st,
-		      bool keep_committed)
+		      unsigned int keep)
 {
-	return old == st || (keep_committed && old == VSH_P_COMMITTED);
+	return old == st || (keep & BIT(old));
 }
 
 /* The block's entry: @b for a mixed block, else its uniform state. */
@@ -106,7 +105,8 @@ static int vsh_block_store_uniform(struct vsh_dev *d, unsigned long bi,
 		xa_erase(&d->pages, bi);
 		return 0;
 	}
-	return xa_err(xa_store(&d->pages, bi, xa_mk_value(st), GFP_KERNEL));
+	return xa_err(xa_store(&d->pages, bi, xa_mk_value(st),
+			       GFP_KERNEL_ACCOUNT));
 }
 
 /* A mixed block whose pages now agree goes back to a value entry. */
@@ -125,7 +125,7 @@ static void vsh_block_collapse(struct vsh_dev *d, unsigned long bi,
 /* Move pages [p0, p1) of block @bi to @st. */
 static int vsh_block_set(struct vsh_dev *d, unsigned long bi,
 			 unsigned int p0, unsigned int p1, enum vsh_pstate st,
-			 bool keep_committed)
+			 unsigned int keep)
 {
 	struct vsh_block *b;
 	enum vsh_pstate u = vsh_block_load(d, bi, &b);
@@ -133,7 +133,7 @@ static int vsh_block_set(struct vsh_dev *d, unsigned long bi,
 	int ret;
 
 	if (!b) {
-		if (vsh_keeps(u, st, keep_committed))
+		if (vsh_keeps(u, st, keep))
 			return 0;
 		if (p0 == 0 && p1 == VSH_BLOCK_PAGES) {
 			ret = vsh_block_store_uniform(d, bi, st);
@@ -142,18 +142,18 @@ static int vsh_block_set(struct vsh_dev *d, unsigned long bi,
 			return ret;
 		}
 		/* part of a uniform block changes: it becomes mixed */
-		b = kmalloc(sizeof(*b), GFP_KERNEL);
+		b = kmalloc(sizeof(*b), GFP_KERNEL_ACCOUNT);
 		if (!b)
 			return -ENOMEM;
 		memset(b->st, u, sizeof(b->st));
-		ret = xa_err(xa_store(&d->pages, bi, b, GFP_KERNEL));
+		ret = xa_err(xa_store(&d->pages, bi, b, GFP_KERNEL_ACCOUNT));
 		if (ret) {
 			kfree(b);
 			return ret;
 		}
 	}
 	for (i = p0; i < p1; i++) {
-		if (vsh_keeps(b->st[i], st, keep_committed))
+		if (vsh_keeps(b->st[i], st, keep))
 			continue;
 		vsh_account(d, b->st[i], st, 1);
 		b->st[i] = st;
@@ -178,13 +178,14 @@ static unsigned long vsh_piece(u64 pos, u64 end, unsigned int *p0,
 #define VSH_PIECE_BYTES(p0, p1)	((u64)((p1) - (p0)) << VSH_PAGE_SHIFT)
 
 /*
- * Move the pages of [gpa, gpa + len) (4 KiB aligned) to @st, except
- * COMMITTED ones if @keep_committed.  The caller has charged the ledger
- * for pages that enter a charged state from an uncharged one.  Returns
- * the bytes done, a prefix: less than @len only if memory ran out.
+ * Move the pages of [gpa, gpa + len) (4 KiB aligned) to @st, except those
+ * whose state is in @keep (a mask of BIT(enum vsh_pstate)).  The caller
+ * has charged the ledger for pages that enter a charged state from an
+ * uncharged one.  Returns the bytes done, a prefix: less than @len only
+ * if memory ran out.
  */
 u64 vsh_range_set(struct vsh_dev *d, u64 gpa, u64 len, enum vsh_pstate st,
-		  bool keep_committed)
+		  unsigned int keep)
 {
 	unsigned int p0, p1;
 	unsigned long bi;
@@ -196,7 +197,7 @@ u64 vsh_range_set(struct vsh_dev *d, u64 gpa, u64 len, enum vsh_pstate st,
 		return 0;
 	for (pos = gpa; pos < gpa + len; pos += VSH_PIECE_BYTES(p0, p1)) {
 		bi = vsh_piece(pos, gpa + len, &p0, &p1);
-		if (vsh_block_set(d, bi, p0, p1, st, keep_committed))
+		if (vsh_block_set(d, bi, p0, p1, st, keep))
 			return pos - gpa;
 		cond_resched();
 	}
@@ -249,34 +250,15 @@ void vsh_pages_reset(struct vsh_dev *d)
 	WRITE_ONCE(d->nr_committed, 0);
 }
 
-/* One run of equal state being merged for vsh_pages_show(). */
-struct vsh_run {
-	u64 start, len;
-	enum vsh_pstate st;
-};
-
-static void vsh_run_add(struct seq_file *m, struct vsh_run *r, u64 gpa,
-			u64 len, enum vsh_pstate st)
-{
-	if (r->len && r->st == st && r->start + r->len == gpa) {
-		r->len += len;
-		return;
-	}
-	if (r->len && r->st != VSH_P_GUEST)
-		seq_printf(m, "%#llx %#llx %s\n", r->start, r->len,
-			   vsh_pstate_names[r->st]);
-	r->start = gpa;
-	r->len = len;
-	r->st = st;
-}
-
 /*
- * debugfs "extents": one line per maximal run of pages in one balloon
- * state, "<gpa> <bytes> <state>", in address order (GUEST not listed).
+ * The memory map changed: pages that left guest RAM (unmapped, read-only,
+ * or an alias of a file range mapped at a lower address, see
+ * vsh_range_is_ram) go back to GUEST and drop their charge, so states
+ * and charges never outlive the memory they describe.  Under the lock,
+ * with d->snap the new map; a block entirely in RAM costs one lookup.
  */
-void vsh_pages_show(struct seq_file *m, struct vsh_dev *d)
+void vsh_pages_prune(struct vsh_dev *d)
 {
-	struct vsh_run r = { };
 	unsigned long bi;
 	unsigned int i;
 	void *e;
@@ -285,15 +267,69 @@ void vsh_pages_show(struct seq_file *m, struct vsh_dev *d)
 	xa_for_each(&d->pages, bi, e) {
 		u64 base = (u64)bi << VSH_BLOCK_SHIFT;
 
-		if (xa_is_value(e)) {
-			vsh_run_add(m, &r, base, BIT_ULL(VSH_BLOCK_SHIFT),
-				    xa_to_value(e));
+		if (vsh_range_is_ram(d, base, BIT_ULL(VSH_BLOCK_SHIFT)))
 			continue;
+		for (i = 0; i < VSH_BLOCK_PAGES; i++) {
+			u64 gpa = base + ((u64)i << VSH_PAGE_SHIFT);
+
+			if (!vsh_range_is_ram(d, gpa, VSH_PAGE_SIZE))
+				vsh_range_set(d, gpa, VSH_PAGE_SIZE,
+					      VSH_P_GUEST, 0);
 		}
-		for (i = 0; i < VSH_BLOCK_PAGES; i++)
-			vsh_run_add(m, &r, base + ((u64)i << VSH_PAGE_SHIFT),
-				    VSH_PAGE_SIZE,
-				    ((struct vsh_block *)e)->st[i]);
+		cond_resched();
 	}
-	vsh_run_add(m, &r, 0, 0, VSH_P_GUEST);	/* flush the last run */
+}
+
+/*
+ * The first run of pages in one balloon state (not GUEST) at or after
+ * @from (4 KiB aligned), in @r; false if there is none.  A run is maximal
+ * unless it spans more than VSH_RUN_BLOCKS blocks: one call's work is
+ * bounded, and a longer run is returned in pieces.
+ */
+#define VSH_RUN_BLOCKS	4096	/* 8 GiB */
+
+bool vsh_pages_next_run(struct vsh_dev *d, u64 from, struct vsh_run *r)
+{
+	unsigned int i, p0, scanned = 0;
+	unsigned long bi;
+	void *e;
+
+	lockdep_assert_held(&d->lock);
+	r->len = 0;
+	xa_for_each_start(&d->pages, bi, e, from >> VSH_BLOCK_SHIFT) {
+		u64 base = (u64)bi << VSH_BLOCK_SHIFT;
+		struct vsh_block *b = xa_is_value(e) ? NULL : e;
+
+		/* a block not in the xarray (all GUEST) ends the run */
+		if ((r->len && base != r->start + r->len) ||
+		    ++scanned > VSH_RUN_BLOCKS)
+			break;
+		p0 = base < from ? (from - base) >> VSH_PAGE_SHIFT : 0;
+		for (i = p0; i < VSH_BLOCK_PAGES; i++) {
+			enum vsh_pstate st = b ? b->st[i] : xa_to_value(e);
+			u64 gpa = base + ((u64)i << VSH_PAGE_SHIFT);
+
+			if (!r->len && st == VSH_P_GUEST)
+				continue;
+			if (!r->len) {
+				r->start = gpa;
+				r->st = st;
+			} else if (st != r->st) {
+				return true;
+			}
+			if (!b) {
+				/* a uniform block joins the run whole */
+				r->len += (u64)(VSH_BLOCK_PAGES - i) <<
+					  VSH_PAGE_SHIFT;
+				break;
+			}
+			r->len += VSH_PAGE_SIZE;
+		}
+	}
+	return r->len != 0;
+}
+
+const char *vsh_pstate_name(enum vsh_pstate st)
+{
+	return vsh_pstate_names[st];
 }

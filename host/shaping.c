@@ -94,32 +94,101 @@ static u64 vsh_read_extents(struct vsh_dev *d, struct vsh_chain *ch,
 	return total;
 }
 
+/* Free the INFLATED and RESERVED pages of [gpa, gpa + len), run by run. */
+static void vsh_punch_uncommitted(struct vsh_dev *d, u64 gpa, u64 len)
+{
+	u64 pos, run = 0;
+
+	for (pos = gpa; pos < gpa + len; pos += VSH_PAGE_SIZE) {
+		if (!vsh_range_count(d, pos, VSH_PAGE_SIZE, VSH_P_GUEST) &&
+		    !vsh_range_count(d, pos, VSH_PAGE_SIZE, VSH_P_COMMITTED)) {
+			run += VSH_PAGE_SIZE;
+			continue;
+		}
+		if (run)
+			vsh_backing_punch(d, pos - run, run);
+		run = 0;
+	}
+	if (run)
+		vsh_backing_punch(d, pos - run, run);
+}
+
 /*
- * RESERVE/COMMIT one chunk (at most VSH_CHUNK): charge its uncharged pages
- * (all or nothing), populate it for COMMIT, then move its pages.  Returns
- * 0 or -ENOSPC (ledger full), another error from the backing store.
+ * What a COMMIT of [gpa, gpa + len) populated beyond it: allocating a
+ * page of a file that has large folios (a tmpfs mounted with huge=)
+ * allocates the whole folio, e.g. 2 MiB for 4 KiB.  If @gpa was a hole
+ * before (@was_hole) and is now in a larger folio, the folio's other
+ * balloon pages are populated too: charge their INFLATED pages and make
+ * them all COMMITTED (the guest still sees them in its balloon; only the
+ * ledger knows), so the charge is what is populated.  If the ledger or
+ * the quota cannot take that, free the folio's balloon pages again and
+ * return -ENOSPC.  *@span (from @gpa, @len) becomes the folio's range.
+ */
+static int vsh_charge_folio(struct vsh_dev *d, u64 gpa, u64 len, u64 need,
+			    bool was_hole, u64 *span_gpa, u64 *span_len)
+{
+	u64 fs = 0, fl = was_hole ? vsh_backing_folio(d, gpa, &fs) : 0;
+	u64 extra;
+
+	*span_gpa = gpa;
+	*span_len = len;
+	/* a region not 4 KiB aligned (a hostile VMM's IOTLB) is not looked at */
+	if (fl <= len || fs > gpa || fs + fl < gpa + len ||
+	    !IS_ALIGNED(fs | fl, VSH_PAGE_SIZE))
+		return 0;
+	extra = vsh_range_count(d, fs, fl, VSH_P_INFLATED) -
+		vsh_range_count(d, gpa, len, VSH_P_INFLATED);
+	if (extra && (!vsh_dev_quota_allows(d, need + extra) ||
+		      vsh_ledger_charge(extra, false) != extra)) {
+		/* a new folio: its other pages were holes, free them again */
+		vsh_punch_uncommitted(d, fs, fl);
+		return -ENOSPC;
+	}
+	*span_gpa = fs;
+	*span_len = fl;
+	return 0;
+}
+
+/*
+ * RESERVE/COMMIT one chunk (at most VSH_CHUNK, within one 2 MiB block):
+ * charge its uncharged pages (all or nothing), populate it for COMMIT
+ * and charge what that populated beyond it (vsh_charge_folio), then move
+ * the pages.  Returns 0 or -ENOSPC (ledger or quota full), another error
+ * from the backing store.
  */
 static int vsh_grant_chunk(struct vsh_dev *d, u64 gpa, u64 len,
 			   enum vsh_pstate st)
 {
 	u64 need = vsh_range_count(d, gpa, len, VSH_P_INFLATED), done;
+	u64 sg = gpa, sl = len, fs;
+	bool was_hole = false;
+	unsigned int keep;
 	int ret;
 
 	if (need && (!vsh_dev_quota_allows(d, need) ||
 		     vsh_ledger_charge(need, false) != need))
 		return -ENOSPC;
 	if (st == VSH_P_COMMITTED) {
+		was_hole = !vsh_backing_folio(d, gpa, &fs);
 		ret = vsh_backing_populate(d, gpa, len);
+		if (!ret)
+			ret = vsh_charge_folio(d, gpa, len, need, was_hole,
+					       &sg, &sl);
 		if (ret) {
 			vsh_ledger_uncharge(need);
 			return ret;
 		}
 	}
-	/* RESERVE leaves COMMITTED pages committed */
-	done = vsh_range_set(d, gpa, len, st, st == VSH_P_RESERVED);
-	if (done != len) {
+	/*
+	 * RESERVE leaves COMMITTED pages committed; pages of a COMMIT's
+	 * folio outside the chunk move only if they are in the balloon
+	 * (the chunk itself has no GUEST page: validated).
+	 */
+	keep = st == VSH_P_RESERVED ? BIT(VSH_P_COMMITTED) : BIT(VSH_P_GUEST);
+	done = vsh_range_set(d, sg, sl, st, keep);
+	if (done != sl) {
 		/* pages not moved still hold a charge: give it back */
-		vsh_ledger_uncharge(vsh_range_count(d, gpa + done, len - done,
+		vsh_ledger_uncharge(vsh_range_count(d, sg + done, sl - done,
 						    VSH_P_INFLATED));
 		return -ENOMEM;
 	}
@@ -158,7 +227,7 @@ static u64 vsh_execute(struct vsh_dev *d, unsigned int op, u64 gpa, u64 len)
 	case VSHAPE_OP_INFLATE:
 	case VSHAPE_OP_RELEASE:
 #ifdef VS_MUTANT_INFLATE_NO_FREE	/* test-only fault: scripts/check-mutants */
-		return vsh_range_set(d, gpa, len, VSH_P_INFLATED, false);
+		return vsh_range_set(d, gpa, len, VSH_P_INFLATED, 0);
 #endif
 		/*
 		 * Free first: if the backing store refuses, no page has moved
@@ -168,9 +237,9 @@ static u64 vsh_execute(struct vsh_dev *d, unsigned int op, u64 gpa, u64 len)
 		 */
 		if (vsh_backing_punch(d, gpa, len))
 			return 0;
-		return vsh_range_set(d, gpa, len, VSH_P_INFLATED, false);
+		return vsh_range_set(d, gpa, len, VSH_P_INFLATED, 0);
 	case VSHAPE_OP_DEFLATE:
-		return vsh_range_set(d, gpa, len, VSH_P_GUEST, false);
+		return vsh_range_set(d, gpa, len, VSH_P_GUEST, 0);
 	case VSHAPE_OP_RESERVE:
 		return vsh_grant(d, gpa, len, VSH_P_RESERVED);
 	case VSHAPE_OP_COMMIT:
@@ -274,7 +343,14 @@ u64 vsh_shaping_continue(struct vsh_dev *d, struct vsh_vq *vq, u64 budget)
 	while (q->i < q->nr && used < budget) {
 		const struct vsh_ext *e = &d->ext[q->i];
 		u64 len = min(e->len - q->off, budget - used);
-		u64 n = vsh_execute(d, q->op, e->gpa + q->off, len);
+		u64 n = 0;
+
+		/*
+		 * The map may have changed since validation (an IOTLB update
+		 * mid-request): the request stops at memory that left it.
+		 */
+		if (vsh_range_is_ram(d, e->gpa + q->off, len))
+			n = vsh_execute(d, q->op, e->gpa + q->off, len);
 
 		used += len;
 		q->granted += n;

@@ -83,8 +83,9 @@ struct vsh_pass {
  * The ring itself is corrupt: stop the device and tell the driver, as
  * the virtio spec asks (DEVICE_NEEDS_RESET, configuration change).
  */
-static void vsh_needs_reset(struct vsh_dev *d, struct vsh_vq *vq)
+void vsh_needs_reset(struct vsh_dev *d, struct vsh_vq *vq)
 {
+	lockdep_assert_held(&d->lock);
 	vq->ready = false;
 	WRITE_ONCE(d->status, d->status | VIRTIO_CONFIG_S_NEEDS_RESET);
 	vsh_config_changed(d);
@@ -217,6 +218,8 @@ void vsh_work_fn(struct kthread_work *work)
 	int r;
 
 	mutex_lock(&d->lock);
+	/* the map changed since the last pass: prune the page states */
+	vsh_map_sync(d);
 	if (!vsh_running(d) || (d->mm && !mmget_not_zero(d->mm))) {
 		mutex_unlock(&d->lock);
 		return;
@@ -626,6 +629,7 @@ static void vsh_free(struct vdpa_device *vdpa)
 	if (d->worker) {
 		kthread_cancel_delayed_work_sync(&d->work);
 		kthread_destroy_worker(d->worker);
+		d->worker = NULL;	/* vsh_map_publish kicks no worker */
 	}
 	mutex_lock(&d->lock);
 	vsh_pages_reset(d);

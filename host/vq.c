@@ -130,7 +130,12 @@ ring_bad:
 	return -EPIPE;
 }
 
-/* Return a chain to the driver. */
+/*
+ * Return a chain to the driver.  A used ring the device cannot write
+ * (outside the map, read-only) is a corrupt ring: the queue stops and
+ * the device asks for a reset, as for a runaway avail index, instead of
+ * dropping the chain silently.
+ */
 int vsh_vq_push(struct vsh_dev *d, struct vsh_vq *vq, u16 head, u32 len)
 {
 	struct vring_used_elem e = {
@@ -144,13 +149,19 @@ int vsh_vq_push(struct vsh_dev *d, struct vsh_vq *vq, u16 head, u32 len)
 
 	ret = vsh_mem_write(d, slot, &e, sizeof(e));
 	if (ret)
-		return ret;
+		goto ring_bad;
 	/* the element must be visible before the index that publishes it */
 	virt_wmb();
 	vq->used_idx++;
 	idx = cpu_to_le16(vq->used_idx);
-	return vsh_mem_write(d, vq->used + offsetof(struct vring_used, idx),
-			     &idx, sizeof(idx));
+	ret = vsh_mem_write(d, vq->used + offsetof(struct vring_used, idx),
+			    &idx, sizeof(idx));
+	if (!ret)
+		return 0;
+ring_bad:
+	d->stats.bad_ring++;
+	vsh_needs_reset(d, vq);
+	return ret;
 }
 
 void vsh_vq_notify(struct vsh_vq *vq)

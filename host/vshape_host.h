@@ -109,6 +109,12 @@ struct vsh_region {
 	u32 perm;		/* VHOST_MAP_* */
 	struct file *file;
 	u64 offset;		/* file offset of @start */
+	/*
+	 * A writable region whose file range overlaps that of a writable
+	 * region at a lower address: the balloon does not act on it, so a
+	 * page of memory has one state and one charge, not one per alias.
+	 */
+	bool alias;
 };
 
 /*
@@ -155,7 +161,7 @@ struct vsh_stats {
 	u64 status[VSHAPE_S_INVALID + 1];	/* per response status */
 	u64 bad_chain;		/* malformed descriptor chains */
 	u64 bad_head;		/* avail entries with out-of-range head */
-	u64 bad_ring;		/* avail index ran more than num ahead */
+	u64 bad_ring;		/* corrupt ring: avail index, ring access */
 	u64 bad_pfn;		/* standard queue PFNs outside guest RAM */
 	u64 throttled;		/* worker passes deferred by the rate bound */
 	u64 backing_err;	/* vfs_fallocate failures */
@@ -179,7 +185,8 @@ struct vsh_dev {
 
 	/*
 	 * @lock serialises the vdpa config ops that change device state with
-	 * the worker.  It protects @vqs, @features, @status, @snap, @req,
+	 * the worker.  It protects @vqs, @features, @status, @snap,
+	 * @pages_gen, @req,
 	 * @mm, @loopback, @pages, the page counters, @stats, @guest_stats,
 	 * @stats_want, @tokens, @byte_tokens, @last_refill and
 	 * @last_byte_refill.  Holding it
@@ -196,6 +203,7 @@ struct vsh_dev {
 	u64 features;
 	u8 status;
 	struct vsh_map *snap;		/* the map of the current worker step */
+	unsigned long pages_gen;	/* @map_gen the page states match */
 	struct vsh_req req;		/* shaping request in execution */
 	struct mm_struct *mm;		/* bound mm (use_va), mmgrab'ed */
 	bool loopback;			/* bound to virtio_vdpa: PA mode */
@@ -239,6 +247,11 @@ struct vsh_dev {
 	 */
 	spinlock_t map_lock;
 	struct vsh_map __rcu *map;
+	/*
+	 * Maps published so far (under @map_lock, read with acquire): the
+	 * worker prunes the page states when it differs from @pages_gen.
+	 */
+	unsigned long map_gen;
 
 	struct dentry *debugfs;
 	bool sysfs_done;
@@ -263,6 +276,7 @@ extern unsigned long long vsh_rate_bytes;
 extern const struct vdpa_config_ops vsh_config_ops;
 void vsh_work_fn(struct kthread_work *work);
 void vsh_reset_locked(struct vsh_dev *d);
+void vsh_needs_reset(struct vsh_dev *d, struct vsh_vq *vq);
 void vsh_set_target(struct vsh_dev *d, u32 pages);
 u32 vsh_get_target(struct vsh_dev *d);
 u32 vsh_get_actual(struct vsh_dev *d);
@@ -290,6 +304,8 @@ const struct vsh_region *vsh_region_find(struct vsh_dev *d, u64 iova,
 					 u64 len);
 int vsh_backing_punch(struct vsh_dev *d, u64 gpa, u64 len);
 int vsh_backing_populate(struct vsh_dev *d, u64 gpa, u64 len);
+u64 vsh_backing_folio(struct vsh_dev *d, u64 gpa, u64 *start);
+void vsh_map_sync(struct vsh_dev *d);
 int vsh_regions_from_iotlb(struct vsh_dev *d, struct vhost_iotlb *iotlb);
 void vsh_map_publish(struct vsh_dev *d, struct vsh_map *m);
 struct vsh_map *vsh_map_get(struct vsh_dev *d);
@@ -297,12 +313,19 @@ void vsh_map_put(struct vsh_map *m);
 unsigned int vsh_map_nr(struct vsh_dev *d);
 
 /* pages.c */
-struct seq_file;
+/* A run of pages in one state, as debugfs "extents" lists them. */
+struct vsh_run {
+	u64 start, len;
+	enum vsh_pstate st;
+};
+
 u64 vsh_range_set(struct vsh_dev *d, u64 gpa, u64 len, enum vsh_pstate st,
-		  bool keep_committed);
+		  unsigned int keep);
 u64 vsh_range_count(struct vsh_dev *d, u64 gpa, u64 len, enum vsh_pstate st);
 void vsh_pages_reset(struct vsh_dev *d);
-void vsh_pages_show(struct seq_file *m, struct vsh_dev *d);
+void vsh_pages_prune(struct vsh_dev *d);
+bool vsh_pages_next_run(struct vsh_dev *d, u64 from, struct vsh_run *r);
+const char *vsh_pstate_name(enum vsh_pstate st);
 
 /* balloon.c */
 void vsh_balloon_process(struct vsh_dev *d, struct vsh_vq *vq, bool inflate,

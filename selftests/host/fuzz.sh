@@ -32,8 +32,12 @@ echo $((64 << 20)) > /sys/kernel/vshape_host/capacity_bytes
 ram=/run/fuzzram
 mkdir -p $ram /sys/fs/cgroup/vmm0
 mount -t tmpfs -o size=256M none $ram || tap_bail "tmpfs"
+# a tmpfs with 2 MiB folios, as docs/host.md recommends for guest RAM
+huge=/run/fuzzhuge
+mkdir -p $huge
+mount -t tmpfs -o huge=within_size,size=16M none $huge || tap_bail "tmpfs huge=within_size"
 
-VSHAPE_FUZZ_RAM=$ram/ram0 tap_import -n vdpa_fuzz \
+VSHAPE_FUZZ_RAM=$ram/ram0 VSHAPE_FUZZ_HUGE=$huge/ram tap_import -n vdpa_fuzz \
 	bash -c 'echo $$ > /sys/fs/cgroup/vmm0/cgroup.procs && exec "$@"' _ \
 	"$VSHAPE_FUZZ" /dev/vhost-vdpa-0 /sys/kernel/debug/vshape_host/vs0 /dev/vhost-vdpa-1
 grep -E "bad_|big_buf|status_|throttled|slices|max_hold" /sys/kernel/debug/vshape_host/vs0/stats |
@@ -54,6 +58,7 @@ tap_check "VMM killed: device reset, ledger empty" \
 used=$(df -k --output=used $ram | tail -n1 | tr -d ' ')
 tap_check "VMM killed: its RAM file's blocks are freed (tmpfs uses $used KiB)" [ "$used" -lt 1024 ]
 tap_check "VMM killed: the tmpfs holding its RAM unmounts before vdpa dev del" umount $ram
+umount $huge
 
 vdpa dev del vs0
 vdpa dev del vs1

@@ -63,6 +63,8 @@ for s in "${suites[@]}"; do
 			--kernel "$kver" --mem 1G --timeout 600 \
 			--env "VSHAPE_HOST_KO=$out/host/vshape_host.ko" \
 			--env "VSHAPE_FUZZ=$fuzz" \
+			--env "VSHAPE_FUZZ_ITERS=${VSHAPE_FUZZ_ITERS:-200}" \
+			--env "VSHAPE_FUZZ_SEED=${VSHAPE_FUZZ_SEED:-1}" \
 			-- selftests/host/fuzz.sh;;
 	nested)
 		# L2 runs the real guest driver, built for every test kernel
