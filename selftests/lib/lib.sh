@@ -8,6 +8,7 @@
 #
 #   tap.sh      TAP results, plan, skips with reasons, tap_import, tap_done
 #   wait.sh     wait_for (re-runs its command), vs_snooze, file_is
+#   opts.sh     the functions' leading -X VALUE options (vs_opts)
 #   mailbox.sh  host<->guest request/answer files (mb_serve, mb_ask)
 #   module.sh   load a module and wait until its driver binds
 #   klog.sh     fail on WARN/BUG/Oops/lockdep/KASAN/hung task/Call Trace
@@ -21,6 +22,8 @@ _vs_lib=${BASH_SOURCE[0]%/*}
 . "$_vs_lib/tap.sh"
 # shellcheck source=selftests/lib/wait.sh
 . "$_vs_lib/wait.sh"
+# shellcheck source=selftests/lib/opts.sh
+. "$_vs_lib/opts.sh"
 # shellcheck source=selftests/lib/mailbox.sh
 . "$_vs_lib/mailbox.sh"
 # shellcheck source=selftests/lib/module.sh

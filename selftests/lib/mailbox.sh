@@ -34,6 +34,8 @@ _VS_MAILBOX_SH=1
 
 # shellcheck source=selftests/lib/wait.sh
 . "${BASH_SOURCE[0]%/*}/wait.sh"
+# shellcheck source=selftests/lib/opts.sh
+. "${BASH_SOURCE[0]%/*}/opts.sh"
 
 mb_serve() {
 	local dir=$1 handler=$2 n=1 line
@@ -59,18 +61,12 @@ mb_serve() {
 
 _mb_opts() {
 	_mb_t=240 _mb_gone=
-	while :; do
-		case ${1:-} in
-		-t) _mb_t=$2; shift 2;;
-		-g) _mb_gone=$2; shift 2;;
-		*) break;;
-		esac
-	done
-	_mb_args=("$@")
+	vs_opts 't:_mb_t g:_mb_gone' "$@" || return
+	_mb_args=("${VS_ARGS[@]}")
 }
 
 mb_wait_ready() {
-	_mb_opts "$@"
+	_mb_opts "$@" || return
 	set -- "${_mb_args[@]}"
 	local dir=$1 secs=$2
 	# shellcheck disable=SC2016
@@ -81,7 +77,7 @@ mb_wait_ready() {
 }
 
 mb_ask() {
-	_mb_opts "$@"
+	_mb_opts "$@" || return
 	set -- "${_mb_args[@]}"
 	local dir=$1 seq=0 st=
 	shift
@@ -106,7 +102,7 @@ mb_ask() {
 }
 
 mb_quit() {
-	_mb_opts "$@"
+	_mb_opts "$@" || return
 	local a=(-t "$_mb_t")
 	[ -z "$_mb_gone" ] || a+=(-g "$_mb_gone")
 	mb_ask "${a[@]}" "${_mb_args[@]}" quit > /dev/null

@@ -29,21 +29,17 @@ MOD_DEV=
 
 # shellcheck source=selftests/lib/wait.sh
 . "${BASH_SOURCE[0]%/*}/wait.sh"
+# shellcheck source=selftests/lib/opts.sh
+. "${BASH_SOURCE[0]%/*}/opts.sh"
 
 _mod_opts() {
 	_mod_t=10 _mod_bus=virtio
-	while :; do
-		case ${1:-} in
-		-t) _mod_t=$2; shift 2;;
-		-b) _mod_bus=$2; shift 2;;
-		*) break;;
-		esac
-	done
-	_mod_args=("$@")
+	vs_opts 't:_mod_t b:_mod_bus' "$@" || return
+	_mod_args=("${VS_ARGS[@]}")
 }
 
 mod_bound() {
-	_mod_opts "$@"
+	_mod_opts "$@" || return
 	local d bus=$_mod_bus drv=${_mod_args[0]}
 	MOD_DEV=
 	for d in "$VS_SYSFS/bus/$bus/drivers/$drv"/*; do
@@ -69,7 +65,7 @@ mod_bus_devices() {
 }
 
 mod_wait_bound() {
-	_mod_opts "$@"
+	_mod_opts "$@" || return
 	local drv=${_mod_args[0]} t=$_mod_t bus=$_mod_bus
 	wait_for -q "$t" mod_bound -b "$bus" "$drv" && return 0
 	echo "# $drv did not bind a $bus device within $t s;" \
@@ -78,7 +74,7 @@ mod_wait_bound() {
 }
 
 mod_load_bind() {
-	_mod_opts "$@"
+	_mod_opts "$@" || return
 	local t=$_mod_t bus=$_mod_bus mod=${_mod_args[0]} drv=${_mod_args[1]:?mod_load_bind: DRIVER missing}
 	local params=("${_mod_args[@]:2}") out
 	if [[ $mod == */* || $mod == *.ko ]]; then

@@ -119,6 +119,15 @@ t1=${EPOCHREALTIME/[.,]/}
 tap_check "vs_snooze 0.3 sleeps 0.3 s ($(((t1 - t0) / 1000)) ms)" \
 	[ $((t1 - t0)) -ge 300000 -a $((t1 - t0)) -lt 2000000 ]
 
+# --- opts.sh -----------------------------------------------------------
+child 'a=1 b=; vs_opts "a:a b:b" -b "x y" -a 2 -c rest "-a" 3; echo "$a|$b|${VS_ARGS[*]}|${#VS_ARGS[@]}"'
+tap_is "vs_opts: sets each option's variable, stops at the first other word" "$rc:$out" "0:2|x y|-c rest -a 3|4"
+child 'a=1; vs_opts "a:a" x -a 2; echo "$a|${VS_ARGS[*]}"'
+tap_is "vs_opts: options only lead (a later -a is an argument)" "$rc:$out" "0:1|x -a 2"
+child 'f() { vs_opts "t:t" "$@"; }; f -t'
+tap_check "vs_opts: an option without its value: status 2 and says which" \
+	bash -c '[ $0 = 2 ] && grep -qx "# f: -t needs a value" "$1"' "$rc" "$tmp/child.err"
+
 # --- mailbox.sh --------------------------------------------------------
 box=$tmp/box
 mkdir -p "$box"

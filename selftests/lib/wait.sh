@@ -91,6 +91,7 @@ wait_stable() {
 	stable=$_vs_us_val
 	since=${EPOCHREALTIME/[.,]/}
 	WAIT_VALUE=$("$@")
+	# shellcheck disable=SC2317 # run by wait_for below
 	_vs_stable_try() {
 		prev=$WAIT_VALUE
 		WAIT_VALUE=$("$@")
