@@ -14,27 +14,14 @@
 # in-kernel step_ns_mean under TCG) stays in build/traces/raw/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-kver=$(scripts/kernels "${1:-6.12}" | tail -n1)
+# shellcheck source=bench/traces/vm-lib.sh
+. bench/traces/vm-lib.sh
+traces_prepare "${1:-6.12}"
 raw=$PWD/build/traces/raw
 data=bench/traces/data
-ko=$PWD/build/traces/$kver/vshape_guest.ko
-
-make -s -C tools vs-record
-gcc -O2 -Wall -Wextra -Werror -o bench/traces/memphase bench/traces/memphase.c
-# Own copy of the module: others rebuild build/<kver>/ while we record.
-if [ ! -f "$ko" ]; then
-	[ -f "build/$kver/guest/vshape_guest.ko" ] || scripts/build-kmods "$kver" >/dev/null
-	mkdir -p "$(dirname "$ko")"
-	cp "build/$kver/guest/vshape_guest.ko" "$ko"
-fi
 rm -rf "$raw"
 mkdir -p "$raw" "$data"
-scripts/vm --kernel "$kver" --mem 2G --smp 2 --quiet --timeout 1500 \
-	--console "$raw/console.log" --results "$raw" \
-	--qemu-arg "-device virtio-balloon-pci,id=balloon0,deflate-on-oom=on" \
-	--env "VSHAPE_KO=$ko" --env "TRACE_OUT=$raw" \
-	${TRACE_WORKLOADS:+--env "TRACE_WORKLOADS=$TRACE_WORKLOADS"} \
-	-- bench/traces/in-vm.sh
+traces_vm "$raw" 1500 bench/traces/in-vm.sh ${TRACE_WORKLOADS:+"TRACE_WORKLOADS=$TRACE_WORKLOADS"}
 cat "$raw/vs-record.err"
 # marks.txt: "<workload> start|end <last seq at that moment>"
 while read -r w what s; do
