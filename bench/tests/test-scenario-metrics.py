@@ -3,26 +3,12 @@
 """Unit test of bench/scenario/metrics.py on synthetic series: integrals,
 the zigzag legs, ramp coverage (backing before the rise, or with it) and
 reaction lag (the host's drop after the guest's).  TAP on stdout."""
-import os
-import sys
-
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                "..", "scenario"))
-import metrics as M  # noqa: E402
+from tap import ok, done, load
 
+M = load("scenario/metrics.py")
 MiB, GiB = M.MiB, M.GiB
-n = 0
-fails = 0
-
-
-def check(desc, cond):
-    global n, fails
-    n += 1
-    if not cond:
-        fails += 1
-    print("%sok %d - %s" % ("" if cond else "not ", n, desc))
 
 
 def step(t, t0, t1, a, b):
@@ -34,68 +20,69 @@ t = np.arange(0, 60, 0.2)
 rng = np.random.default_rng(1)
 noise = rng.uniform(-8, 8, len(t)) * MiB   # well below the 64 MiB threshold
 
-check("integral of 1 GiB over 60 s is 60 GiB*s",
-      abs(M.integral(t, np.full(len(t), GiB)) / GiB - t[-1]) < 1e-9)
-check("integral of a linear ramp 0..2 GiB over 10 s is 10 GiB*s",
-      abs(M.integral([0, 10], [0, 2 * GiB]) / GiB - 10) < 1e-9)
-check("integral of a single sample is 0", M.integral([1.0], [5.0]) == 0)
+ok(abs(M.integral(t, np.full(len(t), GiB)) / GiB - t[-1]) < 1e-9,
+   "integral of 1 GiB over 60 s is 60 GiB*s")
+ok(abs(M.integral([0, 10], [0, 2 * GiB]) / GiB - 10) < 1e-9,
+   "integral of a linear ramp 0..2 GiB over 10 s is 10 GiB*s")
+ok(M.integral([1.0], [5.0]) == 0, "integral of a single sample is 0")
 
 # used: idle 100 MiB, rise to 300 MiB over [10, 14], drop at [30, 31]
 used = step(t, 10, 14, 100 * MiB, 300 * MiB)
 used = np.where(t >= 30, step(t, 30, 31, 300 * MiB, 100 * MiB), used) + noise
 lg = M.legs(t, used, M.RAMP_BYTES)
 kinds = [k for _, _, k in lg]
-check("legs: one rise then one drop despite noise (%s)" % kinds,
-      kinds == ["rise", "drop"])
+ok(kinds == ["rise", "drop"],
+   "legs: one rise then one drop despite noise (%s)" % kinds)
 a, b, _ = lg[0]
-check("legs: the rise spans about [10, 14] s (%.1f-%.1f)" % (t[a], t[b]),
-      9 <= t[a] <= 10.4 and 13.6 <= t[b] <= 15)
-check("legs: a series that moves less than h has no legs",
-      M.legs(t, noise, M.RAMP_BYTES) == [])
+ok(9 <= t[a] <= 10.4 and 13.6 <= t[b] <= 15,
+   "legs: the rise spans about [10, 14] s (%.1f-%.1f)" % (t[a], t[b]))
+ok(M.legs(t, noise, M.RAMP_BYTES) == [],
+   "legs: a series that moves less than h has no legs")
 
 # backing already in place: footprint flat at 600 MiB
 foot_flat = np.full(len(t), 600 * MiB)
 cov, tot, _ = M.ramp_coverage(t, used, foot_flat)
-check("ramp coverage: footprint already there -> 1 of 1 backed before",
-      (cov, tot) == (1, 1))
+ok((cov, tot) == (1, 1),
+   "ramp coverage: footprint already there -> 1 of 1 backed before")
 # backing follows the guest: footprint = used + 50 MiB
 cov, tot, _ = M.ramp_coverage(t, used, used + 50 * MiB)
-check("ramp coverage: footprint rising with used -> 0 of 1 backed before",
-      (cov, tot) == (0, 1))
+ok((cov, tot) == (0, 1),
+   "ramp coverage: footprint rising with used -> 0 of 1 backed before")
 # committed ahead: the footprint rises at [5, 7], before the ramp
 foot_ahead = step(t, 5, 7, 150 * MiB, 350 * MiB)
 cov, tot, _ = M.ramp_coverage(t, used, foot_ahead)
-check("ramp coverage: footprint committed 3 s before the ramp -> backed",
-      (cov, tot) == (1, 1))
+ok((cov, tot) == (1, 1),
+   "ramp coverage: footprint committed 3 s before the ramp -> backed")
 # committed half way: 100 of the 200 MiB in place, the rest during
 foot_half = step(t, 5, 7, 150 * MiB, 250 * MiB) + \
     np.clip(used - 200 * MiB, 0, None)
 cov, tot, r = M.ramp_coverage(t, used, foot_half)
-check("ramp coverage: half committed ahead -> not backed (grew %d MiB)" %
-      (r[0]["foot_growth"] // MiB), (cov, tot) == (0, 1))
+ok((cov, tot) == (0, 1),
+   "ramp coverage: half committed ahead -> not backed (grew %d MiB)" %
+   (r[0]["foot_growth"] // MiB))
 
 # reaction lag: footprint falls 3 s after used has fallen half way
 foot_lag = np.where(t >= 33.5, 150 * MiB, 350 * MiB)
 lags = M.reaction_lags(t, used, foot_lag)
-check("reaction lag: one drop", len(lags) == 1)
-check("reaction lag: about 3 s (%.2f)" % lags[0]["lag"],
-      lags[0]["lag"] is not None and 2.6 <= lags[0]["lag"] <= 3.4)
+ok(len(lags) == 1, "reaction lag: one drop")
+ok(lags[0]["lag"] is not None and 2.6 <= lags[0]["lag"] <= 3.4,
+   "reaction lag: about 3 s (%.2f)" % lags[0]["lag"])
 lags = M.reaction_lags(t, used, foot_flat)
-check("reaction lag: footprint never falls -> None",
-      len(lags) == 1 and lags[0]["lag"] is None)
+ok(len(lags) == 1 and lags[0]["lag"] is None,
+   "reaction lag: footprint never falls -> None")
 # a footprint that falls before the guest's drop is half done: lag 0
 foot_early = np.where(t >= 30.3, 150 * MiB, 350 * MiB)
 lags = M.reaction_lags(t, used, foot_early)
-check("reaction lag: a fall during the drop's first half counts as 0 (%s)" %
-      lags[0]["lag"], lags[0]["lag"] == 0)
+ok(lags[0]["lag"] == 0,
+   "reaction lag: a fall during the drop's first half counts as 0 (%s)" %
+   lags[0]["lag"])
 
 ph = ["a"] * 10 + ["b"] * 5 + ["a"] * 5
 pt = np.arange(20) * 1.0
 rt = M.phase_runtimes(pt, ph)
-check("phase runtimes add up per name (%s)" % rt,
-      rt == {"a": 14.0, "b": 5.0})
-check("counter delta of a cumulative counter",
-      M.counter_delta([5, 7, 12]) == 7 and M.counter_delta([-1, -1]) == -1)
+ok(rt == {"a": 14.0, "b": 5.0},
+   "phase runtimes add up per name (%s)" % rt)
+ok(M.counter_delta([5, 7, 12]) == 7 and M.counter_delta([-1, -1]) == -1,
+   "counter delta of a cumulative counter")
 
-print("1..%d" % n)
-sys.exit(1 if fails else 0)
+done()

@@ -8,24 +8,12 @@ Checks the medians, GiB/s, ratios (baseline median / range-request median),
 that timed-out rows are left out, the row order, and that --docs only
 replaces the text between the markers.
 """
-import csv, importlib.util, json, os, subprocess, sys, tempfile
+import csv, json, os, subprocess, sys, tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-TABLE = os.path.join(HERE, "..", "shaping", "table.py")
-spec = importlib.util.spec_from_file_location("shaping_table", TABLE)
-table = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(table)
+from tap import ok, plan, done, load
 
-n = 0
-failed = 0
-
-
-def ok(cond, name):
-    global n, failed
-    n += 1
-    if not cond:
-        failed += 1
-    print("%sok %d - %s" % ("" if cond else "not ", n, name))
+table = load("shaping/table.py")
+TABLE = table.__file__
 
 
 FIELDS = ["env", "driver", "mib", "rep", "dir", "seconds", "requests", "pfns",
@@ -40,7 +28,7 @@ def write(d, env, rows):
             w.writerow([env] + list(r))
 
 
-print("1..9")
+plan(9)
 with tempfile.TemporaryDirectory() as d:
     # nested 256 MiB inflate: shaping 0.1/0.2/0.3 s (median 0.2), the
     # in-tree driver 2.0 s twice and one timeout (left out).
@@ -89,4 +77,4 @@ with tempfile.TemporaryDirectory() as d:
     j = json.load(open(out))
     ok(len(j["results"]) == len(res) and len(j["ratios"]) == len(ratios),
        "--json holds every result and ratio")
-sys.exit(1 if failed else 0)
+done()
