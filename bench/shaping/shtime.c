@@ -17,13 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#include "../mono_clock.h"
 
 static unsigned long long readval(int fd)
 {
@@ -54,7 +48,7 @@ int main(int argc, char **argv)
 		perror("open");
 		return 2;
 	}
-	t0 = now();
+	t0 = mono_now();
 	if (write(tfd, argv[2], strlen(argv[2])) < 0) {
 		perror("write");
 		return 2;
@@ -64,12 +58,12 @@ int main(int argc, char **argv)
 		v = readval(wfd);
 		if (v == want)
 			break;
-		if (now() - t0 > limit) {
+		if (mono_now() - t0 > limit) {
 			printf("timeout %llu\n", v);
 			return 1;
 		}
 		usleep(500);
 	}
-	printf("%.6f\n", now() - t0);
+	printf("%.6f\n", mono_now() - t0);
 	return 0;
 }

@@ -13,6 +13,8 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "../mono_clock.h"
+
 #define CHUNK_MIB 8
 #define MAXCH 1024
 #define TICK_MS 100
@@ -27,14 +29,6 @@ static unsigned int rnd(unsigned int n)
 	rs ^= rs >> 7;
 	rs ^= rs << 17;
 	return (unsigned int)(rs % n);
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static void set_mib(int mib)
@@ -58,34 +52,22 @@ static void set_mib(int mib)
 	}
 }
 
-static void sleep_until(double t)
-{
-	double d = t - now();
-	struct timespec ts;
-
-	if (d <= 0)
-		return;
-	ts.tv_sec = (time_t)d;
-	ts.tv_nsec = (long)((d - ts.tv_sec) * 1e9);
-	nanosleep(&ts, NULL);
-}
-
 /* move linearly from the current size to @to over @sec seconds */
 static void ramp(int to, double sec)
 {
 	int from = nch * CHUNK_MIB, k, n = (int)(sec * 1000 / TICK_MS);
-	double t0 = now();
+	double t0 = mono_now();
 
 	for (k = 1; k <= n; k++) {
 		set_mib(from + (to - from) * k / n);
-		sleep_until(t0 + k * TICK_MS / 1000.0);
+		mono_sleep_until(t0 + k * TICK_MS / 1000.0);
 	}
 	set_mib(to);
 }
 
 static void hold(double sec)
 {
-	sleep_until(now() + sec);
+	mono_sleep_until(mono_now() + sec);
 }
 
 static void logp(const char *kind, int to)
@@ -108,9 +90,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	rs = 0x9E3779B97F4A7C15ULL ^ (strtoull(argv[1], NULL, 0) * 7919 + 1);
-	end = now() + atof(argv[2]);
+	end = mono_now() + atof(argv[2]);
 	max = atoi(argv[3]);
-	while (now() < end) {
+	while (mono_now() < end) {
 		int to = rnd(max / CHUNK_MIB + 1) * CHUNK_MIB, base, i;
 
 		switch (rnd(6)) {
