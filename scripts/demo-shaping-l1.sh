@@ -25,7 +25,7 @@ row() {	# row STEP
 }
 fail() { echo "# demo: $*"; exit 1; }
 
-modprobe vhost_iotlb && modprobe vdpa && modprobe vhost_vdpa ||
+modprobe -a vhost_iotlb vdpa vhost_vdpa ||
 	fail "vdpa/vhost_vdpa modules missing"
 mount -t debugfs none /sys/kernel/debug 2>/dev/null
 insmod "${VSHAPE_HOST_KO:?}" || fail "insmod vshape_host"
@@ -56,6 +56,7 @@ echo "# host debugfs extents (gpa, bytes, state), first of $(wc -l < /sys/kernel
 # above RAM) and commit_confidence_pct 0: every block leaving the
 # balloon is COMMITted first, so the host populates it before the guest
 # could touch it.
+# shellcheck disable=SC2016 # $(awk ...) runs in L2, on L2's meminfo
 l2 'gdev; knob commit_confidence_pct 0; knob floor_margin_kb $(awk "/^MemTotal:/{print \$2}" /proc/meminfo); knob mode predict'
 wait_host $SYS/inflated_bytes 0 120 || fail "deflate"
 sleep 0.5

@@ -23,6 +23,7 @@ mount -t tracefs none /sys/kernel/tracing 2>/dev/null
 tr=/sys/kernel/tracing
 driver=
 
+# shellcheck disable=SC2317 # run by handle()
 load() {
 	local why
 	case $1 in
@@ -46,6 +47,7 @@ load() {
 	echo "dev=$MOD_DEV"
 }
 
+# shellcheck disable=SC2317 # run by handle()
 unload() {
 	[ -n "$driver" ] || { echo "error=nothing loaded"; return 1; }
 	if [ "$driver" = vshape_guest ] && [ -d "$tr/events/vshape" ]; then
@@ -58,6 +60,7 @@ unload() {
 
 # Sum of the vshape passes' latencies since the last call, per event
 # (%.0f: mawk's %d stops at 2^31).
+# shellcheck disable=SC2317 # run by handle()
 trace() {
 	[ -r "$tr/trace" ] || { echo "trace=unavailable"; return 0; }
 	awk '/vshape_(inflate|deflate):/ {
@@ -71,12 +74,14 @@ trace() {
 	: > "$tr/trace"
 }
 
+# shellcheck disable=SC2317 # run by handle()
 state() {
 	echo "driver=$driver"
 	awk '/^(MemFree|MemTotal):/ { sub(":", "", $1); print $1 "_kb=" $2 }' /proc/meminfo
 	echo "kernel=$(uname -r)"
 }
 
+# shellcheck disable=SC2317 # run by mb_serve below
 handle() {
 	local req arg
 	read -r req arg < "$1"

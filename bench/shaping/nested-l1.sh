@@ -68,6 +68,7 @@ echo "# L2 up: $(l2 'uname -r; cat /proc/cmdline')"
 point() {
 	local m0 m1
 
+	# shellcheck disable=SC2016 # $((...)) runs in L2, on L2's meminfo
 	[ "$4" = deflate ] || l2 "$BENCH_MEMTOUCH "'$(($(awk "/^MemAvailable:/{print \$2}" /proc/meminfo) / 1024 - 48))'" 0 > /dev/null"
 	m0=$(memfd_bytes)
 	timed_move "$4" "$2"

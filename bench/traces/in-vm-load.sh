@@ -38,7 +38,9 @@ run default
 cat "$dbg/predictor" > "$out/predictor-default.txt"
 {
 	echo "# echo vm-100ms.vsm > $sys/model"
-	echo vm-100ms.vsm > "$sys/model"; echo "# exit status $?"
+	echo vm-100ms.vsm > "$sys/model"
+	# shellcheck disable=SC2320 # $? is the echo above: the sysfs write's status
+	echo "# exit status $?"
 	echo "# cat $sys/model"; cat "$sys/model"
 	echo "# cat $dbg/predictor"; cat "$dbg/predictor"
 	echo "# dmesg | grep vshape | tail -n 3"; dmesg | grep vshape | tail -n 3

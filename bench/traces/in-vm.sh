@@ -25,7 +25,7 @@ dbg=/sys/kernel/debug/vshape_guest/$dev
 [ -r "$dbg/records" ] || { echo "no $dbg/records"; exit 1; }
 uname -r > "$out/uname.txt"
 grep -E 'MemTotal|MemAvailable' /proc/meminfo > "$out/meminfo.txt"
-cat /sys/bus/virtio/devices/$dev/vshape/period_ms > "$out/period_ms.txt" 2>/dev/null
+cat "/sys/bus/virtio/devices/$dev/vshape/period_ms" > "$out/period_ms.txt" 2>/dev/null
 
 last_seq() { tail -n1 "$dbg/records" | cut -d, -f1; }
 mark() { echo "$2 $1 $(last_seq)" >> "$out/marks.txt"; }
@@ -36,14 +36,17 @@ recpid=$!
 sleep 5
 
 # 1. C allocator: steps, ramps, sawtooths, spikes, frees (seeded)
+# shellcheck disable=SC2317 # run by name, "w_$w" below
 w_memphase1() { "$here/memphase" 1 150 1200 > "$out/memphase1.log"; }
+# shellcheck disable=SC2317 # run by name, "w_$w" below
 w_memphase2() { "$here/memphase" 2 120 1400 > "$out/memphase2.log"; }
 
 # 2. sqlite3 on tmpfs: bulk insert, index, sort with a big cache, drop
+# shellcheck disable=SC2317 # run by name, "w_$w" below
 w_sqlite() {
 	local end=$((SECONDS + 150)) r=0 n
 	RANDOM=7
-	while [ $SECONDS -lt $end ]; do
+	while [ "$SECONDS" -lt "$end" ]; do
 		n=$(( (RANDOM % 5 + 1) * 60000 ))
 		echo "$(date +%s%N) round $r rows $n" >> "$out/sqlite.log"
 		timeout 45 sqlite3 /tmp/w.db <<SQL >/dev/null
@@ -65,13 +68,14 @@ SQL
 
 # 3. tools: gcc on a big generated file, sort of a big tmpfs file, tar+xz -9,
 # python3 allocating in steps
+# shellcheck disable=SC2317 # run by name, "w_$w" below
 w_tools() {
 	local end=$((SECONDS + 150)) r=0
 	RANDOM=11
 	awk 'BEGIN { print "int f(int *x) {"; for (i = 0; i < 6000; i++)
 		printf "x[%d] += x[%d] * %d + (x[%d] >> 3);\n", i % 64, (i * 7) % 64, i, (i * 13) % 64;
 		print "return x[0]; }" }' > /tmp/big.c
-	while [ $SECONDS -lt $end ]; do
+	while [ "$SECONDS" -lt "$end" ]; do
 		case $((r % 4)) in
 		0) echo "$(date +%s%N) gcc" >> "$out/tools.log"
 		   timeout 40 gcc -O2 -c -o /tmp/big.o /tmp/big.c ;;

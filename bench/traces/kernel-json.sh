@@ -5,7 +5,7 @@
 # from the records' step_ns column of the runs of record-vm.sh
 # (build/traces/raw) and load-vm.sh (build/traces/load).  Prints {} if
 # neither has run.
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit
 stats() {	# FILE [FROM_SEQ]: n, mean, median, p95 of step_ns (seq >= FROM_SEQ, skipping seq 0)
 	awk -F, -v from="${2:-1}" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "step_ns") c = i; next }
 		$1 >= from && $1 > 0 { print $c }' "$1" | sort -n |

@@ -183,7 +183,7 @@ if [ "$rc" = 1 ] && [ "$got" = "# skip not in .ci/allowed-skips: vm-6.1-guest: g
 	echo "ok $n - check-skips fails on the one unlisted skip"
 else
 	bad=$((bad + 1)); echo "not ok $n - check-skips fails on the one unlisted skip (rc $rc)"
-	echo "$got" | sed 's/^/# /'
+	printf '# %s\n' "${got//$'\n'/$'\n'# }"
 fi
 
 echo 'host: fuzz/*' > "$tmp/noreason"
@@ -194,7 +194,7 @@ if [ "$rc" = 2 ] && grep -q 'no reason' <<<"$got"; then
 	echo "ok $n - check-skips rejects an allowlist entry without a reason"
 else
 	bad=$((bad + 1)); echo "not ok $n - check-skips rejects an allowlist entry without a reason (rc $rc)"
-	echo "$got" | sed 's/^/# /'
+	printf '# %s\n' "${got//$'\n'/$'\n'# }"
 fi
 
 grep -v '^# skipped' "$tmp/out" > "$tmp/clean"

@@ -10,7 +10,7 @@
 #
 #   selftests/dkms/run.sh
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit
 # shellcheck source=selftests/lib/tap.sh
 . selftests/lib/tap.sh
 top=$PWD
@@ -48,7 +48,8 @@ grep -q '^AUTOINSTALL="yes"$' "$d/src/vshape-guest-0.test/dkms.conf" &&
 	grep -q '^PACKAGE_VERSION="0.test"$' "$d/src/vshape-host-0.test/dkms.conf"
 tap_rc $? "both dkms.conf installed with AUTOINSTALL=yes and the version"
 
-status=$(dkms status $DKMS_FLAGS 2>&1)
+read -r -a dkms_flags <<< "$DKMS_FLAGS"
+status=$(dkms status "${dkms_flags[@]}" 2>&1)
 echo "$status" | tap_diag
 for k in "${kvers[@]}"; do
 	ko=$(installed "$k" vshape_guest)
@@ -72,7 +73,7 @@ done
 
 scripts/dkms-vshape remove >> "$log" 2>&1
 tap_rc $? "scripts/dkms-vshape remove"
-tap_is "dkms status empty after remove" "$(dkms status $DKMS_FLAGS 2>&1)" ""
+tap_is "dkms status empty after remove" "$(dkms status "${dkms_flags[@]}" 2>&1)" ""
 tap_is "no module left in the install tree" "$(find "$d/lib" -type f | wc -l)" 0
 tap_is "no source left in the source tree" "$(find "$d/src" -mindepth 1 | wc -l)" 0
 tap_done
