@@ -82,6 +82,7 @@ wait_actual() {
 }
 
 # Never leave a VM behind, whatever fails below.
+# shellcheck disable=SC2016 # expanded when the exit handler runs
 at_exit 'kill "$(cat "$run/qemu.pid" 2>/dev/null)" 2>/dev/null'
 
 tap_plan 16

@@ -25,6 +25,7 @@ mount -t debugfs none /sys/kernel/debug 2>/dev/null
 tap_check "vdpa, virtio_vdpa and vhost_iotlb load" \
 	bash -c 'modprobe vdpa && modprobe virtio_vdpa && modprobe vhost_iotlb' ||
 	tap_bail "vdpa/virtio_vdpa modules missing"
+# shellcheck disable=SC2016 # the child bash expands them
 tap_check "vshape_host and vshape_guest load" \
 	bash -c 'insmod "$VSHAPE_HOST_KO" && insmod "$VSHAPE_KO"' ||
 	tap_bail "vshape_host or vshape_guest does not load"
@@ -33,11 +34,15 @@ echo $((1 << 30)) > /sys/kernel/vshape_host/capacity_bytes
 HST=/sys/kernel/debug/vshape_host/vs0/stats
 hst() { awk -v k="$1" '$1 == k { print $2 }' "$HST"; }
 gst() { awk -v k="$1:" '$1 == k { print $2 }' /sys/kernel/debug/vshape_guest/"$name"/state; }
+# shellcheck disable=SC2317 # run by tap_check and wait_for
 knob() { cat "$dev/vshape/$1"; }
 # balloon_is KIB: the guest's balloon holds KIB (re-read at each call)
+# shellcheck disable=SC2317 # run by tap_check and wait_for
 balloon_is() { [ "$(knob actual_kb)" = "$1" ]; }
+# shellcheck disable=SC2317 # run by tap_check and wait_for
 balloon_above() { [ "$(knob actual_kb)" -gt "$1" ]; }
 # bind: wait until vshape_guest holds a device; dev, name
+# shellcheck disable=SC2317 # run by tap_check and wait_for
 bind() {
 	mod_wait_bound vshape_guest || return 1
 	name=$MOD_DEV dev=/sys/bus/virtio/devices/$MOD_DEV
@@ -79,6 +84,7 @@ commits0=$(gst commits) hcommits0=$(hst req_commit)
 ./memtouch 900 90 &
 demand=$!
 during=
+# shellcheck disable=SC2317 # run by tap_check and wait_for
 shrank_under_demand() {
 	during=$(knob actual_kb)
 	kill -0 "$demand" 2>/dev/null && [ "$during" -lt "$held" ]
@@ -138,7 +144,9 @@ held=0
 # shellcheck disable=SC2016
 WAIT_INTERVAL=0 wait_for 60 'read -r held < "$dev/vshape/actual_kb" && [ "$held" != 0 ]'
 tap_diag "rmmod vshape_host with $held KiB of 1 GiB inflated"
+# shellcheck disable=SC2317 # run by tap_check and wait_for
 unload_host_inflating() { [ "$held" != 0 ] && rmmod vshape_host; }
+# shellcheck disable=SC2317 # run by tap_check and wait_for
 unbound() { ! mod_bound vshape_guest; }
 tap_check "vshape_host unloads while vshape_guest is bound and inflating ($held KiB)" \
 	unload_host_inflating
