@@ -89,6 +89,17 @@ static inline s32 vs_requant(s64 acc, s32 mult, unsigned int shift)
 	return vs_sat32(vs_rshift_round(acc * mult, shift));
 }
 
+/*
+ * A Q0.15 fraction in [0, 1) as a whole percentage, rounded down (16384
+ * -> 50, 32767 -> 99): the confidence the guest shows in sysfs and
+ * compares with its percentage knobs.  The one place that conversion is
+ * written.
+ */
+static inline unsigned int vs_q15_to_pct(u16 q)
+{
+	return (unsigned int)q * 100U >> VS_Q15_SHIFT;
+}
+
 /* Q0.15 x Q0.15 -> Q0.15, rounded, saturated. */
 static inline s16 vs_mul_q15(s16 a, s16 b)
 {

@@ -90,6 +90,10 @@ static void test_fixed(void)
 	ok(vs_mul_q15(-32768, -32768) == 32767 &&
 	   vs_mul_q15(16384, 16384) == 8192 &&
 	   vs_mul_q15(-16384, 16384) == -8192, "Q0.15 multiply saturates");
+	ok(vs_q15_to_pct(0) == 0 && vs_q15_to_pct(327) == 0 &&
+	   vs_q15_to_pct(328) == 1 && vs_q15_to_pct(16384) == 50 &&
+	   vs_q15_to_pct(32767) == 99 && vs_q15_to_pct(65535) == 199,
+	   "Q0.15 to percent, rounded down");
 	ok(vs_requant(1LL << 45, 32767, 0) == 2147483647 &&
 	   vs_requant(-(1LL << 45), 32767, 0) == -2147483647 - 1 &&
 	   vs_requant(1000, 16384, 14) == 1000, "requant saturates");
