@@ -11,7 +11,7 @@
 # How the vectors are made (all inside test_predictor.c, no data file):
 #  - the golden model: random_fmodel() with the test's 64-bit LCG
 #    (rnd()) seeded 777, 2 layers of 32 hidden units, 4 features, 6
-#    outputs, weight scale 0.4, quantized by tools/quant.c (vs_quantize)
+#    outputs, weight scale 0.4, quantized by predictor/quant.c (vs_quantize)
 #    into the model file format; its CRC is the file's CRC32 trailer
 #    (struct vs_model.crc after vs_model_parse);
 #  - the golden outputs: the fixed-point LSTM (predictor/lstm.c) reset,
