@@ -30,10 +30,10 @@ make -s ../build/predictor/test_predictor
 out=$(../build/predictor/test_predictor 2>&1 || true)
 model=$(sed -n 's/^# golden model: .* crc \([0-9a-f]\{8\}\)$/\1/p' <<<"$out")
 outputs=$(sed -n 's/^# golden outputs crc \([0-9a-f]\{8\}\)$/\1/p' <<<"$out")
-[ -n "$model" ] && [ -n "$outputs" ] || {
+if [ -z "$model" ] || [ -z "$outputs" ]; then
 	echo "gen-golden.sh: the test printed no golden CRCs" >&2
 	exit 2
-}
+fi
 old_model=$(sed -n 's/.*ok(q\.crc == 0x\([0-9a-f]\{8\}\)u,.*/\1/p' test_predictor.c)
 old_outputs=$(sed -n 's/.*ok(crc == 0x\([0-9a-f]\{8\}\)u,.*/\1/p' test_predictor.c)
 echo "golden model crc   $old_model -> $model"

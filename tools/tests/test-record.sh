@@ -10,7 +10,7 @@ rec=${1:-$(dirname "$0")/../vs-record}
 rec=$(readlink -f "$rec")
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-cd "$dir"
+cd "$dir" || exit 1
 HDR="seq,time_ns,used,cpu,anon,file,free,pgfault,pgmajfault,refault,swpin,swpout,psi_some,psi_full,cg_usage,cg_psi_some,demand,confidence,step_ns"
 n=0 fail=0
 
