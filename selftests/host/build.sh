@@ -14,8 +14,9 @@ set -euo pipefail
 . "$(dirname "$0")/../../scripts/lib/vshape.sh"
 cd "$VS_ROOT"
 kver=${1:-$(scripts/kernels 6.12 2>/dev/null | tail -n1)}
-[ -n "$kver" ] && [ -d "/lib/modules/$kver/build" ] || {
-	echo "build.sh: no 6.12 kernel headers" >&2; exit 4; }
+if [ -z "$kver" ] || [ ! -d "/lib/modules/$kver/build" ]; then
+	echo "build.sh: no 6.12 kernel headers" >&2; exit 4
+fi
 out=$VS_ROOT/build/host-selftest/$kver
 # the layout before host/ had its own Kbuild
 rm -rf "$out/host-only" "$out/looptest"

@@ -40,7 +40,7 @@ step() { tap_diag "[$((SECONDS - t_start)) s] $*"; }
 for f in "$VSHAPE_HOST_KO" "$VSHAPE_GUEST_KO" "$VSHAPE_MEMTOUCH" "$SCEN_SAMPLER"; do
 	[ -e "$f" ] || tap_bail "missing $f (built by selftests/host/loop.sh)"
 done
-modprobe vhost_iotlb && modprobe vdpa && modprobe vhost_vdpa ||
+modprobe -a vhost_iotlb vdpa vhost_vdpa ||
 	tap_bail "vdpa/vhost_vdpa modules missing in L1"
 mount -t debugfs none /sys/kernel/debug 2>/dev/null
 tap_check "vshape_host loads in L1" insmod "$VSHAPE_HOST_KO"
@@ -60,6 +60,7 @@ tap_check "vshape_guest loads with page_reporting=1 and binds; mode predict, pre
 	l2 "insmod $VSHAPE_GUEST_KO page_reporting=1 && wait_for 10 gdev &&
 		knob mode predict && knob predictor lstm &&
 		[ \"\$(knob page_reporting)\" = 1 ] && [ \"\$(knob mode)\" = predict ]"
+# shellcheck disable=SC2016 # expanded in L2
 oom0=$(l2 'while read -r k v; do [ "$k" = oom_kill ] && echo "$v"; done < /proc/vmstat')
 
 csv=/tmp/loop.csv
@@ -78,12 +79,14 @@ sleep 20
 # --- rise: a stepped ramp of 4 x 64 MiB ---------------------------------
 step "ramp"
 c0=$(hst req_commit)
+# shellcheck disable=SC2016 # expanded in L2
 gc0=$(l2 'gdev; while IFS=": " read -r k v; do [ "$k" = grow_commit ] && echo $v; done < $D/policy')
 r0=$(($(wc -l < "$csv")))
 l2 "echo ramp > /tmp/loop-phase
 	for i in 0 1 2 3; do ( setsid $VSHAPE_MEMTOUCH 64 \$((30 - 4 * i)) > /dev/null 2>&1 & ); snooze 4; done"
 sleep 22
 c1=$(hst req_commit)
+# shellcheck disable=SC2016 # expanded in L2
 gc1=$(l2 'gdev; while IFS=": " read -r k v; do [ "$k" = grow_commit ] && echo $v; done < $D/policy')
 tap_diag "COMMIT requests during the ramp: $c0 -> $c1; policy grow_commit decisions ${gc0:-?} -> ${gc1:-?}"
 [ "$c1" -gt "$c0" ]
@@ -114,6 +117,7 @@ wait_for -q 60 "[ \$(cat $SYS/inflated_bytes) -ge $((256 * MiB)) ]"
 tap_rc $? "guard: idle, the policy inflated >= 256 MiB ($(($(cat $SYS/inflated_bytes) / MiB)) MiB)"
 b0=$(cat $SYS/inflated_bytes)
 # guard decisions so far: the counters at the top of debugfs "policy"
+# shellcheck disable=SC2016 # expanded in L2
 guards() { l2 'gdev; g=0; while IFS=": " read -r k v; do case $k in guard_psi|guard_refault) g=$((g + v));; esac; done < $D/policy; echo $g'; }
 g0=$(guards)
 # a job that needs more than is left outside the balloon
@@ -130,6 +134,7 @@ tap_rc $? "guard: the balloon deflated under pressure"
 tap_rc $? "guard: debugfs policy counts guard decisions (guard_psi + guard_refault $g0 -> $g1)"
 
 l2 'echo end > /tmp/loop-phase'
+# shellcheck disable=SC2016 # expanded in L2
 oom1=$(l2 'while read -r k v; do [ "$k" = oom_kill ] && echo "$v"; done < /proc/vmstat')
 tap_is "nothing OOM-killed in L2 (vmstat oom_kill)" "$oom1" "$oom0"
 l2 'dmesg' > /tmp/l2-dmesg.txt

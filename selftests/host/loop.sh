@@ -6,7 +6,7 @@
 # short cycle of demand; see its header for what it asserts).  TAP on
 # stdout; exit 0 passed, 1 failed, 4 skipped (no 6.12 kernel/QEMU).
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit
 top=$PWD
 kver=$(scripts/kernels 6.12 | tail -n1)
 if [ -z "$kver" ]; then
@@ -15,8 +15,8 @@ if [ -z "$kver" ]; then
 fi
 out=$(selftests/host/build.sh "$kver") || {
 	echo "not ok 1 - build vshape_host.ko"; echo "1..1"; exit 1; }
-scripts/build-kmods "$kver" > /dev/null &&
-	make -s -C selftests/guest memtouch > /dev/null || {
+{ scripts/build-kmods "$kver" > /dev/null &&
+	make -s -C selftests/guest memtouch > /dev/null; } || {
 	echo "not ok 1 - build vshape_guest.ko and memtouch"; echo "1..1"; exit 1; }
 mkdir -p build/check
 sampler=$top/build/check/scenario-sampler

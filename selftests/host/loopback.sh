@@ -65,7 +65,8 @@ echo "$MOD_DEV" > /sys/bus/virtio/drivers/virtio_balloon/unbind
 rmmod virtio_balloon
 tap_check "vshape_looptest binds (VSHAPE negotiated, shaping queue 2)" insmod "$VSHAPE_LOOPTEST_KO"
 D=/sys/kernel/debug/vshape_shaping-$MOD_DEV
-wait_for 5 '[ -e $D/request ]' || tap_bail "no shaping test-mode file $D/request"
+# shellcheck disable=SC2016 # evaluated by wait_for at each try
+wait_for 5 '[ -e "$D/request" ]' || tap_bail "no shaping test-mode file $D/request"
 tap_check "driver reads limits: max_extents 256, min_align 4096" \
 	bash -c "grep -qx 'max_extents 256' $D/limits && grep -qx 'min_align 4096' $D/limits"
 
@@ -107,13 +108,15 @@ expect "COMMIT 8 MiB: DONE" 0 $((8 * MiB))
 tap_check "ledger charged 24 MiB, committed 8 MiB" \
 	bash -c "[ \$(cat $LEDGER/charged_bytes) = $((24 * MiB)) ] && [ \$(cat $SYS/committed_bytes) = $((8 * MiB)) ]"
 # debugfs "extents": runs "<gpa> <bytes> <state>"; bytes per state
+# shellcheck disable=SC2317 # run by ext_states
 ext_bytes() {
 	local len st n=0
 	while read -r _ len st; do
 		[ "$st" = "$1" ] && n=$((n + len))
-	done < $HDBG/extents
-	echo $n
+	done < "$HDBG/extents"
+	echo "$n"
 }
+# shellcheck disable=SC2317 # run by tap_check
 ext_states() { # ext_states RESERVED COMMITTED INFLATED (bytes)
 	[ "$(ext_bytes reserved)" = "$1" ] && [ "$(ext_bytes committed)" = "$2" ] &&
 		[ "$(ext_bytes inflated)" = "$3" ]
@@ -121,7 +124,7 @@ ext_states() { # ext_states RESERVED COMMITTED INFLATED (bytes)
 tap_check "debugfs extents: 16 MiB reserved, 8 MiB committed, 40 MiB inflated" \
 	ext_states $((16 * MiB)) $((8 * MiB)) $((40 * MiB))
 tap_check "debugfs ledger: the device holds 24 MiB of charge" \
-	grep -qx "device_charged_bytes $((24 * MiB))" $HDBG/ledger
+	grep -qx "device_charged_bytes $((24 * MiB))" "$HDBG/ledger"
 req reserve b12-19
 expect "RESERVE 16 MiB with 8 MiB left: PARTIAL, 8 MiB granted" 1 $((8 * MiB))
 req reserve b20
@@ -133,9 +136,8 @@ expect "RELEASE 16 MiB: DONE, ledger down to 16 MiB" 0 $((16 * MiB))
 inv0=$(awk '/^status_invalid/{print $2}' $HDBG/stats)
 charged0=$(cat $LEDGER/charged_bytes)
 b0=$(awk '$1==0{print $2}' $D/blocks)
-b1=$(awk '$1==1{print $2}' $D/blocks)
-many=""
-for i in $(seq 0 256); do many+=" $(printf '0x%x:4096' $((b0 + i * 4096)))"; done
+many=()
+for i in $(seq 0 256); do many+=("$(printf '0x%x:4096' $((b0 + i * 4096)))"); done
 bad=0 badn=0
 tryinv() { # tryinv "desc" req-args...
 	local d=$1; shift
@@ -147,16 +149,16 @@ tryinv() { # tryinv "desc" req-args...
 tryinv "bad op"                9 b0
 tryinv "op 0"                  0 b0
 tryinv "nr_extents 0"          inflate nr=0 b0
-tryinv "nr_extents > max (257 real extents)" inflate $many
+tryinv "nr_extents > max (257 real extents)" inflate "${many[@]}"
 tryinv "nr_extents 300, 1 extent present" inflate nr=300 b0
-tryinv "unaligned gpa"         inflate $(printf '0x%x' $((b0 + 0x800))):4096
-tryinv "unaligned len"         inflate $(printf '0x%x' "$b0"):6144
-tryinv "zero length"           inflate $(printf '0x%x' "$b0"):0
-tryinv "overlapping extents"   inflate $(printf '0x%x' "$b0"):8192 $(printf '0x%x' $((b0 + 4096))):4096
+tryinv "unaligned gpa"         inflate "$(printf '0x%x' $((b0 + 0x800)))":4096
+tryinv "unaligned len"         inflate "$(printf '0x%x' "$b0")":6144
+tryinv "zero length"           inflate "$(printf '0x%x' "$b0")":0
+tryinv "overlapping extents"   inflate "$(printf '0x%x' "$b0")":8192 "$(printf '0x%x' $((b0 + 4096)))":4096
 tryinv "duplicate extent"      inflate b1 b1
 tryinv "wrapping extent"       inflate 0xfffffffffffff000:0x2000
 tryinv "gpa outside RAM"       inflate 0x7f0000000000:4096
-tryinv "more than max_request_bytes" inflate $(printf '0x%x' "$b0"):0x80000000
+tryinv "more than max_request_bytes" inflate "$(printf '0x%x' "$b0")":0x80000000
 tryinv "reserved field set"    inflate rsv=1 b0
 tryinv "truncated extent array" inflate short=20 b0
 tryinv "RESERVE of pages not in the balloon" reserve 0x1000000:4096

@@ -50,6 +50,7 @@ knob() {
 	local v
 	if [ $# -gt 1 ]; then echo "$2" > "$S/vshape/$1"; else read -r v < "$S/vshape/$1"; echo "$v"; fi
 }
+# shellcheck disable=SC2034 # status, granted, capacity: read by the snippets L1 sends
 req() {
 	local last
 	status=x granted=x capacity=x
@@ -61,6 +62,7 @@ req() {
 }
 
 # run_snippet REQ-FILE: the request is a bash snippet
+# shellcheck disable=SC1090 # the snippet L1 sent
 run_snippet() { ( . "$1" ); }
 
 echo "L2: agent up on $(uname -r)"
