@@ -79,6 +79,7 @@ l2_suite() {
 	# the balloon in these steps.
 	tap_check "$t: vshape_guest ($ko) loads and binds the device" \
 		l2 "mod_load_bind $ko vshape_guest page_reporting=0 && gdev"
+	# shellcheck disable=SC2016 # expanded in L2
 	tap_check "$t: shaping feature negotiated (debugfs state: shaping: on)" \
 		l2 'gdev && [ "$(gst shaping)" = on ]'
 	f=$(hst features)
@@ -117,6 +118,7 @@ l2_suite() {
 	# pages, so L1's Shmem rises only by what COMMIT populated.
 	l2 'gdev; knob guest_target_kb 262144'
 	wait_host $SYS/inflated_bytes $((256 * MiB)) 120
+	# shellcheck disable=SC2016 # expanded in L2
 	l2 'gdev; knob commit_confidence_pct 0; knob margin_kb $(awk "/^MemTotal:/{print \$2}" /proc/meminfo)'
 	sleep 0.5
 	p0=$(hst populated_bytes) s0=$(shmem) r0=$(hst req_commit) m0=$(memfd_bytes)
@@ -145,12 +147,14 @@ l2_suite() {
 	r0=$(hst status_refused_capacity)
 	l2 'gdev; gst shaping_refused > /tmp/refused0; knob mode predict'
 	# a demand that the predictor sees rising (memtouch in the background)
+	# shellcheck disable=SC2317 # run by wait_for
 	refused() { [ "$(hst status_refused_capacity)" -gt "$r0" ]; }
 	for _ in 1 2 3; do
 		l2 "( $memtouch 300 3 > /dev/null 2>&1 & )"
 		wait_for -q 20 refused && break
 	done
 	tap_check "$t: host answered REFUSED_CAPACITY to RESERVE ($r0 -> $(hst status_refused_capacity), req_reserve $(hst req_reserve))" refused
+	# shellcheck disable=SC2016 # expanded in L2
 	tap_check "$t: guest counted the refusals (shaping_refused)" \
 		l2 'gdev; read -r r0 < /tmp/refused0; echo "# '"$t"': reserves $(gst reserves), shaping_refused $r0 -> $(gst shaping_refused)"; [ "$(gst shaping_refused)" -gt "$r0" ]'
 	echo 0 > $SYS/target_pages
@@ -162,6 +166,7 @@ l2_suite() {
 	step "$t: malformed"
 	# --- malformed requests through vshape_guest's own debugfs test mode ---
 	inv0=$(hst status_invalid)
+	# shellcheck disable=SC2016 # expanded in L2
 	l2 'gdev; echo "alloc 6" > $D/shaping/request; mapfile -t bl < $D/shaping/blocks
 		[ ${#bl[@]} = 3 ] || exit 1
 		b0=${bl[0]#* } bad=0
@@ -185,6 +190,7 @@ l2_suite() {
 
 	step "$t: unload"
 	# --- held state for the unload: 32 MiB reserved, 32 MiB committed ---
+	# shellcheck disable=SC2016 # expanded in L2
 	l2 'gdev; echo "alloc 64" > $D/shaping/request
 		req inflate b0-31; req reserve b0-15; req commit b16-31; echo "# commit: $status $granted"'
 	tap_check "$t: test mode holds 32 MiB RESERVED + 32 MiB COMMITTED (ledger $(mb "$(cat $LEDGER/charged_bytes)") MiB)" \
@@ -192,6 +198,7 @@ l2_suite() {
 
 	if [ "$last" = 0 ]; then
 		# unload vshape_guest while a 512 MiB inflation is under way
+		# shellcheck disable=SC2016 # expanded in L2
 		tap_check "$t: rmmod vshape_guest during a 512 MiB inflation" \
 			l2 'gdev; knob guest_target_kb 524288
 			while read -r v < $S/vshape/actual_kb && [ "$v" = 0 ]; do :; done

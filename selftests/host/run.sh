@@ -40,6 +40,7 @@ gcc -O2 -Wall -Wextra -o "$fuzz" selftests/host/vdpa_fuzz.c || tap_bail "build v
 
 # vm_suite NAME CONSOLE scripts/vm-ARGS...: run a sub-suite in a VM, print
 # the TAP lines of its console, exit with scripts/vm's status.
+# shellcheck disable=SC2317 # run by tap_import below
 vm_suite() {
 	local console=$2 rc=0
 	rm -f "$console"
