@@ -7,6 +7,7 @@
 # the array kver[SERIES], and the totals passed, failed, skipped and
 # matched.
 # shellcheck shell=bash
+# shellcheck disable=SC2153,SC2154 # top, logdir, only, SERIES, kver: the caller's (above)
 
 # account NAME P F S: add to the totals.
 account() {
@@ -99,7 +100,8 @@ skips_gate() {
 	unlisted=$("$top/.ci/check-skips" "$logdir/skips" ${1:+"$1"})
 	case $? in
 	0) ;;
-	1)	sed 's|^# skip not in .ci/allowed-skips: |not ok - skipped, not in .ci/allowed-skips: |' <<<"$unlisted"
+	1)	# shellcheck disable=SC2001 # a prefix of each line, not one substitution
+		sed 's|^# skip not in .ci/allowed-skips: |not ok - skipped, not in .ci/allowed-skips: |' <<<"$unlisted"
 		n=$(grep -c . <<<"$unlisted")
 		failed=$((failed + n)) skipped=$((skipped - n)) ;;
 	*)	echo "not ok - .ci/allowed-skips is malformed"
