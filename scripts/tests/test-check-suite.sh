@@ -9,9 +9,11 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 2
 top=$PWD
+# shellcheck source=selftests/lib/tap.sh
+. selftests/lib/tap.sh
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-n=0 bad=0
+# shellcheck disable=SC2016 # expanded when the script exits
+at_exit 'rm -rf "$tmp"'
 
 # fresh: reset the runner's state as scripts/check sets it up.
 fresh() {
@@ -24,13 +26,11 @@ fresh() {
 
 # is NAME WANT-P WANT-F WANT-S: the totals after the suites just run.
 is() {
-	n=$((n + 1))
 	if [ "$passed $failed $skipped" = "$2 $3 $4" ]; then
-		echo "ok $n - $1"
+		tap_ok "$1"
 	else
-		echo "not ok $n - $1 (got $passed passed, $failed failed, $skipped skipped; want $2 $3 $4)"
-		sed 's/^/# /' "$tmp/out"
-		bad=$((bad + 1))
+		tap_not_ok "$1 (got $passed passed, $failed failed, $skipped skipped; want $2 $3 $4)"
+		tap_diag < "$tmp/out"
 	fi
 }
 
@@ -60,8 +60,7 @@ is "a plan that does not match the results fails" 2 1 0
 fresh
 suite --tap t 1 sh -c 'echo 1..1; sleep 5; echo ok 1 - late' > "$tmp/out"
 is "a suite that times out fails" 0 1 0
-n=$((n + 1))
-if grep -q 'timed out after 1s' "$tmp/out"; then echo "ok $n - the timeout is reported"; else echo "not ok $n - the timeout is reported"; bad=$((bad + 1)); fi
+tap_check "the timeout is reported" grep -q 'timed out after 1s' "$tmp/out"
 
 fresh
 suite t 10 true > "$tmp/out"
@@ -89,13 +88,11 @@ fresh
 kver[6.1]=''
 per_kernel vm- -x --tap 10 printf '1..1\nok 1 - @K@\n' > "$tmp/out"
 is "a missing kernel fails its suite, the other runs" 1 1 0
-n=$((n + 1))
-if grep -q '^# vm-6.12-x: ok 1 - 6.12.0-test' "$tmp/out"; then echo "ok $n - @K@ is the kernel version"; else echo "not ok $n - @K@ is the kernel version"; bad=$((bad + 1)); fi
+tap_check "@K@ is the kernel version" grep -q '^# vm-6.12-x: ok 1 - 6.12.0-test' "$tmp/out"
 
 fresh
 only='nomatch*'
 suite t 10 true > "$tmp/out"
 is "a suite that does not match the pattern does not run" 0 0 0
 
-echo "1..$n"
-[ "$bad" -eq 0 ]
+tap_done

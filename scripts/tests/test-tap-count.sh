@@ -10,21 +10,22 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 2
 top=$PWD
+# shellcheck source=selftests/lib/tap.sh
+. selftests/lib/tap.sh
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-n=0 bad=0
+# shellcheck disable=SC2016 # expanded when the script exits
+at_exit 'rm -rf "$tmp"'
 
 # expect NAME WANT: tap-count on stdin must print WANT exactly.
 expect() {
 	local got
 	cat > "$tmp/log"
 	got=$("$top/scripts/tap-count" "$tmp/log" 2>&1)
-	n=$((n + 1))
 	if [ "$got" = "$2" ]; then
-		echo "ok $n - $1"
+		tap_ok "$1"
 	else
-		bad=$((bad + 1)); echo "not ok $n - $1"
-		diff <(echo "$2") <(echo "$got") | sed 's/^/# /'
+		tap_not_ok "$1"
+		diff <(echo "$2") <(echo "$got") | tap_diag
 	fi
 }
 
@@ -178,30 +179,25 @@ ok - x (1 passed, 0 skipped, 1s)
 OUT
 got=$(.ci/check-skips "$tmp/out" "$tmp/allowed" 2>&1)
 rc=$?
-n=$((n + 1))
 if [ "$rc" = 1 ] && [ "$got" = "# skip not in .ci/allowed-skips: vm-6.1-guest: global.bound # no device bound to vshape_guest" ]; then
-	echo "ok $n - check-skips fails on the one unlisted skip"
+	tap_ok "check-skips fails on the one unlisted skip"
 else
-	bad=$((bad + 1)); echo "not ok $n - check-skips fails on the one unlisted skip (rc $rc)"
-	printf '# %s\n' "${got//$'\n'/$'\n'# }"
+	tap_not_ok "check-skips fails on the one unlisted skip (rc $rc)"
+	tap_diag <<<"$got"
 fi
 
 echo 'host: fuzz/*' > "$tmp/noreason"
 got=$(.ci/check-skips "$tmp/out" "$tmp/noreason" 2>&1)
 rc=$?
-n=$((n + 1))
 if [ "$rc" = 2 ] && grep -q 'no reason' <<<"$got"; then
-	echo "ok $n - check-skips rejects an allowlist entry without a reason"
+	tap_ok "check-skips rejects an allowlist entry without a reason"
 else
-	bad=$((bad + 1)); echo "not ok $n - check-skips rejects an allowlist entry without a reason (rc $rc)"
-	printf '# %s\n' "${got//$'\n'/$'\n'# }"
+	tap_not_ok "check-skips rejects an allowlist entry without a reason (rc $rc)"
+	tap_diag <<<"$got"
 fi
 
 grep -v '^# skipped' "$tmp/out" > "$tmp/clean"
 .ci/check-skips "$tmp/clean" "$tmp/allowed" > /dev/null 2>&1
 rc=$?
-n=$((n + 1))
-if [ "$rc" = 0 ]; then echo "ok $n - check-skips passes without skips"; else bad=$((bad + 1)); echo "not ok $n - check-skips passes without skips (rc $rc)"; fi
-
-echo "1..$n"
-[ "$bad" -eq 0 ]
+tap_rc "$rc" "check-skips passes without skips (rc $rc)"
+tap_done
