@@ -12,9 +12,7 @@ cd "$(dirname "$0")/../.." || exit 2
 top=$PWD
 # shellcheck source=selftests/lib/tap.sh
 . selftests/lib/tap.sh
-tmp=$(mktemp -d)
-# shellcheck disable=SC2016 # expanded when the script exits
-at_exit 'rm -rf "$tmp"'
+tap_tmpdir && tmp=$TAP_TMPDIR
 
 # expect NAME WANT: tap-count on stdin must print WANT exactly.
 expect() {

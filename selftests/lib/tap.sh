@@ -24,6 +24,8 @@
 #                           plan that does not match the results adds a
 #                           failing result; exit 1 if anything failed
 #   at_exit CMD             run CMD (eval'd) when the script exits
+#   tap_tmpdir              TAP_TMPDIR = a new directory under $TMPDIR
+#                           (or /tmp), removed when the script exits
 #
 # The first result arms an EXIT trap: a script that ends without
 # tap_done (set -e, a stray exit, a crash of bash) gets a failing result
@@ -44,6 +46,12 @@ _vs_at_exit=()
 at_exit() {
 	_vs_at_exit+=("$1")
 	trap _vs_exit_trap EXIT
+}
+
+TAP_TMPDIR=
+tap_tmpdir() {
+	TAP_TMPDIR=$(mktemp -d "${TMPDIR:-/tmp}/vs-${0##*/}.XXXXXX") || return 1
+	at_exit "rm -rf $(printf '%q' "$TAP_TMPDIR")"
 }
 
 _vs_exit_trap() {

@@ -11,8 +11,7 @@ set -uo pipefail
 lib=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=selftests/lib/lib.sh
 . "$lib/lib.sh"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/vs-test-lib.XXXXXX")
-at_exit 'rm -rf "$tmp"'
+tap_tmpdir && tmp=$TAP_TMPDIR
 
 # child SNIPPET: run SNIPPET in a bash that has sourced the library;
 # sets $out (stdout) and $rc
@@ -86,6 +85,10 @@ chmod +x "$tmp/skipper"
 child 'tap_import ./skipper; tap_done'
 tap_check "tap_import: a producer's skip_all is one skip with its reason" \
 	bash -c 'grep -qx "ok 1 - ./skipper # SKIP no /dev/kvm" <<<"$1" && [ $0 = 0 ]' "$rc" "$out"
+
+child 'tap_tmpdir && [ -d "$TAP_TMPDIR" ] && echo "$TAP_TMPDIR"'
+tap_check "tap_tmpdir: a new directory, removed when the script exits" \
+	bash -c '[ $0 = 0 ] && [ -n "$1" ] && [ ! -e "$1" ]' "$rc" "$out"
 
 # --- wait.sh -----------------------------------------------------------
 echo 0 > "$tmp/tries"
