@@ -328,7 +328,7 @@ static void vs_policy_decide(struct vs_policy *p)
 				READ_ONCE(p->shrink_kb_per_s)), period, 1000)),
 		.block = VS_PAGES_2M,
 		.reserved = vs_resv_live_pages(p),
-		.conf_pct = in.confidence * 100U / 32768U,
+		.conf_pct = vs_q15_to_pct(in.confidence),
 		.commit_pct = READ_ONCE(p->commit_pct),
 		.psi_pct = in.psi_some_pct,
 		.guard_psi_pct = READ_ONCE(p->guard_psi_some_pct),

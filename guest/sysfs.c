@@ -280,7 +280,7 @@ static ssize_t prediction_show(struct device *dev,
 			   q12_of(total_kb, r.raw[VS_CH_USED]),
 			   q12_of(total_kb, r.demand));
 	n += sysfs_emit_at(buf, n, "confidence_pct=%u\nspare_kb=%lu\n",
-			   (unsigned int)r.confidence * 100 / 32768,
+			   vs_q15_to_pct(r.confidence),
 			   READ_ONCE(to_vs(dev)->policy->want_pages) *
 			   KB_PER_PAGE);
 	return n;
