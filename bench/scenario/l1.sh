@@ -57,6 +57,7 @@ vshape_load() {
 		echo \"vshape_guest: mode=\$(k mode) predictor=\$(k predictor) page_reporting=\$(k page_reporting)\""
 }
 
+# shellcheck disable=SC2016 # expanded in L2
 inbox='modprobe virtio_balloon && wait_for 20 compgen -G "/sys/bus/virtio/drivers/virtio_balloon/virtio*" &&
 	echo "virtio_balloon: features $(cat /sys/bus/virtio/drivers/virtio_balloon/virtio*/features)"'
 
@@ -96,6 +97,7 @@ run_config() {
 		return 1
 	fi
 	log "$cfg: $drv"
+	# shellcheck disable=SC2016 # expanded in L2
 	case $cfg in vshape-*) vdir='$S/vshape';; esac
 	l2 "gdev 2>/dev/null; rm -f /tmp/scenario-phase; ( setsid $sampler l2 /run/vshape/l2.csv $period /tmp/scenario-phase $vdir < /dev/null > /dev/null 2>&1 & )"
 	for _ in $(seq 100); do [ -s /tmp/l2scen/l2.csv ] && break; sleep 0.1; done
@@ -116,6 +118,7 @@ run_config() {
 	[ -z "$ctl" ] || { kill "$ctl"; wait "$ctl"; }
 	kill "$spid"
 	wait "$spid"
+	# shellcheck disable=SC2016 # expanded in L2
 	l2 'oom=$(dmesg | grep -c "Out of memory\|oom-kill"); echo "# L2 dmesg: $oom OOM lines"; dmesg | grep -E "WARNING:|BUG:|Oops|Call Trace:" | head -5'
 	stop_l2
 	[ -z "$ctl" ] || cp /tmp/scen-controller.log "$out/rep$rep-$cfg.controller.log"

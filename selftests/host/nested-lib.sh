@@ -11,8 +11,11 @@
 # shellcheck source=selftests/lib/lib.sh
 . "${BASH_SOURCE[0]%/*}/../lib/lib.sh"
 
+# shellcheck disable=SC2034 # for the scripts that source this
 MiB=$((1 << 20))
+# shellcheck disable=SC2034 # for the scripts that source this
 SYS=/sys/bus/vdpa/devices/vs0/vshape
+# shellcheck disable=SC2034 # for the scripts that source this
 LEDGER=/sys/kernel/vshape_host
 HSTATS=/sys/kernel/debug/vshape_host/vs0/stats
 
@@ -76,6 +79,7 @@ l2() {
 # stop_l2: end the agent, wait for the VM; returns the VM's status.
 stop_l2() {
 	mb_quit -t 60 -g "$l2run/rc" "$l2run"
+	# shellcheck disable=SC2016 # evaluated by wait_for at each try
 	wait_for -q 60 '[ -f "$l2run/rc" ]' ||
 		{ echo "# L2 did not exit: killing QEMU"; kill "$(cat "$l2run/qemu.pid")"; }
 	scripts/vm --wait "$l2run" > /dev/null 2>&1
