@@ -1948,6 +1948,74 @@ static void test_ring_faults(void)
 	ok(!reinit(0) && healthy(), "... and after a reset the device works");
 }
 
+/* Write @val to a module parameter; its old value in @old (sz bytes). */
+static int set_param(const char *name, const char *val, char *old, size_t sz)
+{
+	char path[128];
+	FILE *f;
+	int r = 0;
+
+	snprintf(path, sizeof(path), "/sys/module/vshape_host/parameters/%s",
+		 name);
+	f = fopen(path, "r");
+	if (old && (!f || !fgets(old, sz, f)))
+		r = -1;
+	if (f)
+		fclose(f);
+	if (old)
+		old[strcspn(old, "\n")] = 0;
+	f = fopen(path, "w");
+	if (!f || fputs(val, f) < 0)
+		r = -1;
+	if (f && fclose(f))
+		r = -1;
+	return r;
+}
+
+/*
+ * The VMM unmaps guest RAM while a RESERVE of it executes (slowed to
+ * several slices by rate_bytes): the request stops at the unmapped
+ * memory (PARTIAL), and what it had reserved there is pruned with its
+ * charge, instead of states and charges for memory no longer mapped.
+ */
+static void test_unmap_mid_request(void)
+{
+	struct vshape_extent e = { MAP2_IOVA, 16 << 20 };
+	int fd = memfd_create("fuzz-unmap", 0), r;
+	long long c0 = ledger_charged(), r0 = read_sys("reserved_bytes");
+	char old[32] = "";
+	uint8_t *m;
+	long len;
+
+	if (fd < 0 || ftruncate(fd, 16 << 20) ||
+	    (m = mmap(NULL, 16 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		      0)) == MAP_FAILED) {
+		ok(0, "unmap mid-request: memfd: %s", strerror(errno));
+		return;
+	}
+	r = iotlb_msg(VHOST_IOTLB_UPDATE, MAP2_IOVA, 16 << 20, m,
+		      VHOST_ACCESS_RW);
+	shaping(VSHAPE_OP_INFLATE, &e, 1);
+	r |= set_param("rate_bytes", "8388608", old, sizeof(old));
+	usleep(1100000);	/* the byte bucket refills to 8 MiB */
+	shaping_nowait(VSHAPE_OP_RESERVE, &e);
+	usleep(300000);
+	iotlb_msg(VHOST_IOTLB_INVALIDATE, MAP2_IOVA, 16 << 20, NULL, 0);
+	len = wait_used(Q_SHAPING, 30000);
+	ok(!r && len == 24 && resp()->status == VSHAPE_S_PARTIAL &&
+	   resp()->granted < 16 << 20,
+	   "IOTLB unmap while a RESERVE of it executes: PARTIAL (status %d, granted %llu of 16384 KiB)",
+	   resp()->status, (unsigned long long)resp()->granted >> 10);
+	ok(wait_sys("reserved_bytes", r0, 2000) && ledger_charged() == c0,
+	   "... what it had reserved there is pruned (reserved %lld KiB, ledger +%lld KiB)",
+	   (read_sys("reserved_bytes") - r0) >> 10,
+	   (ledger_charged() - c0) >> 10);
+	if (!old[0] || set_param("rate_bytes", old, NULL, 0))
+		perror("restore rate_bytes");
+	munmap(m, 16 << 20);
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	struct vshape_extent e[2];
@@ -2088,6 +2156,7 @@ int main(int argc, char **argv)
 	test_alias_and_prune();
 	test_commit_huge();
 	test_rewrite_mid_request();
+	test_unmap_mid_request();
 	test_stats_queue();
 	test_ring_faults();
 	test_shared_ledger(argc == 4 ? argv[3] : NULL);
