@@ -4,8 +4,8 @@
 # Scenario benchmark, L1 side: run INSIDE an L1 6.12 VM with KVM
 # (bench/scenario/run.sh starts it with scripts/vm --nested).  One
 # repetition: for each configuration of SCEN_CONFIGS, one after the
-# other, a fresh L2 guest (same kernel, 1 GiB of RAM in a shared memfd,
-# KVM, one vCPU) runs the same workload script while two samplers record
+# other, a fresh L2 guest (same kernel, SCEN_L2_MIB of RAM in a shared
+# memfd, KVM, one vCPU) runs the same workload script from the same disk while two samplers record
 # (bench/scenario/sampler.c): L2's view every SCEN_PERIOD_MS, shipped
 # through the shared run directory, and L1's (the memfd's allocated
 # blocks, Shmem, the vshape device) with L2's latest line appended.
@@ -21,8 +21,9 @@
 # Environment: VSHAPE_HOST_KO, SCEN_KVER (L2), SCEN_GUEST_KO, SCEN_SAMPLER,
 # SCEN_WORKLOAD (script run in L2), SCEN_OUT (results dir shared with L0),
 # SCEN_REP, SCEN_CONFIGS, SCEN_PERIOD_MS (200), SCEN_MARGIN_MIB (192),
-# SCEN_CACHE_FILE, SCEN_MEMTOUCH, SCEN_WL_ENV (extra VAR=VAL words for the
-# workload).  Writes $SCEN_OUT/rep<N>-<config>.csv and .meta.
+# SCEN_L2_MIB (L2's RAM, 1024),
+# SCEN_DISK (the workload disk, bench/scenario/mkdisk.sh), SCEN_WL_ENV
+# (extra VAR=VAL words for the workload).  Writes $SCEN_OUT/rep<N>-<config>.csv and .meta.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=selftests/host/nested-lib.sh
@@ -30,6 +31,7 @@ cd "$(dirname "$0")/../.." || exit 1
 out=${SCEN_OUT:?}
 rep=${SCEN_REP:-1}
 period=${SCEN_PERIOD_MS:-200}
+l2mib=${SCEN_L2_MIB:-1024}
 sampler=${SCEN_SAMPLER:?}
 read -r -a configs <<<"${SCEN_CONFIGS:-none fpr host-reactive vshape-reactive vshape-predict}"
 log() { echo "# [rep $rep $(date +%T)] $*"; }
@@ -39,10 +41,22 @@ mount -t debugfs none /sys/kernel/debug 2>/dev/null
 insmod "$VSHAPE_HOST_KO" || exit 1
 vdpa dev add mgmtdev vshape name vs0 || exit 1
 for _ in $(seq 50); do [ -e /dev/vhost-vdpa-0 ] && break; sleep 0.1; done
-# Every configuration reads the same files through L1's 9p cache: read
-# them once now, so the first configuration does not pay L0's 9p for all.
-cat "$SCEN_CACHE_FILE" /usr/lib/gcc/x86_64-linux-gnu/*/cc1 /usr/bin/sqlite3 \
-	/usr/bin/gcc "/boot/vmlinuz-$SCEN_KVER" > /dev/null 2>&1
+# The workload disk (bench/scenario/mkdisk.sh, built by run.sh): copied
+# to L1's tmpfs and given to L2 as a virtio-pmem device (its pages map
+# into L2's physical memory: a read is a copy, no I/O request), mounted
+# read-only at /tmp/scen-root with L2's /tmp, /dev and /proc inside; the
+# workload runs chrooted there.  Through L2's 9p root, and through a
+# virtio-blk disk, reads ran at 0.07-0.3 MiB/s on the 2-core machine at
+# load 8-12: one gcc -O2 -c spent over 4 minutes loading cc1.
+cp "$SCEN_DISK" /tmp/scen-disk.img || exit 1
+disk_mib=$(($(stat -c %s /tmp/scen-disk.img) >> 20))
+disk=(--mem "${l2mib}M,slots=1,maxmem=$((l2mib + disk_mib))M"
+	--qemu-arg "-object memory-backend-file,id=wldisk,mem-path=/tmp/scen-disk.img,size=${disk_mib}M,share=off,readonly=on"
+	--qemu-arg "-device virtio-pmem-pci,memdev=wldisk,id=pmem0")
+mount_disk='modprobe virtio_pmem && modprobe nd_pmem && modprobe ext4 && mkdir -p /tmp/scen-root &&
+	wait_for 20 "[ -b /dev/pmem0 ]" && mount -o ro /dev/pmem0 /tmp/scen-root &&
+	mount --bind /tmp /tmp/scen-root/tmp && mount --bind /dev /tmp/scen-root/dev &&
+	mount -t proc proc /tmp/scen-root/proc'
 
 # knobs of vshape_guest in predict mode for the two vshape configurations
 # (the knobs that this build of vshape_guest has: page_reporting and
@@ -76,7 +90,7 @@ run_config() {
 	vshape-reactive|vshape-predict)
 		dev=vhost-vdpa-device-pci,vhostdev=/dev/vhost-vdpa-0
 		devdir=$SYS
-		echo $((1024 * MiB)) > $LEDGER/capacity_bytes
+		echo $((l2mib * MiB)) > $LEDGER/capacity_bytes
 		echo 0 > $SYS/target_pages
 		if [ "$cfg" = vshape-reactive ]; then load=$(vshape_load last); else load=$(vshape_load lstm); fi;;
 	*) log "unknown configuration $cfg"; return 1;;
@@ -85,12 +99,17 @@ run_config() {
 	t0=$SECONDS
 	# the L2 VM's life: a slow configuration must finish its workload
 	# (the tests' default of 1200 s cut two runs of the first attempt)
-	if ! L2_VM_TIMEOUT=5400 L2_DEVICE=$dev start_l2 "$SCEN_KVER" /tmp/l2scen --qmp "$sock"; then
+	if ! L2_MEM=${l2mib}M L2_VM_TIMEOUT=5400 L2_DEVICE=$dev start_l2 "$SCEN_KVER" /tmp/l2scen --qmp "$sock" "${disk[@]}"; then
 		log "$cfg: L2 did not start"
 		tail -n 20 /tmp/l2scen/console.log | sed 's/^/# L2| /'
 		return 1
 	fi
 	log "$cfg: L2 up in $((SECONDS - t0)) s"
+	if ! l2 "$mount_disk"; then
+		log "$cfg: the workload disk does not mount"
+		stop_l2
+		return 1
+	fi
 	if ! drv=$(L2_TIMEOUT=300 l2 "$load"); then
 		log "$cfg: balloon driver does not load or bind: $drv"
 		stop_l2
@@ -111,7 +130,7 @@ run_config() {
 	sleep 2	# a baseline before the workload
 	log "$cfg: workload $SCEN_WORKLOAD"
 	t0=$SECONDS
-	L2_TIMEOUT=3000 l2 "SCEN_PHASE_FILE=/tmp/scenario-phase SCEN_CACHE_FILE=$SCEN_CACHE_FILE SCEN_MEMTOUCH=$SCEN_MEMTOUCH ${SCEN_WL_ENV:-} $SCEN_WORKLOAD" | sed 's/^/# L2: /'
+	L2_TIMEOUT=3000 l2 "chroot /tmp/scen-root /bin/bash -c 'cd /wl && SCEN_PHASE_FILE=/tmp/scenario-phase ${SCEN_WL_ENV:-} exec /bin/bash workload.sh'" | sed 's/^/# L2: /'
 	rc=${PIPESTATUS[0]}
 	log "$cfg: workload exit $rc after $((SECONDS - t0)) s"
 	sleep 2	# the tail: what the host still holds after the work
@@ -122,8 +141,8 @@ run_config() {
 	l2 'oom=$(dmesg | grep -c "Out of memory\|oom-kill"); echo "# L2 dmesg: $oom OOM lines"; dmesg | grep -E "WARNING:|BUG:|Oops|Call Trace:" | head -5'
 	stop_l2
 	[ -z "$ctl" ] || cp /tmp/scen-controller.log "$out/rep$rep-$cfg.controller.log"
-	printf 'config=%s\nrep=%s\nworkload=%s\nworkload_rc=%s\nkver=%s\nperiod_ms=%s\ndriver=%s\n' \
-		"$cfg" "$rep" "$SCEN_WORKLOAD" "$rc" "$SCEN_KVER" "$period" "$drv" > "$out/rep$rep-$cfg.meta"
+	printf 'config=%s\nrep=%s\nworkload=%s\nworkload_rc=%s\nkver=%s\nperiod_ms=%s\nl2_mib=%s\nworkload_env=%s\ndriver=%s\n' \
+		"$cfg" "$rep" "$SCEN_WORKLOAD" "$rc" "$SCEN_KVER" "$period" "$l2mib" "${SCEN_WL_ENV:-}" "$drv" > "$out/rep$rep-$cfg.meta"
 	[ "$rc" = 0 ]
 }
 

@@ -7,16 +7,19 @@
 #
 #   bench/scenario/run.sh [WORKLOAD-SCRIPT]
 #
-# WORKLOAD-SCRIPT (default bench/scenario/workload.sh) runs inside L2 from
-# the checkout's root; its contract is in the default's header.  Each
-# repetition is ONE L1 boot (6.12 under TCG, one vCPU, KVM inside) that
+# WORKLOAD-SCRIPT (default bench/scenario/workload.sh) runs inside L2,
+# chrooted in the workload disk (bench/scenario/mkdisk.sh: the script,
+# the programs it runs, the page-cache phase's file and the compile
+# phase's sources, SCEN_CC_FILES, default predictor/calib.c); its
+# contract is in the default's header.  Each repetition is ONE L1 boot (6.12 under TCG, one vCPU, KVM inside) that
 # runs every configuration one after the other (bench/scenario/l1.sh); the
 # order rotates between repetitions so that none always goes first.
 # SCEN_PARALLEL > 1 runs that many repetitions (L1 VMs) at once: ratios
 # are taken within a repetition, so they stay comparable.
 # Environment: SCEN_REPS (3), SCEN_CONFIGS, SCEN_PERIOD_MS (200),
-# SCEN_MARGIN_MIB (host-reactive's margin, 192), SCEN_CACHE_MIB (size of
-# the page-cache phase's file, 256), SCEN_WL_ENV (VAR=VAL words passed to
+# SCEN_MARGIN_MIB (host-reactive's margin, 192), SCEN_L2_MIB (L2's RAM,
+# 1024), SCEN_CACHE_MIB (size of
+# the page-cache phase's file, 32), SCEN_CC_FILES, SCEN_WL_ENV (VAR=VAL words passed to
 # the workload, e.g. "SCEN_CYCLES=4 SCEN_BATCH_MIB=300"), SCEN_PARALLEL
 # (repetitions run at once, each its own L1 VM; default 1), SCEN_NO_REPORT=1
 # (only collect).  Raw samples go to build/bench-scenario/; then
@@ -40,9 +43,12 @@ make -s -C selftests/guest memtouch > /dev/null
 gcc -O2 -Wall -Wextra -static -o "$out/sampler" bench/scenario/sampler.c
 # the page-cache phase's file: random data, so nothing compresses it
 cache=$top/build/scenario-cache.dat
-want=$((${SCEN_CACHE_MIB:-64} << 20))
+want=$((${SCEN_CACHE_MIB:-32} << 20))
 [ "$(stat -c %s "$cache" 2>/dev/null || echo 0)" = "$want" ] ||
 	head -c "$want" /dev/urandom > "$cache"
+# the disk L2 runs the workload from (bench/scenario/mkdisk.sh)
+read -r -a cc_files <<<"${SCEN_CC_FILES:-predictor/calib.c}"
+bench/scenario/mkdisk.sh "$out/disk.img" "$workload" "$cache" "${cc_files[@]}"
 
 # one_rep REP: one L1 boot, every configuration; repetition r starts
 # with configuration (2r - 2) mod n, so the first configurations of
@@ -56,13 +62,13 @@ one_rep() {
 	scripts/vm --kernel "$kver" --mem 3G --smp 1 --accel tcg --nested --quiet \
 		--timeout 7200 --console "$out/rep$rep.console" --results "$out" \
 		--env "VSHAPE_HOST_KO=$host" --env "SCEN_KVER=$kver" \
-		--env "SCEN_GUEST_KO=$top/build/$kver/guest/vshape_guest.ko" \
+		--env "SCEN_GUEST_KO=${SCEN_GUEST_KO:-$top/build/$kver/guest/vshape_guest.ko}" \
 		--env "SCEN_SAMPLER=$out/sampler" --env "SCEN_WORKLOAD=$workload" \
 		--env "SCEN_OUT=$out" --env "SCEN_REP=$rep" --env "SCEN_CONFIGS=$order" \
 		--env "SCEN_PERIOD_MS=${SCEN_PERIOD_MS:-200}" \
 		--env "SCEN_MARGIN_MIB=${SCEN_MARGIN_MIB:-192}" \
-		--env "SCEN_CACHE_FILE=$cache" --env "SCEN_MEMTOUCH=$top/selftests/guest/memtouch" \
-		--env "SCEN_WL_ENV=${SCEN_WL_ENV:-}" \
+		--env "SCEN_DISK=$out/disk.img" \
+		--env "SCEN_WL_ENV=${SCEN_WL_ENV:-}" --env "SCEN_L2_MIB=${SCEN_L2_MIB:-1024}" \
 		-- bench/scenario/l1.sh > "$out/rep$rep.log" 2>&1 ||
 		{ echo "scenario: repetition $rep exit $? (log: $out/rep$rep.log)" >&2; return 1; }
 }

@@ -46,16 +46,18 @@ hst() { awk -v k="$1" '$1 == k { print $2 }' "$HSTATS"; }
 # and wait until it is up (returns 1 if it is not within 10 minutes).
 # L2_DEVICE replaces the balloon device (default: vshape_host's vs0
 # through vhost-vdpa-device-pci), e.g. QEMU's own virtio-balloon-pci.
-# L2_VM_TIMEOUT (default 1200 s) bounds the L2 VM's whole life.
+# L2_VM_TIMEOUT (default 1200 s) bounds the L2 VM's whole life; L2_MEM
+# (default 1G) is L2's RAM.
 start_l2() {
-	local kver=$1 ram=memory-backend-memfd,id=ram,size=1G,share=on
+	local kver=$1 mem=${L2_MEM:-1G}
+	local ram=memory-backend-memfd,id=ram,size=$mem,share=on
 	l2run=$2
 	shift 2
 	rm -rf "$l2run"
 	mkdir -p "$l2run"
 	[ -z "${L2_RAM_FILE:-}" ] ||
-		ram=memory-backend-file,id=ram,size=1G,share=on,mem-path=$L2_RAM_FILE,align=2M
-	scripts/vm --kernel "$kver" --accel kvm --mem 1G --smp 1 --quiet \
+		ram=memory-backend-file,id=ram,size=$mem,share=on,mem-path=$L2_RAM_FILE,align=2M
+	scripts/vm --kernel "$kver" --accel kvm --mem "$mem" --smp 1 --quiet \
 		--timeout "${L2_VM_TIMEOUT:-1200}" --background --rundir "$l2run" \
 		--append " $(vs_boot_args)" \
 		--qemu-arg "-object $ram" \
