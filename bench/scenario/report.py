@@ -269,7 +269,7 @@ def goals(s):
                   "used in the same run)",
                   o is not None and o <= 1.2,
                   ("%.0f%% above its own run's guest used" % ((o - 1) * 100) if o else "n/a") +
-                  ("; %.0f%% above the none run's guest used" % ((f_none / on - 1) * 100)
+                  ("; %+.0f%% against the none run's guest used" % ((f_none / on - 1) * 100)
                    if f_none and on else "")))
         rb, rn = vp["ramps_backed_before"], vp["ramps"]
         g.append(("backing in place before >= 80% of ramps (vshape-predict)",
