@@ -92,7 +92,7 @@ policy() {
 }
 # jobs_left: is a memtouch still running in L2 (builtins only)
 jobs_left='jobs_left() { local f c; for f in /proc/[0-9]*/comm; do
-	read -r c < "$f" 2>/dev/null && [ "$c" = memtouch ] && return 0; done; return 1; }'
+	read -r c 2>/dev/null < "$f" && [ "$c" = memtouch ] && return 0; done; return 1; }'
 
 # settle: let the policy size the balloon and page reporting return what
 # boot touched, so the ramp starts from a footprint close to what L2 uses

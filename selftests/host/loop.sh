@@ -1,8 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The closed loop (suite loop-nested; not yet in scripts/check until it
-# has passed, docs/testing.md): boot an L1 6.12 VM
+# The closed loop in make check (suite loop-nested): boot an L1 6.12 VM
 # with KVM inside and run selftests/host/loop-l1.sh there (one L2, one
 # short cycle of demand; see its header for what it asserts).  TAP on
 # stdout; exit 0 passed, 1 failed (no 6.12 kernel is a failure).  The
