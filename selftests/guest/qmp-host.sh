@@ -140,11 +140,13 @@ total=$(kv MemTotal_kb <<<"$st")
 floor=$(kv floor_kb <<<"$st")
 # clamped: the balloon stopped at the floor (a new floor stop), holding
 # most of the RAM, and the guest kept about the floor free (MemFree is
-# read after a 32 MiB allocation came and went: 16 MiB of slack)
+# read after a 32 MiB allocation came and went: 32 MiB of slack; 6.1
+# read 88 MiB at a 108 MiB floor once, still far above the min
+# watermarks, about 44 MiB, where an overfilled balloon would leave it)
 tap_check "a host target above guest RAM is clamped at the floor" \
 	[ "$(kv floor_stops <<<"$st")" -gt "$(kv floor_stops <<<"$after")" \
 	  -a "$held" -gt $((total / 2)) -a "$held" -lt "$total" \
-	  -a "$(kv MemFree_kb <<<"$st")" -ge $((floor - 16 * 1024)) ]
+	  -a "$(kv MemFree_kb <<<"$st")" -ge $((floor - 32 * 1024)) ]
 tap_check "the guest stays healthy at the floor (allocates, no OOM kill)" \
 	[ "$(kv alloc_status <<<"$st")" = 0 -a "$(kv oom_kills <<<"$st")" = 0 ]
 

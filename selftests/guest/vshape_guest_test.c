@@ -308,7 +308,12 @@ TEST(target_of_all_ram_stops_at_floor)
 	TH_LOG("min watermarks without boost %lld KiB, margin %lld KiB",
 	       wmin, vs_read_num("floor_margin_kb"));
 	EXPECT_GT(wmin, 0);
-	EXPECT_GE(floor - vs_read_num("floor_margin_kb"), wmin);
+	/*
+	 * 1 MiB of slack below: on 6.12 /proc/zoneinfo's min lines sum to
+	 * 128 KiB more than the driver's populated zones (seen twice); a
+	 * floor without the watermarks (the margin only) is far outside.
+	 */
+	EXPECT_GE(floor - vs_read_num("floor_margin_kb"), wmin - 1024);
 	EXPECT_LE(floor - vs_read_num("floor_margin_kb"), 2 * wmin + 1024);
 	/* it held most of the RAM, not a token amount */
 	EXPECT_GT(held, total / 2);
