@@ -52,19 +52,22 @@ sleep 0.5
 row "guest target 256 MiB: $(($(hst req_inflate) - r0)) INFLATE requests of 2 MiB extents"
 echo "# host debugfs extents (gpa, bytes, state), first of $(wc -l < /sys/kernel/debug/vshape_host/vs0/extents): $(head -n1 /sys/kernel/debug/vshape_host/vs0/extents)"
 
-# Predict mode with no spare memory in the guest's view (floor margin
-# above RAM) and commit_confidence_pct 0: every block leaving the
-# balloon is COMMITted first, so the host populates it before the guest
+# Predict mode with no spare memory in the guest's view (the policy's
+# margin_kb above RAM; not floor_margin_kb, whose shortfall is the
+# low-memory guard that deflates at once without COMMIT) and
+# commit_confidence_pct 0: every block leaving the balloon is
+# COMMITted first, so the host populates it before the guest
 # could touch it.
 # shellcheck disable=SC2016 # $(awk ...) runs in L2, on L2's meminfo
-l2 'gdev; knob commit_confidence_pct 0; knob floor_margin_kb $(awk "/^MemTotal:/{print \$2}" /proc/meminfo); knob mode predict'
+l2 'gdev; knob commit_confidence_pct 0; knob margin_kb $(awk "/^MemTotal:/{print \$2}" /proc/meminfo); knob mode predict'
 wait_host $SYS/inflated_bytes 0 120 || fail "deflate"
 sleep 0.5
 row "predict mode, no spare memory predicted: COMMIT, DEFLATE"
 echo "# host: $(hst req_commit) COMMIT requests, $(mb "$(hst populated_bytes)") MiB populated before the guest touched it"
+[ "$(hst req_commit)" -gt 0 ] || fail "predict mode deflated without COMMIT"
 
 # follow the host's target only (config num_pages)
-l2 'gdev; knob floor_margin_kb 65536; knob guest_target_kb 0; knob mode host'
+l2 'gdev; knob margin_kb 65536; knob guest_target_kb 0; knob mode host'
 echo 32768 > $SYS/target_pages
 wait_host $SYS/inflated_bytes $((128 * MiB)) 120 || fail "host target"
 sleep 0.5
