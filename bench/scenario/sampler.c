@@ -32,6 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../mono_clock.h"
+
 #define L2_COLUMNS "t,phase,total_kb,avail_kb,free_kb,cached_kb,balloon_kb," \
 	"demand_kb,psi_some_us,psi_full_us,pgmajfault,refault_anon," \
 	"refault_file,oom_kill"
@@ -42,14 +44,6 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	stop = 1;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* Read a whole small file into buf (NUL-terminated); -1 on error. */
@@ -94,23 +88,11 @@ static long long psi_total(const char *text, const char *line)
 	return p ? strtoll(p + 6, NULL, 10) : -1;
 }
 
-static void sleep_until(double t)
-{
-	double d = t - now();
-	struct timespec ts;
-
-	if (d <= 0)
-		return;
-	ts.tv_sec = (time_t)d;
-	ts.tv_nsec = (long)((d - ts.tv_sec) * 1e9);
-	nanosleep(&ts, NULL);
-}
-
 static int l2_main(FILE *out, double period, char **argv, int argc)
 {
 	static char mi[8192], vm[16384], psi[512], ph[128], pred[512], sys[256];
 	const char *phase_file = argv[0], *vdir = argc > 1 ? argv[1] : NULL;
-	double t0 = now(), next = t0;
+	double t0 = mono_now(), next = t0;
 	long long balloon_kb, demand_kb;
 	char *nl;
 
@@ -143,7 +125,7 @@ static int l2_main(FILE *out, double period, char **argv, int argc)
 				demand_kb = field(pred, "demand_kb");
 		}
 		fprintf(out, "%.3f,%s,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld\n",
-			now() - t0, ph, field(mi, "MemTotal"),
+			mono_now() - t0, ph, field(mi, "MemTotal"),
 			field(mi, "MemAvailable"), field(mi, "MemFree"),
 			field(mi, "Cached"), balloon_kb, demand_kb,
 			psi_total(psi, "some"), psi_total(psi, "full"),
@@ -152,7 +134,7 @@ static int l2_main(FILE *out, double period, char **argv, int argc)
 			field(vm, "workingset_refault_file"),
 			field(vm, "oom_kill"));
 		fflush(out);
-		sleep_until(next);
+		mono_sleep_until(next);
 	}
 	return 0;
 }
@@ -197,7 +179,7 @@ static int l1_main(FILE *out, double period, char **argv, int argc)
 {
 	static char mi[8192], tail[4096], last[1024];
 	const char *log = argv[1], *dev = argc > 2 ? argv[2] : NULL;
-	double t0 = now(), next = t0;
+	double t0 = mono_now(), next = t0;
 	size_t tlen = 0;
 	int memfd, lfd = -1;
 	struct stat st;
@@ -236,13 +218,13 @@ static int l1_main(FILE *out, double period, char **argv, int argc)
 		if (fstat(memfd, &st) || slurp("/proc/meminfo", mi, sizeof(mi)))
 			return 1;
 		if (last[0] && isdigit((unsigned char)last[0]))
-			fprintf(out, "%.3f,%lld,%lld,%lld,%lld,%s\n", now() - t0,
+			fprintf(out, "%.3f,%lld,%lld,%lld,%lld,%s\n", mono_now() - t0,
 				(long long)st.st_blocks * 512,
 				field(mi, "Shmem") * 1024,
 				sysfs_ll(dev, "inflated_bytes"),
 				sysfs_ll(dev, "committed_bytes"), last);
 		fflush(out);
-		sleep_until(next);
+		mono_sleep_until(next);
 	}
 	return 0;
 }
