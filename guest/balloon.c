@@ -272,6 +272,11 @@ unsigned long vs_deflate(struct vshape_dev *vs, unsigned long nr_pages,
 		struct page *page = list_first_entry(&acked, struct page, lru);
 
 		list_del(&page->lru);
+		/* backed ahead of demand: not for page reporting to undo */
+		if (pre_op == VSHAPE_OP_COMMIT)
+			vs_reporting_note_commit(vs, page_to_pfn(page),
+						 PageCompound(page) ?
+						 VS_PAGES_2M : 1);
 		if (PageCompound(page))
 			__free_pages(page, VS_ORDER_2M);
 		else

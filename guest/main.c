@@ -228,6 +228,7 @@ static int vs_probe(struct virtio_device *vdev)
 	INIT_WORK(&vs->stats_work, vs_stats_work);
 	spin_lock_init(&vs->stop_update_lock);
 	vs_balloon_init(vs);
+	vs_reporting_init(vs);
 	vs->oom_nb.notifier_call = vs_oom_notify;
 	vs->oom_nb.priority = 80;	/* same as the in-tree balloon */
 

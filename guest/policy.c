@@ -13,9 +13,11 @@
  *    margins, so it holds what the guest will not need (page reporting
  *    already returns what is free; the balloon's shrink reclaims clean
  *    page cache too, at shrink_kb_per_s at most);
- *  - a predicted rise deflates ahead with COMMIT when the confidence is
- *    at least commit_confidence_pct (the host backs the blocks before the
- *    guest touches them), and RESERVEs the blocks when it is lower; a
+ *  - a predicted rise deflates ahead with COMMIT when the policy is sure
+ *    of the band (its realised coverage, vs_rule_sure_pct(), is at least
+ *    commit_confidence_pct): the host backs the blocks before the guest
+ *    touches them, and page reporting leaves them alone for
+ *    report_commit_grace_ms; it RESERVEs the blocks when less sure; a
  *    reservation is RELEASEd after reserve_grace_ms if still held;
  *  - memory PSI "some" or the refault rate over their knob deflates the
  *    whole policy target at once, whatever the prediction, and holds
@@ -234,7 +236,10 @@ static unsigned int vs_q12_pct(s16 q)
 	return q > 0 ? (unsigned int)q * 100U / 4096U : 0;
 }
 
-/* The prediction the rule reads, from the chosen predictor. */
+/*
+ * The prediction the rule reads, from the chosen predictor: the same
+ * rule for both, only the peak and the sureness differ.
+ */
 static void vs_policy_input(struct vshape_dev *vs, unsigned int kind,
 			    struct vs_policy_input *in)
 {
@@ -250,14 +255,14 @@ static void vs_policy_input(struct vshape_dev *vs, unsigned int kind,
 			    mult_frac(total, (unsigned long)pr.refault, 4096UL) :
 			    0;
 	if (kind == VS_PREDICTOR_LAST) {
-		in->predicted_peak_upper_kb = pr.used_kb;
-		in->margin_kb = 0;
-		in->confidence = S16_MAX;
+		in->peak_kb = pr.used_kb;
+		in->sure_pct = VS_SURE_MAX;
 	} else {
-		/* The peak over the horizon is at least what is used now. */
-		in->predicted_peak_upper_kb = max(pr.upper_kb, pr.used_kb);
-		in->margin_kb = max(pr.margin_kb, 0L);
-		in->confidence = pr.confidence;
+		/* upper + margin: the margin corrects the model's bias */
+		in->peak_kb = vs_rule_peak_kb((long)pr.band_kb, pr.used_kb);
+		in->sure_pct = vs_rule_sure_pct(pr.calib_resolved,
+						pr.calib_shortfalls,
+						VS_SURE_WARM_OUTCOMES);
 	}
 }
 
@@ -316,10 +321,9 @@ static void vs_policy_decide(struct vs_policy *p)
 	r = (struct vs_rule_in){
 		.total = total,
 		.cur = min(p->target_pages, held),
-		.peak = KB_TO_PAGES(in.predicted_peak_upper_kb),
+		.peak = KB_TO_PAGES(in.peak_kb),
 		.used = KB_TO_PAGES(in.used_kb),
-		.margin = KB_TO_PAGES(in.margin_kb +
-				      (unsigned long)READ_ONCE(p->margin_kb)),
+		.margin = KB_TO_PAGES((unsigned long)READ_ONCE(p->margin_kb)),
 		.floor_margin = READ_ONCE(vs->floor_margin_pages),
 		/* 1/64 of RAM, at least 16 MiB: no churn on wiggles */
 		.hyst = max(total / 64, 8 * VS_PAGES_2M),
@@ -328,7 +332,7 @@ static void vs_policy_decide(struct vs_policy *p)
 				READ_ONCE(p->shrink_kb_per_s)), period, 1000)),
 		.block = VS_PAGES_2M,
 		.reserved = vs_resv_live_pages(p),
-		.conf_pct = vs_q15_to_pct(in.confidence),
+		.conf_pct = in.sure_pct,
 		.commit_pct = READ_ONCE(p->commit_pct),
 		.psi_pct = in.psi_some_pct,
 		.guard_psi_pct = READ_ONCE(p->guard_psi_some_pct),

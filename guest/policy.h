@@ -27,18 +27,18 @@ struct vshape_dev;
 struct dentry;
 
 /*
- * What one decision is made from.  The predictor's side: the upper
- * forecast of the peak demand over the horizon, its calibrated margin and
- * the model's confidence (with predictor=last: the last observed demand,
- * no margin, full confidence).  The observed side: demand now, memory
- * PSI "some" over the last period, the refault rate.
+ * What one decision is made from.  The predictor's side: the peak demand
+ * over the horizon the balloon is sized for (the calibrated band, never
+ * below the demand now) and how sure the policy is of it (the band's
+ * realised coverage, vs_rule_sure_pct()); with predictor=last: the last
+ * observed demand, sure.  The observed side: demand now, memory PSI
+ * "some" over the last period, the refault rate.
  */
 struct vs_policy_input {
 	bool valid;
 	u64 seq;
-	unsigned long predicted_peak_upper_kb;
-	unsigned long margin_kb;
-	u16 confidence;			/* Q0.15 */
+	unsigned long peak_kb;
+	unsigned int sure_pct;
 	unsigned long used_kb;
 	unsigned int psi_some_pct;
 	unsigned long refault_per_s;	/* 4 KiB pages per second */
@@ -49,7 +49,7 @@ struct vs_decision {
 	u64 seq;			/* the prediction it was made from */
 	u64 time_ns;
 	unsigned int action;		/* enum vs_policy_action */
-	unsigned int conf_pct;
+	unsigned int conf_pct;		/* the policy's: vs_rule_sure_pct() */
 	unsigned int psi_some_pct;
 	unsigned long refault_per_s;
 	unsigned long used_kb;
@@ -106,7 +106,7 @@ struct vs_policy {
 	 * once per decision with READ_ONCE(); no lock needed.
 	 */
 	unsigned int predictor;		/* enum vs_predictor_kind */
-	unsigned int commit_pct;	/* COMMIT at or above this confidence */
+	unsigned int commit_pct;	/* COMMIT at or above this sureness */
 	unsigned int grace_ms;		/* reservations live this long */
 	unsigned int guard_psi_some_pct;	/* 0: off */
 	unsigned int guard_refault_per_s;	/* 0: off */
@@ -115,7 +115,15 @@ struct vs_policy {
 	unsigned int margin_kb;		/* added to the predicted peak */
 };
 
-#define VS_DEFAULT_COMMIT_PCT		70
+/*
+ * COMMIT when the band covered the peak that followed in at least 90%
+ * of its outcomes: ten times the default shortfall target (1%), so a
+ * calibration that has not converged (or a model it cannot follow) does
+ * not commit.
+ */
+#define VS_DEFAULT_COMMIT_PCT		90
+/* Outcomes the calibration must know before the policy is sure at all. */
+#define VS_SURE_WARM_OUTCOMES		64
 #define VS_DEFAULT_GRACE_MS		10000
 #define VS_DEFAULT_GUARD_PSI_PCT	10
 #define VS_DEFAULT_GUARD_REFAULT	2560	/* 10 MiB/s of 4 KiB pages */

@@ -17,7 +17,8 @@
  *    observed now needs (want_obs from the available memory read at the
  *    decision, no hysteresis);
  *  - grow: want is below the balloon (cur) by the hysteresis or more:
- *    sure (confidence >= commit_pct): target want, COMMIT before the
+ *    sure (confidence >= commit_pct, see vs_rule_sure_pct() for what the
+ *    confidence is): target want, COMMIT before the
  *    deflation; unsure: deflate only what the observed demand needs
  *    (target max(want, want_obs)), RESERVE the rest of the predicted rise;
  *  - shrink: want is above cur by the hysteresis or more and no guard is
@@ -68,6 +69,49 @@ struct vs_rule_out {
 	bool commit;			/* COMMIT before deflating */
 	unsigned long reserve;		/* pages to RESERVE (head blocks) */
 };
+
+/*
+ * How sure the policy is of a predicted rise, in percent: the share of
+ * the calibrated band's resolved outcomes in which the peak demand that
+ * followed stayed within the band (predictor/calib.h), i.e. the band's
+ * realised coverage since the calibration last restarted.  The online
+ * calibration keeps it near 1 - calib_target_ppm on any workload, so
+ * unlike the model's own confidence output it means the same on every
+ * workload; it is 0 until @warm outcomes are known, and at most
+ * VS_SURE_MAX: a finite record never proves a band certain, so
+ * commit_confidence_pct 100 means "never COMMIT".
+ */
+#define VS_SURE_MAX	99U
+
+static inline unsigned int vs_rule_sure_pct(unsigned long long resolved,
+					    unsigned long long shortfalls,
+					    unsigned long long warm)
+{
+	unsigned long long hits;
+	unsigned int pct;
+
+	if (!resolved || resolved < warm || shortfalls > resolved)
+		return 0;
+	hits = resolved - shortfalls;
+	/* hits * 100 / resolved, without a 64-bit division */
+	for (pct = VS_SURE_MAX; pct; pct--)
+		if (hits * 100 >= (unsigned long long)pct * resolved)
+			break;
+	return pct;
+}
+
+/*
+ * The peak demand the balloon is sized for: the calibrated band (the
+ * model's upper forecast plus the calibration margin, which goes
+ * negative when the model over-forecasts, so the size follows the
+ * outcomes, not the model's bias), never below the demand observed now.
+ * In KiB, the band signed.
+ */
+static inline unsigned long vs_rule_peak_kb(long band_kb, unsigned long used_kb)
+{
+	return band_kb > 0 && (unsigned long)band_kb > used_kb ?
+	       (unsigned long)band_kb : used_kb;
+}
 
 static inline unsigned long vs_rule_room(unsigned long total,
 					 unsigned long need)

@@ -251,6 +251,8 @@ void vs_predict_get(struct vshape_dev *vs, struct vs_prediction *out)
 	mutex_lock(&p->lock);
 	out->valid = p->steps > 0;
 	r = p->latest;
+	out->calib_resolved = p->calib.resolved;
+	out->calib_shortfalls = p->calib.shortfalls;
 	mutex_unlock(&p->lock);
 
 	out->seq = r.seq;
@@ -321,6 +323,7 @@ int vs_predict_init(struct vshape_dev *vs)
 	p->period_ms = VS_DEFAULT_PERIOD_MS;
 	p->horizon_ms = VS_DEFAULT_HORIZON_MS;
 	vs_sampler_init(&p->sampler);
+	vs_calib_set_eta(&p->calib, VS_DEFAULT_CALIB_ETA);	/* kept on reset */
 	vs->predictor = p;
 	err = vs_predict_load_model(vs, "default");
 	if (err) {

@@ -20,6 +20,14 @@
 #define VS_DEFAULT_HORIZON_MS	5000
 #define VS_MIN_PERIOD_MS	10
 #define VS_MAX_PERIOD_MS	60000
+/*
+ * The driver's calibration step: 1/64 of RAM per unit of (err - alpha),
+ * four times the library default (calib.h), so that the margin of a
+ * model that over-forecasts by a third of RAM comes down within about
+ * 200 s of 100 ms periods (a shortfall raises it by 1/64 of RAM at once);
+ * the scenario benchmark's model over-forecast by 130-400 MiB of 2 GiB.
+ */
+#define VS_DEFAULT_CALIB_ETA	(VS_CALIB_ONE >> 6)
 
 /* One period: what was seen and what was predicted. */
 struct vs_record {
@@ -47,6 +55,9 @@ struct vs_prediction {
 	long margin_kb;			/* may be negative */
 	unsigned long band_kb;		/* upper + margin, clamped to [0, RAM] */
 	u16 confidence;			/* Q0.15 */
+	/* The band's outcomes since the calibration restarted (calib.h). */
+	u64 calib_resolved;
+	u64 calib_shortfalls;
 	/* What was observed in the same period (sampler channels). */
 	unsigned long used_kb;		/* MemTotal - MemAvailable - balloon */
 	s16 psi_some;			/* Q3.12: memory "some" stall time */

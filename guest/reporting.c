@@ -19,6 +19,7 @@
  */
 
 #include <linux/debugfs.h>
+#include <linux/jiffies.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/scatterlist.h>
@@ -74,9 +75,78 @@ static int vs_report_vq(struct vs_reporting *r, struct scatterlist *sg,
 	return 0;
 }
 
-/* The shaping queue: the blocks as REPORT extents, split at the limits. */
+void vs_reporting_init(struct vshape_dev *vs)
+{
+	struct vs_reporting *r = &vs->reporting;
+
+	r->commit_grace_ms = VS_DEFAULT_REPORT_COMMIT_GRACE_MS;
+	spin_lock_init(&r->commit_lock);
+}
+
+void vs_reporting_note_commit(struct vshape_dev *vs, unsigned long pfn,
+			      unsigned long nr_pages)
+{
+	struct vs_reporting *r = &vs->reporting;
+	unsigned long b = pfn / VS_PAGES_2M;
+	unsigned long end = DIV_ROUND_UP(pfn + nr_pages, VS_PAGES_2M);
+	unsigned long now = jiffies ?: 1;	/* 0 marks a free slot */
+
+	spin_lock(&r->commit_lock);
+	for (; b < end; b++) {
+		unsigned int last = (r->commit_head + VS_REPORT_COMMIT_SLOTS - 1) %
+				    VS_REPORT_COMMIT_SLOTS;
+		struct vs_commit_slot *c = &r->commit[last];
+
+		/* 4 KiB pages of one block come one after the other */
+		if (c->when && c->block == b) {
+			c->when = now;
+			continue;
+		}
+		c = &r->commit[r->commit_head];
+		c->block = b;
+		c->when = now;
+		r->commit_head = (r->commit_head + 1) % VS_REPORT_COMMIT_SLOTS;
+	}
+	spin_unlock(&r->commit_lock);
+}
+
+/* Was any 2 MiB block of @sg deflated with COMMIT within the grace? */
+static bool vs_report_committed_lately(struct vs_reporting *r,
+				       struct scatterlist *sg)
+{
+	unsigned long grace = msecs_to_jiffies(READ_ONCE(r->commit_grace_ms));
+	unsigned long pfn = page_to_pfn(sg_page(sg));
+	unsigned long first = pfn / VS_PAGES_2M;
+	unsigned long end = DIV_ROUND_UP(pfn + (sg->length >> PAGE_SHIFT),
+					 VS_PAGES_2M);
+	bool hit = false;
+	unsigned int i;
+
+	if (!grace)
+		return false;
+	spin_lock(&r->commit_lock);
+	for (i = 0; i < VS_REPORT_COMMIT_SLOTS && !hit; i++) {
+		const struct vs_commit_slot *c = &r->commit[i];
+
+		hit = c->when && c->block >= first && c->block < end &&
+		      time_before(jiffies, c->when + grace);
+	}
+	spin_unlock(&r->commit_lock);
+	return hit;
+}
+
+/*
+ * The shaping queue: the blocks as REPORT extents, split at the limits,
+ * leaving out the blocks COMMITted within the grace period.  Those are
+ * marked reported by the kernel all the same (only the whole list can
+ * fail), so they are reported again once they were allocated and freed;
+ * if the rise they were committed for never comes, the policy's shrink
+ * (inflation) is what returns them.  *@sent_blocks and *@sent_bytes: what
+ * the host took.
+ */
 static int vs_report_shaping(struct vs_reporting *r, struct scatterlist *sgl,
-			     unsigned int nents)
+			     unsigned int nents, u64 *sent_blocks,
+			     u64 *sent_bytes)
 {
 	struct vs_shaping *sh = r->vs->shaping;
 	unsigned int max_ext = vs_shaping_max_extents(sh), n = 0, i;
@@ -86,22 +156,36 @@ static int vs_report_shaping(struct vs_reporting *r, struct scatterlist *sgl,
 	int err;
 
 	for_each_sg(sgl, sg, nents, i) {
+		if (vs_report_committed_lately(r, sg)) {
+			atomic64_inc(&r->skipped);
+			continue;
+		}
+		if (n && (n >= max_ext || bytes + sg->length > max_bytes)) {
+			err = vs_shaping_request(sh, VSHAPE_OP_REPORT, r->ext,
+						 n, &resp);
+			if (!err && le16_to_cpu(resp.status) != VSHAPE_S_DONE)
+				err = -EREMOTEIO;
+			if (err)
+				return err;
+			*sent_blocks += n;
+			*sent_bytes += bytes;
+			n = 0;
+			bytes = 0;
+		}
 		r->ext[n].gpa = cpu_to_le64(sg_phys(sg));
 		r->ext[n].len = cpu_to_le64(sg->length);
 		bytes += sg->length;
 		n++;
-		if (i + 1 < nents && n < max_ext &&
-		    bytes + sg_next(sg)->length <= max_bytes)
-			continue;
-		err = vs_shaping_request(sh, VSHAPE_OP_REPORT, r->ext, n,
-					 &resp);
-		if (!err && le16_to_cpu(resp.status) != VSHAPE_S_DONE)
-			err = -EREMOTEIO;
-		if (err)
-			return err;
-		n = 0;
-		bytes = 0;
 	}
+	if (!n)
+		return 0;
+	err = vs_shaping_request(sh, VSHAPE_OP_REPORT, r->ext, n, &resp);
+	if (!err && le16_to_cpu(resp.status) != VSHAPE_S_DONE)
+		err = -EREMOTEIO;
+	if (err)
+		return err;
+	*sent_blocks += n;
+	*sent_bytes += bytes;
 	return 0;
 }
 
@@ -110,25 +194,28 @@ static int vs_report(struct page_reporting_dev_info *prdev,
 {
 	struct vs_reporting *r = container_of(prdev, struct vs_reporting,
 					      prdev);
+	u64 blocks = 0, bytes = 0;
 	struct scatterlist *sg;
-	u64 bytes = 0;
 	unsigned int i;
 	int err;
 
-	for_each_sg(sgl, sg, nents, i)
-		bytes += sg->length;
 	atomic64_inc(&r->reports);
-	if (r->via == VS_REPORT_SHAPING)
-		err = vs_report_shaping(r, sgl, nents);
-	else
+	if (r->via == VS_REPORT_SHAPING) {
+		err = vs_report_shaping(r, sgl, nents, &blocks, &bytes);
+	} else {
+		/* No COMMIT without the shaping feature: nothing to skip. */
+		for_each_sg(sgl, sg, nents, i)
+			bytes += sg->length;
+		blocks = nents;
 		err = vs_report_vq(r, sgl, nents);
+	}
 	if (err) {
 		/* The blocks go back unreported; the kernel retries later. */
 		atomic64_inc(&r->errors);
 		atomic_set(&r->last_error, err);
 		return err;
 	}
-	atomic64_add(nents, &r->blocks);
+	atomic64_add(blocks, &r->blocks);
 	atomic64_add(bytes, &r->bytes);
 	return 0;
 }
@@ -200,6 +287,7 @@ static int vs_reporting_show(struct seq_file *m, void *unused)
 	seq_printf(m, "reported_blocks: %lld\n", atomic64_read(&r->blocks));
 	seq_printf(m, "reported_bytes: %lld\n", atomic64_read(&r->bytes));
 	seq_printf(m, "errors: %lld\n", atomic64_read(&r->errors));
+	seq_printf(m, "skipped_committed: %lld\n", atomic64_read(&r->skipped));
 	seq_printf(m, "last_error: %d\n", atomic_read(&r->last_error));
 	return 0;
 }

@@ -11,7 +11,13 @@
  *   - VIRTIO_BALLOON_F_VSHAPE: VSHAPE_OP_REPORT on the shaping queue, the
  *     blocks as extents (docs/protocol.md).
  *
+ * Blocks the policy deflated with COMMIT (backed by the host ahead of a
+ * predicted rise) are not reported for report_commit_grace_ms after the
+ * deflation: reporting them would undo the COMMIT before the demand it
+ * was made for arrives.  See vs_reporting_note_commit().
+ *
  * Lifecycle, called by main.c:
+ *   vs_reporting_init()      at probe: the knob and the COMMIT ring
  *   vs_reporting_validate()  from .validate: drop the feature bit if
  *                            reporting is off or free pages are poisoned
  *   vs_reporting_start()     once the device is ready and the shaping
@@ -24,6 +30,7 @@
 
 #include <linux/atomic.h>
 #include <linux/page_reporting.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
 #include <uapi/linux/vshape.h>
 
@@ -37,6 +44,9 @@ enum vs_report_via {
 	VS_REPORT_VQ,		/* the standard reporting queue */
 	VS_REPORT_SHAPING,	/* VSHAPE_OP_REPORT extents */
 };
+
+/* 2 MiB blocks remembered as COMMITted: 1 GiB of rise at a time. */
+#define VS_REPORT_COMMIT_SLOTS	512
 
 struct vs_reporting {
 	struct page_reporting_dev_info prdev;
@@ -54,14 +64,39 @@ struct vs_reporting {
 	 * item), so it needs no lock.
 	 */
 	struct vshape_extent ext[PAGE_REPORTING_CAPACITY];
+	/*
+	 * The last VS_REPORT_COMMIT_SLOTS 2 MiB blocks of RAM the balloon
+	 * deflated with COMMIT (block = pfn / 512) and when (jiffies, 0:
+	 * free slot), a ring: the oldest is forgotten first (then reported
+	 * as any free block).  commit_lock guards the ring and its head;
+	 * taken by the balloon's deflation (after balloon_lock is dropped)
+	 * and by the report callback, both in process context, nothing
+	 * taken under it.
+	 */
+	spinlock_t commit_lock;
+	struct vs_commit_slot {
+		unsigned long block;
+		unsigned long when;
+	} commit[VS_REPORT_COMMIT_SLOTS];
+	unsigned int commit_head;
+	unsigned int commit_grace_ms;	/* sysfs knob, 0: off */
 	/* Counters for debugfs: atomics, read without a lock. */
 	atomic64_t reports;		/* calls of the report callback */
 	atomic64_t blocks;		/* free blocks reported */
 	atomic64_t bytes;		/* bytes the host acknowledged */
 	atomic64_t errors;		/* reports the host did not take */
+	atomic64_t skipped;		/* blocks left alone: COMMITted lately */
 	atomic_t last_error;
 };
 
+/* Default report_commit_grace_ms: twice the default 5 s horizon. */
+#define VS_DEFAULT_REPORT_COMMIT_GRACE_MS	10000
+#define VS_MAX_REPORT_COMMIT_GRACE_MS		3600000
+
+void vs_reporting_init(struct vshape_dev *vs);
+/* The balloon deflated @nr_pages at @pfn with COMMIT: hold them back. */
+void vs_reporting_note_commit(struct vshape_dev *vs, unsigned long pfn,
+			      unsigned long nr_pages);
 int vs_reporting_validate(struct virtio_device *vdev);
 int vs_reporting_start(struct vshape_dev *vs);
 void vs_reporting_stop(struct vshape_dev *vs);

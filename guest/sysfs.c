@@ -389,6 +389,23 @@ static ssize_t reserve_grace_ms_store(struct device *dev,
 }
 static DEVICE_ATTR_RW(reserve_grace_ms);
 
+static ssize_t report_commit_grace_ms_show(struct device *dev,
+					   struct device_attribute *attr,
+					   char *buf)
+{
+	return sysfs_emit(buf, "%u\n",
+			  READ_ONCE(to_vs(dev)->reporting.commit_grace_ms));
+}
+
+static ssize_t report_commit_grace_ms_store(struct device *dev,
+					    struct device_attribute *attr,
+					    const char *buf, size_t count)
+{
+	return vs_store_uint(buf, count, 0, VS_MAX_REPORT_COMMIT_GRACE_MS,
+			     &to_vs(dev)->reporting.commit_grace_ms);
+}
+static DEVICE_ATTR_RW(report_commit_grace_ms);
+
 /* ---- the predict-mode policy's knobs (policy.h) ---- */
 
 static ssize_t guard_psi_some_pct_show(struct device *dev,
@@ -489,6 +506,7 @@ static DEVICE_ATTR_RW(predictor);
 static struct attribute *vs_attrs[] = {
 	&dev_attr_commit_confidence_pct.attr,
 	&dev_attr_reserve_grace_ms.attr,
+	&dev_attr_report_commit_grace_ms.attr,
 	&dev_attr_predictor.attr,
 	&dev_attr_guard_psi_some_pct.attr,
 	&dev_attr_guard_refault_per_s.attr,

@@ -194,4 +194,75 @@ TEST(need_beyond_ram_empties_the_balloon)
 	EXPECT_EQ((unsigned int)VS_ACT_GROW_COMMIT, o.action);
 }
 
+/*
+ * The policy's sureness is the calibrated band's realised coverage, not
+ * the model's confidence output (which read 14-16% on every workload).
+ */
+TEST(sureness_is_the_band_coverage)
+{
+	EXPECT_EQ(0U, vs_rule_sure_pct(0, 0, 64));	/* nothing known */
+	EXPECT_EQ(0U, vs_rule_sure_pct(63, 0, 64));	/* not warm yet */
+	EXPECT_EQ(99U, vs_rule_sure_pct(64, 0, 64));	/* never 100 */
+	EXPECT_EQ(95U, vs_rule_sure_pct(100, 5, 64));
+	EXPECT_EQ(89U, vs_rule_sure_pct(100, 11, 64));
+	EXPECT_EQ(90U, vs_rule_sure_pct(1000, 100, 64));
+	EXPECT_EQ(89U, vs_rule_sure_pct(1000, 101, 64));	/* rounds down */
+	EXPECT_EQ(0U, vs_rule_sure_pct(100, 100, 64));
+	EXPECT_EQ(0U, vs_rule_sure_pct(100, 101, 64));	/* nonsense: unsure */
+	/* large counts: no overflow, no 64-bit division */
+	EXPECT_EQ(99U, vs_rule_sure_pct(1ULL << 40, 1ULL << 30, 64));
+	EXPECT_EQ(50U, vs_rule_sure_pct(1ULL << 40, 1ULL << 39, 64));
+}
+
+/* The driver's default (policy.h: 90) commits a calibrated rise. */
+TEST(calibrated_rise_commits_at_the_default_threshold)
+{
+	struct vs_rule_in in = base();
+	struct vs_rule_out o;
+
+	in.cur = TOTAL - 428 * MIB;
+	in.peak = 900 * MIB;
+	in.commit_pct = 90;
+	in.conf_pct = vs_rule_sure_pct(600, 6, 64);	/* 1% shortfalls */
+	vs_rule_decide(&in, &o);
+	EXPECT_EQ((unsigned int)VS_ACT_GROW_COMMIT, o.action);
+	EXPECT_TRUE(o.commit);
+	/* a band that missed one peak in five: RESERVE, not COMMIT */
+	in.conf_pct = vs_rule_sure_pct(600, 120, 64);
+	vs_rule_decide(&in, &o);
+	EXPECT_EQ((unsigned int)VS_ACT_RESERVE, o.action);
+	EXPECT_FALSE(o.commit);
+	/* 100: never, however good the record */
+	in.commit_pct = 100;
+	in.conf_pct = vs_rule_sure_pct(1000000, 0, 64);
+	vs_rule_decide(&in, &o);
+	EXPECT_FALSE(o.commit);
+}
+
+/*
+ * The peak is the calibrated band: a model that over-forecasts gets a
+ * negative margin and the balloon is sized from the band, never below
+ * the demand observed now.
+ */
+TEST(peak_is_the_band_not_below_the_demand)
+{
+	struct vs_rule_in in = base();
+	struct vs_rule_out over, cal;
+
+	EXPECT_EQ(500UL * 1024, vs_rule_peak_kb(500 * 1024, 300 * 1024));
+	EXPECT_EQ(300UL * 1024, vs_rule_peak_kb(200 * 1024, 300 * 1024));
+	EXPECT_EQ(300UL * 1024, vs_rule_peak_kb(-100 * 1024, 300 * 1024));
+	EXPECT_EQ(300UL * 1024, vs_rule_peak_kb(0, 300 * 1024));
+	/* upper 530 MiB, used 250 MiB, margin -250 MiB: sized for 280 */
+	in.used = 250 * MIB;
+	in.cur = 1200 * MIB;
+	in.peak = vs_rule_peak_kb(530 * 1024, 250 * 1024) / 4;
+	vs_rule_decide(&in, &over);
+	in.peak = vs_rule_peak_kb(280 * 1024, 250 * 1024) / 4;
+	vs_rule_decide(&in, &cal);
+	EXPECT_EQ(TOTAL - 658 * MIB, over.want);
+	EXPECT_EQ(TOTAL - 408 * MIB, cal.want);
+	EXPECT_EQ((unsigned int)VS_ACT_SHRINK, cal.action);
+}
+
 TEST_HARNESS_MAIN

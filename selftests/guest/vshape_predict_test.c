@@ -659,6 +659,12 @@ FIXTURE_VARIANT_ADD(policy_knob, margin_too_big) {
 	.knob = "margin_kb", .val = "999999999999", .err = -ERANGE };
 FIXTURE_VARIANT_ADD(policy_knob, hold_too_long) {
 	.knob = "guard_hold_ms", .val = "3600001", .err = -ERANGE };
+FIXTURE_VARIANT_ADD(policy_knob, commit_over_100) {
+	.knob = "commit_confidence_pct", .val = "101", .err = -ERANGE };
+FIXTURE_VARIANT_ADD(policy_knob, report_grace_too_long) {
+	.knob = "report_commit_grace_ms", .val = "3600001", .err = -ERANGE };
+FIXTURE_VARIANT_ADD(policy_knob, report_grace_not_a_number) {
+	.knob = "report_commit_grace_ms", .val = "10s", .err = -EINVAL };
 
 FIXTURE_SETUP(policy_knob)
 {

@@ -12,11 +12,11 @@
 #   rise   a stepped ramp (four 64 MiB jobs, started 4 s apart): the
 #          policy decided sure rises (grow_commit), the host received
 #          COMMITs, and at some sample the memfd had grown by 32 MiB
-#          more than L2's used memory had (backing ahead of use).  The
-#          built-in model's confidence output reads 15-16% here, so at
-#          the driver's default commit_confidence_pct (70) every rise is
-#          unsure and only RESERVEd; the test sets it to 10
-#          (LOOP_COMMIT_PCT) to exercise the COMMIT path of the loop;
+#          more than L2's used memory had (backing ahead of use), all
+#          with the driver's defaults: the policy is sure of a rise when
+#          the calibrated band covered the peaks that followed (coverage
+#          >= commit_confidence_pct, 90), and page reporting leaves the
+#          COMMITted blocks alone for report_commit_grace_ms;
 #   drop   the jobs end together: the memfd gives back at least half of
 #          what they used, within 60 s, with no host target set;
 #   guard  idle, the balloon holds most free memory, then the guest's
@@ -27,8 +27,8 @@
 #
 # Environment: VSHAPE_HOST_KO, VSHAPE_KVER (L2), VSHAPE_GUEST_KO,
 # VSHAPE_MEMTOUCH, SCEN_SAMPLER; LOOP_OUT (a directory shared with L0:
-# the CSVs and L2's console are copied there); LOOP_COMMIT_PCT (default 10, see
-# "rise").  TAP on stdout.
+# the CSVs and L2's console are copied there); LOOP_COMMIT_PCT (if set,
+# commit_confidence_pct for a look at other thresholds).  TAP on stdout.
 # shellcheck disable=SC2016 # the single-quoted snippets are expanded in L2
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
@@ -61,7 +61,8 @@ tap_ok "L2 boots with the agent"
 step "L2 up"
 tap_check "vshape_guest loads with page_reporting=1 and binds; mode predict, predictor lstm" \
 	l2 "insmod $VSHAPE_GUEST_KO page_reporting=1 && wait_for 10 gdev &&
-		knob commit_confidence_pct ${LOOP_COMMIT_PCT:-10} &&
+		{ [ -z '${LOOP_COMMIT_PCT:-}' ] ||
+		  knob commit_confidence_pct '${LOOP_COMMIT_PCT:-}'; } &&
 		knob mode predict && knob predictor lstm &&
 		read -r pr < /sys/module/vshape_guest/parameters/page_reporting &&
 		[ \"\$pr\" = Y ] && [ \"\$(knob mode)\" = predict ] &&
@@ -113,7 +114,9 @@ out=$(l2 "echo ramp > /tmp/loop-phase
 	for i in 0 1 2 3; do ( setsid $VSHAPE_MEMTOUCH 64 \$((20 - 4 * i)) > /dev/null 2>&1 & ); vs_snooze 4; done
 	$jobs_left; wait_for 300 '! jobs_left'
 	gdev; n=0; while IFS=': ' read -r k v; do [ \"\$k\" = grow_commit ] && n=\$v; done < \$D/policy
-	echo \$n; grep -E ',(grow|grow_commit|reserve|guard_[a-z]+),' \$D/policy | tail -n 12")
+	echo \$n; grep -E ',(grow|grow_commit|reserve|guard_[a-z]+),' \$D/policy | tail -n 12
+	grep -E '^(skipped_committed|reported_bytes):' \$D/reporting
+	for k in calib_shortfall_ppm calib_margin_kb commit_confidence_pct; do echo \$k=\$(knob \$k); done")
 c1=$(hst req_commit)
 r1=$(($(wc -l < "$csv")))
 gc1=$(head -n1 <<<"$out")
