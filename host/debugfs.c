@@ -8,6 +8,8 @@
  *   stats_request  write anything: ask the driver for fresh balloon stats
  *   max_hold_ns    longest hold of the device lock by a worker step;
  *                  write 0 to reset
+ *   fault_alloc    test flavour only (VSHAPE_TEST): Y makes every
+ *                  page-state allocation fail, N stops it
  */
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
@@ -224,6 +226,9 @@ void vsh_debugfs_dev_add(struct vsh_dev *d)
 			    &vsh_stats_request_fops);
 	debugfs_create_file_unsafe("max_hold_ns", 0600, d->debugfs, d,
 				   &vsh_max_hold_fops);
+#ifdef VSHAPE_TEST
+	debugfs_create_bool("fault_alloc", 0600, d->debugfs, &d->fault_alloc);
+#endif
 }
 
 void vsh_debugfs_dev_del(struct vsh_dev *d)

@@ -97,6 +97,20 @@ static enum vsh_pstate vsh_block_load(struct vsh_dev *d, unsigned long bi,
 	return VSH_P_GUEST;
 }
 
+/*
+ * Whether this page-state allocation is to fail: only in the test
+ * flavour, while its debugfs fault_alloc is set (the error paths of a
+ * state update are otherwise unreachable in a test VM).
+ */
+static bool vsh_alloc_fault(struct vsh_dev *d)
+{
+#ifdef VSHAPE_TEST
+	return READ_ONCE(d->fault_alloc);
+#else
+	return false;
+#endif
+}
+
 /* Make block @bi uniformly @st.  Replacing an entry needs no allocation. */
 static int vsh_block_store_uniform(struct vsh_dev *d, unsigned long bi,
 				   enum vsh_pstate st)
@@ -142,6 +156,8 @@ static int vsh_block_set(struct vsh_dev *d, unsigned long bi,
 			return ret;
 		}
 		/* part of a uniform block changes: it becomes mixed */
+		if (vsh_alloc_fault(d))
+			return -ENOMEM;
 		b = kmalloc(sizeof(*b), GFP_KERNEL_ACCOUNT);
 		if (!b)
 			return -ENOMEM;

@@ -190,6 +190,13 @@ static int vsh_grant_chunk(struct vsh_dev *d, u64 gpa, u64 len,
 		/* pages not moved still hold a charge: give it back */
 		vsh_ledger_uncharge(vsh_range_count(d, sg + done, sl - done,
 						    VSH_P_INFLATED));
+		/*
+		 * and a COMMIT populated them: free them again, or they stay
+		 * allocated in the balloon, uncharged (the granted prefix
+		 * ends before them)
+		 */
+		if (st == VSH_P_COMMITTED)
+			vsh_punch_uncommitted(d, sg + done, sl - done);
 		return -ENOMEM;
 	}
 	return 0;

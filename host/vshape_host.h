@@ -255,6 +255,14 @@ struct vsh_dev {
 
 	struct dentry *debugfs;
 	bool sysfs_done;
+#ifdef VSHAPE_TEST
+	/*
+	 * Test flavour only (VSHAPE_TEST=1, docs/host.md): debugfs
+	 * fault_alloc, while true every page-state allocation fails with
+	 * -ENOMEM.  Written by debugfs without @lock, read with READ_ONCE.
+	 */
+	bool fault_alloc;
+#endif
 };
 
 static inline struct vsh_dev *vdpa_to_vsh(struct vdpa_device *vdpa)

@@ -4,8 +4,11 @@
 # Build vshape_host.ko alone (host/Kbuild) and the loopback test driver
 # vshape_looptest.ko (selftests/host/looptest/Kbuild) for one kernel in
 # build/host-selftest/<kver>/, a copy of the sources laid out as in the
-# checkout.  Prints that directory; the modules are
+# checkout, and vshape_host's test flavour (VSHAPE_TEST=1, fault
+# injection for the fuzz suite) in a second copy under test/.  Prints
+# that directory; the modules are
 #   <dir>/host/vshape_host.ko
+#   <dir>/test/host/vshape_host.ko          (test flavour)
 #   <dir>/selftests/host/looptest/vshape_looptest.ko
 #
 #   selftests/host/build.sh [kver]      default: the Debian 6.12 kernel
@@ -29,4 +32,9 @@ make -s -C "/lib/modules/$kver/build" M="$out/host" ${KBUILD_ARGS:-} modules >&2
 	echo "build.sh: vshape_host.ko not built for $kver (see host/Kbuild)" >&2; exit 1; }
 # shellcheck disable=SC2086
 make -s -C "/lib/modules/$kver/build" M="$out/selftests/host/looptest" ${KBUILD_ARGS:-} modules >&2
+vs_sync_tree "$out/test" compat host include
+# shellcheck disable=SC2086
+make -s -C "/lib/modules/$kver/build" M="$out/test/host" VSHAPE_TEST=1 ${KBUILD_ARGS:-} modules >&2
+[ -f "$out/test/host/vshape_host.ko" ] || {
+	echo "build.sh: the test flavour of vshape_host.ko not built for $kver" >&2; exit 1; }
 echo "$out"

@@ -7,14 +7,18 @@
 # requests, huge buffers and a COMMIT/RELEASE storm while vs1 is served
 # by a second process.  vdpa_fuzz runs in its own cgroup, as a VMM would.
 # Then a VMM is killed with memory committed: the device must let go of
-# its RAM file at once.  No KVM or QEMU needed.  TAP on stdout
-# (vdpa_fuzz's results renumbered into it, its plan checked); exit 0 / 1.
-# A missing module, binary, feature or cgroup2 is a failure.
+# its RAM file at once.  Last, vshape_host's test flavour
+# (VSHAPE_HOST_TEST_KO, built with VSHAPE_TEST=1) fails page-state
+# allocations on demand under a COMMIT (vdpa_fuzz --fault-commit).  No
+# KVM or QEMU needed.  TAP on stdout (vdpa_fuzz's results renumbered
+# into it, its plan checked); exit 0 / 1.  A missing module, binary,
+# feature or cgroup2 is a failure.
 set -uo pipefail
 cd "$(dirname "$0")" || exit 1
 # shellcheck source=selftests/lib/lib.sh
 . ../lib/lib.sh
 [ -f "${VSHAPE_HOST_KO:-}" ] || tap_bail "VSHAPE_HOST_KO missing"
+[ -f "${VSHAPE_HOST_TEST_KO:-}" ] || tap_bail "VSHAPE_HOST_TEST_KO (the test flavour) missing"
 [ -x "${VSHAPE_FUZZ:-}" ] || tap_bail "VSHAPE_FUZZ (vdpa_fuzz binary) missing"
 tap_check "vhost_iotlb, vdpa and vhost_vdpa load" \
 	bash -c 'modprobe vhost_iotlb && modprobe vdpa && modprobe vhost_vdpa' ||
@@ -49,7 +53,13 @@ tap_check "the VMM's cgroup can be removed once it exited" rmdir /sys/fs/cgroup/
 VSHAPE_FUZZ_RAM=$ram/ram1 "$VSHAPE_FUZZ" --hold /dev/vhost-vdpa-0 > /tmp/hold.out &
 pid=$!
 wait_for 30 'grep -q ready /tmp/hold.out'
-tap_diag "held: $(cat /tmp/hold.out), ledger $(cat /sys/kernel/vshape_host/charged_bytes)"
+# what the kill must undo: the COMMIT was DONE, 8 MiB charged and
+# committed, the RAM file populated (1 MiB of rings and 16 MiB of data
+# written, 8 MiB of it inflated and committed again)
+held="$(cat /tmp/hold.out) charged $(cat /sys/kernel/vshape_host/charged_bytes) committed $(cat /sys/bus/vdpa/devices/vs0/vshape/committed_bytes)"
+ram1_kib=$(($(stat -c '%b * %B' $ram/ram1) >> 10))
+tap_check "VMM holds 8 MiB committed before the kill ($held, its RAM file $ram1_kib KiB)" \
+	test "$held" = "ready 0 charged $((8 << 20)) committed $((8 << 20))" -a "$ram1_kib" -ge $((17 << 10))
 kill -9 $pid
 wait $pid 2>/dev/null
 rm -f $ram/ram0 $ram/ram1
@@ -64,5 +74,15 @@ vdpa dev del vs0
 vdpa dev del vs1
 tap_check "vshape_host unloads" rmmod vshape_host
 tap_diag "after unload: charged=$(cat /sys/kernel/vshape_host/charged_bytes 2>/dev/null || echo gone)"
+
+# The test flavour: a COMMIT whose page-state update fails (fault_alloc).
+tap_check "vshape_host test flavour loads (debugfs fault_alloc)" \
+	bash -c "insmod '$VSHAPE_HOST_TEST_KO' && vdpa dev add mgmtdev vshape name vs0" ||
+	tap_bail "test flavour of vshape_host"
+tap_check "test flavour: vs0 bound to vhost_vdpa" wait_for 5 '[ -e /dev/vhost-vdpa-0 ]'
+echo $((64 << 20)) > /sys/kernel/vshape_host/capacity_bytes
+tap_import -n fault-commit "$VSHAPE_FUZZ" --fault-commit /dev/vhost-vdpa-0 /sys/kernel/debug/vshape_host/vs0
+vdpa dev del vs0
+tap_check "test flavour unloads" rmmod vshape_host
 klog_check "fuzz VM"
 tap_done

@@ -19,7 +19,7 @@ cd "$(dirname "$0")" || exit 1
 # shellcheck source=selftests/lib/lib.sh
 . ../lib/lib.sh
 
-tap_plan 42
+tap_plan 43
 [ "$(uname -r | cut -d. -f1-2)" = 6.12 ] || tap_bail "needs Linux 6.12, running $(uname -r)"
 [ -f "${VSHAPE_HOST_KO:-}" ] || tap_bail "VSHAPE_HOST_KO not set or missing"
 [ -f "${VSHAPE_LOOPTEST_KO:-}" ] || tap_bail "VSHAPE_LOOPTEST_KO not set or missing"
@@ -206,13 +206,17 @@ tap_check "deflated: extents empty, nothing inflated" \
 	bash -c "[ ! -s $HDBG/extents ] && [ \$(cat $SYS/inflated_bytes) = 0 ]"
 echo 0 > /sys/kernel/tracing/events/vshape_host/enable 2>/dev/null
 
-# Ledger held by a device is dropped on device removal; unload is clean.
-req inflate b0-3 && req reserve b0-3
+# Ledger held by a device is dropped on device removal (vdpa dev del with
+# the driver still bound); unload is clean.
+req inflate b0-3
+req reserve b0-3
+tap_check "before the removal: RESERVE 8 MiB DONE (status=$status granted=$granted), the ledger holds 8 MiB" \
+	test "$status $granted $(cat $LEDGER/charged_bytes)" = "0 $((8 * MiB)) $((8 * MiB))"
 echo free > $D/request
-rmmod vshape_looptest
 vdpa dev del vs0
 tap_check "device removal drops its charge" [ "$(cat $LEDGER/charged_bytes)" = 0 ]
+rmmod vshape_looptest
 tap_check "vshape_host unloads" rmmod vshape_host
-tap_dmesg | grep -iE 'vshape' | tail -n 5 | tap_diag
+dmesg | grep -iE 'vshape' | tail -n 5 | tap_diag
 klog_check "loopback VM"
 tap_done

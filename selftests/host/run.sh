@@ -27,6 +27,10 @@ suites=("$@")
 [ ${#suites[@]} -gt 0 ] || suites=(loopback fuzz nested)
 
 # VSHAPE_HOST_KVER: another 6.12 kernel (scripts/check-debug's debug build)
+# VSHAPE_HOST_TIMEOUT_SCALE: multiply each VM's time limit (an integer;
+# the debug kernel runs several times slower than Debian's under TCG)
+tscale=${VSHAPE_HOST_TIMEOUT_SCALE:-1}
+case $tscale in ''|*[!0-9]*|0) tap_bail "VSHAPE_HOST_TIMEOUT_SCALE=$tscale: not a positive integer";; esac
 kver=${VSHAPE_HOST_KVER:-$(scripts/kernels 6.12 2>/dev/null | tail -n1)}
 if [ -z "$kver" ] || [ ! -d "/lib/modules/$kver/build" ] || [ ! -e "/boot/vmlinuz-$kver" ]; then
 	tap_bail "no Linux 6.12 kernel and headers (run scripts/setup)"
@@ -55,14 +59,15 @@ for s in "${suites[@]}"; do
 	case $s in
 	loopback)
 		tap_import -n loopback vm_suite loopback "$top/build/check/host-loopback.console" \
-			--kernel "$kver" --mem 2G --timeout 900 \
+			--kernel "$kver" --mem 2G --timeout $((900 * tscale)) \
 			--env "VSHAPE_HOST_KO=$out/host/vshape_host.ko" \
 			--env "VSHAPE_LOOPTEST_KO=$out/selftests/host/looptest/vshape_looptest.ko" \
 			-- selftests/host/loopback.sh;;
 	fuzz)
 		tap_import -n fuzz vm_suite fuzz "$top/build/check/host-fuzz.console" \
-			--kernel "$kver" --mem 1G --timeout 600 \
+			--kernel "$kver" --mem 1G --timeout $((600 * tscale)) \
 			--env "VSHAPE_HOST_KO=$out/host/vshape_host.ko" \
+			--env "VSHAPE_HOST_TEST_KO=$out/test/host/vshape_host.ko" \
 			--env "VSHAPE_FUZZ=$fuzz" \
 			--env "VSHAPE_FUZZ_ITERS=${VSHAPE_FUZZ_ITERS:-200}" \
 			--env "VSHAPE_FUZZ_SEED=${VSHAPE_FUZZ_SEED:-1}" \
@@ -82,7 +87,7 @@ for s in "${suites[@]}"; do
 		fi
 		tap_import -n nested vm_suite nested "$top/build/check/host-nested-l1.console" \
 			--kernel "$kver" --mem 3G --smp 1 --accel tcg --nested \
-			--timeout 2100 \
+			--timeout $((2100 * tscale)) \
 			--env "VSHAPE_HOST_KO=$out/host/vshape_host.ko" \
 			--env "VSHAPE_KVER=$kver" \
 			--env "VSHAPE_L2_KVERS=$l2k" \
