@@ -84,5 +84,6 @@ echo $((64 << 20)) > /sys/kernel/vshape_host/capacity_bytes
 tap_import -n fault-commit "$VSHAPE_FUZZ" --fault-commit /dev/vhost-vdpa-0 /sys/kernel/debug/vshape_host/vs0
 vdpa dev del vs0
 tap_check "test flavour unloads" rmmod vshape_host
+klog_kmemleak
 klog_check "fuzz VM"
 tap_done

@@ -218,5 +218,6 @@ tap_check "device removal drops its charge" [ "$(cat $LEDGER/charged_bytes)" = 0
 rmmod vshape_looptest
 tap_check "vshape_host unloads" rmmod vshape_host
 dmesg | grep -iE 'vshape' | tail -n 5 | tap_diag
+klog_kmemleak
 klog_check "loopback VM"
 tap_done

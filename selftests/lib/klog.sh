@@ -15,6 +15,12 @@
 #                             boot ("Linux version ...": the ring buffer
 #                             wrapped, so a report may be lost; boot with
 #                             a larger log_buf_len)
+#   klog_kmemleak             on a kernel with kmemleak (the debug kernel
+#                             of scripts/check-debug), scan now and show
+#                             the report as diagnostics: a leak found
+#                             puts "N new suspected memory leaks" in the
+#                             ring buffer, which klog_check fails on; a
+#                             no-op where kmemleak is not built in
 #   vs_boot_args              kernel arguments for the suites' VMs:
 #                             log_buf_len=4M (the ring buffer holds a
 #                             suite's whole log from boot) and
@@ -30,7 +36,14 @@
 [ -z "${_VS_KLOG_SH:-}" ] || return 0
 _VS_KLOG_SH=1
 
-KLOG_BAD='WARNING:|BUG:|Oops|kernel BUG|INFO: task .* blocked|blocked for more than|possible circular locking|possible recursive locking|inconsistent lock state|inconsistent .* usage|suspicious RCU usage|lock held when returning|lockdep|KASAN|UBSAN|KFENCE|Call Trace:|general protection fault|soft lockup|hard LOCKUP|detected stall|Kernel panic|list_add corruption|list_del corruption|refcount_t:'
+KLOG_BAD='WARNING:|BUG:|Oops|kernel BUG|INFO: task .* blocked|blocked for more than|possible circular locking|possible recursive locking|inconsistent lock state|inconsistent .* usage|suspicious RCU usage|lock held when returning|lockdep|KASAN|UBSAN|KFENCE|Call Trace:|general protection fault|soft lockup|hard LOCKUP|detected stall|Kernel panic|list_add corruption|list_del corruption|refcount_t:|suspected memory leak'
+
+klog_kmemleak() {
+	local f=/sys/kernel/debug/kmemleak
+	[ -w "$f" ] || return 0
+	echo scan > "$f" 2>/dev/null
+	head -n 80 "$f" | sed 's/^/kmemleak: /' | tap_diag
+}
 
 vs_boot_args() {
 	echo "log_buf_len=4M no_timer_check"

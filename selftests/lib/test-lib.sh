@@ -217,7 +217,8 @@ for line in 'WARNING: CPU: 0 PID: 1 at guest/main.c:123 vs_remove+0x1/0x2 [vshap
 	'rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:' \
 	'UBSAN: array-index-out-of-bounds in guest/balloon.c:12:3' \
 	'refcount_t: underflow; use-after-free.' \
-	'list_del corruption. next->prev should be ffff888000000000'; do
+	'list_del corruption. next->prev should be ffff888000000000' \
+	'kmemleak: 2 new suspected memory leaks (see /sys/kernel/debug/kmemleak)'; do
 	n=$((n + 1))
 	klog "bad$n" "$ok_log
 [    2.000000] $line"
