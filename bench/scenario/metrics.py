@@ -15,7 +15,11 @@ them on synthetic series.  Times in seconds, sizes in bytes.
   least h, the time from the moment used had fallen by half the drop to
   the moment the host footprint had fallen by half the drop (measured
   from the footprint at the drop's start); None when the footprint never
-  fell that far before the next rise (or the end).
+  fell that far before the next rise (or the end);
+- rep_ratios(runs, cfg, base, key): cfg's key over base's key within
+  each repetition that has both (runs[rep][cfg][key]), so that load
+  which moved between repetitions cancels; summary(values): their
+  median and range.
 """
 import numpy as np
 
@@ -160,3 +164,25 @@ def counter_delta(v):
     if len(v) == 0 or v[0] < 0:
         return -1
     return float(v[-1] - v[0])
+
+
+def rep_ratios(runs, cfg, base, key):
+    """[runs[r][cfg][key] / runs[r][base][key] for each repetition r that
+    ran both] (in repetition order; a base of 0 or None is left out)."""
+    out = []
+    for r in sorted(runs):
+        x, b = runs[r].get(cfg), runs[r].get(base)
+        if x is None or b is None or x.get(key) is None or not b.get(key):
+            continue
+        out.append(float(x[key]) / float(b[key]))
+    return out
+
+
+def summary(values):
+    """dict(median, min, max, n) of the values that are not None, or
+    None when there are none."""
+    v = [float(x) for x in values if x is not None]
+    if not v:
+        return None
+    return {"median": float(np.median(v)), "min": min(v), "max": max(v),
+            "n": len(v)}

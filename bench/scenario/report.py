@@ -149,12 +149,7 @@ def analyse(rows, cfg, k=None):
     }
 
 
-def summary(values):
-    v = [x for x in values if x is not None]
-    if not v:
-        return None
-    return {"median": float(np.median(v)), "min": float(min(v)),
-            "max": float(max(v)), "n": len(v)}
+summary = M.summary
 
 
 def fmt(s, digits=1):
@@ -210,13 +205,16 @@ def summarise(runs):
     for c in cfgs:
         per = [runs[r][c] for r in sorted(runs) if c in runs[r]]
         s = {k: summary([p[k] for p in per]) for k in KEYS}
+        # ratios within each repetition (same L1 boot, nearby in time),
+        # then their median and range: the integral moves with runtime,
+        # which moves with the machine's load, so the mean footprint
+        # (integral / runtime) and the runtime are given apart too
         for base in ("fpr", "none"):
-            s["footprint_vs_" + base] = summary(
-                [runs[r][c]["footprint_gib_s"] / runs[r][base]["footprint_gib_s"]
-                 for r in runs if c in runs[r] and base in runs[r]])
-            s["runtime_vs_" + base] = summary(
-                [runs[r][c]["runtime_s"] / runs[r][base]["runtime_s"]
-                 for r in runs if c in runs[r] and base in runs[r]])
+            for k, name in (("footprint_gib_s", "footprint"),
+                            ("footprint_mean_mib", "mean"),
+                            ("footprint_peak_mib", "peak"),
+                            ("runtime_s", "runtime")):
+                s[name + "_vs_" + base] = summary(M.rep_ratios(runs, c, base, k))
         s["footprint_over_used"] = summary(
             [p["footprint_gib_s"] / p["used_gib_s"] for p in per])
         s["ramps"] = sum(p["ramps"] for p in per)
@@ -238,10 +236,12 @@ def summarise(runs):
     if "none" in cfgs:
         per = [runs[r]["none"] for r in sorted(runs) if "none" in runs[r]]
         o = {"footprint_gib_s": summary([p["used_gib_s"] for p in per])}
+        oruns = {r: {"oracle": {"f": runs[r]["none"]["used_gib_s"]},
+                     **{b: {"f": runs[r][b]["footprint_gib_s"]}
+                        for b in ("fpr", "none") if b in runs[r]}}
+                 for r in runs if "none" in runs[r]}
         for base in ("fpr", "none"):
-            o["footprint_vs_" + base] = summary(
-                [runs[r]["none"]["used_gib_s"] / runs[r][base]["footprint_gib_s"]
-                 for r in runs if "none" in runs[r] and base in runs[r]])
+            o["footprint_vs_" + base] = summary(M.rep_ratios(oruns, "oracle", base, "f"))
         out["oracle"] = o
     return out
 
@@ -261,7 +261,9 @@ def goals(s):
         f, r = med(vp, "footprint_vs_fpr"), med(vp, "runtime_vs_none")
         g.append(("vshape-predict footprint <= 0.75x fpr with runtime <= 1.02x none",
                   f is not None and r is not None and f <= 0.75 and r <= 1.02,
-                  "footprint %s fpr, runtime %s none" % (x2(f), x2(r))))
+                  "footprint integral %s fpr, runtime %s none (mean footprint %s fpr, "
+                  "runtime %s fpr)" % (x2(f), x2(r), x2(med(vp, "mean_vs_fpr")),
+                                       x2(med(vp, "runtime_vs_fpr")))))
         o = med(vp, "footprint_over_used")
         on = med(s.get("oracle"), "footprint_vs_none")
         f_none = med(vp, "footprint_vs_none")
@@ -295,30 +297,44 @@ def goals(s):
 
 def table(s, nreps, gl):
     L = []
-    L.append("Medians [min–max] over %d repetitions; ratios are taken within a "
-             "repetition (same L1 boot), then summarised." % nreps)
+    L.append("Medians [min–max] over %d repetitions.  Every ratio is taken within a "
+             "repetition (the same L1 boot, the configurations one after the other), "
+             "then its median and range are given; mean = integral / runtime." % nreps)
     L.append("")
-    L.append("| configuration | footprint GiB·s | × fpr | × none | mean MiB | peak MiB | L1 Shmem GiB·s | "
-             "guest used GiB·s | footprint / used | runtime s | × none | PSI some / full s | "
-             "major faults | refaults | OOM | ramps backed before | drops returned, lag s | "
-             "at 32 MiB: ramps backed, drops returned, lag s |")
-    L.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    L.append("| configuration | footprint GiB·s | × fpr | × none | mean MiB | × fpr | × none | "
+             "peak MiB | runtime s | × fpr | × none | guest used GiB·s | footprint / used | "
+             "L1 Shmem GiB·s |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for c in ORDER + ["oracle"]:
         x = s.get(c)
         if not x:
             continue
         if c == "oracle":
-            L.append("| oracle (guest used, none run) | %s | %s | %s | | | | | | | | | | | | | | |" % (
+            L.append("| oracle (guest used of the none run) | %s | %s | %s | | | | | | | | | | |" % (
                 fmt(x["footprint_gib_s"]), fmt(x["footprint_vs_fpr"], 2),
                 fmt(x["footprint_vs_none"], 2)))
             continue
-        L.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s | %d | %d/%d | %d/%d, %s | %d/%d, %d/%d, %s |" % (
+        L.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             c, fmt(x["footprint_gib_s"]), fmt(x["footprint_vs_fpr"], 2),
             fmt(x["footprint_vs_none"], 2), fmt(x["footprint_mean_mib"], 0),
-            fmt(x["footprint_peak_mib"], 0),
-            fmt(x["shmem_gib_s"]), fmt(x["used_gib_s"]), fmt(x["footprint_over_used"], 2),
-            fmt(x["runtime_s"], 0), fmt(x["runtime_vs_none"], 2),
-            fmt(x["psi_some_s"]), fmt(x["psi_full_s"]), fmt(x["major_faults"], 0),
+            fmt(x["mean_vs_fpr"], 2), fmt(x["mean_vs_none"], 2),
+            fmt(x["footprint_peak_mib"], 0), fmt(x["runtime_s"], 0),
+            fmt(x["runtime_vs_fpr"], 2), fmt(x["runtime_vs_none"], 2),
+            fmt(x["used_gib_s"]), fmt(x["footprint_over_used"], 2), fmt(x["shmem_gib_s"])))
+    L.append("")
+    L.append("Behaviour (PSI, faults: median [min–max] per run; ramps and drops: "
+             "summed over the repetitions):")
+    L.append("")
+    L.append("| configuration | PSI some / full s | major faults | refaults | OOM kills | "
+             "ramps ≥ 64 MiB backed before | drops ≥ 64 MiB returned, lag s | "
+             "ramps ≥ 32 MiB backed before | drops ≥ 32 MiB returned, lag s |")
+    L.append("|---|---|---|---|---|---|---|---|---|")
+    for c in ORDER:
+        x = s.get(c)
+        if not x:
+            continue
+        L.append("| %s | %s / %s | %s | %s | %d | %d/%d | %d/%d, %s | %d/%d | %d/%d, %s |" % (
+            c, fmt(x["psi_some_s"]), fmt(x["psi_full_s"]), fmt(x["major_faults"], 0),
             fmt(x["refaults"], 0), x["oom_kills_total"], x["ramps_backed_before"],
             x["ramps"], x["drops_returned"], x["drops"], fmt(x["reaction_lag_median_s"]),
             x["ramps_32mib_backed_before"], x["ramps_32mib"], x["drops_32mib_returned"],
@@ -434,6 +450,22 @@ def plot(runs, img):
     return paths
 
 
+def run_info(raw):
+    """run.meta (commit, parameters, start, end, wall time; run.sh) and
+    the machine's 1-minute load average over the run (load.txt)."""
+    info = {}
+    path = os.path.join(raw, "run.meta")
+    if os.path.exists(path):
+        for line in open(path):
+            k, _, v = line.rstrip("\n").partition("=")
+            info[k] = v
+    path = os.path.join(raw, "load.txt")
+    if os.path.exists(path):
+        load = [float(line.split()[1]) for line in open(path) if len(line.split()) > 1]
+        info["load_1min"] = summary(load)
+    return info
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("raw")
@@ -455,6 +487,16 @@ def main():
         md += "- repetition %d: %s — %d cycle(s) compared\n" % (
             r, ", ".join("%s %d" % kv for kv in sorted(notes[r]["complete_cycles"].items())),
             notes[r]["cycles"])
+    info = run_info(a.raw)
+    if info:
+        ld = info.get("load_1min")
+        md += "\nThe run: commit %s%s, %s to %s (%s s), %s on %s CPUs.\n" % (
+            info.get("commit", "?")[:12],
+            " with uncommitted changes" if info.get("tree_dirty", "0") not in ("", "0") else "",
+            info.get("start_utc", "?"), info.get("end_utc", "(unfinished)"),
+            info.get("wall_s", "?"),
+            "load average (1 min, every 30 s) %s" % fmt(ld) if ld else "load not recorded",
+            info.get("cpus", "?"))
     print(md)
     if a.phases:
         print()
@@ -463,7 +505,8 @@ def main():
         per = {r: {c: {k: v for k, v in x.items() if k != "series"}
                    for c, x in runs[r].items()} for r in runs}
         with open(a.json, "w") as f:
-            json.dump({"benchmark": "scenario", "repetitions": len(runs),
+            json.dump({"benchmark": "scenario", "run": run_info(a.raw),
+                       "repetitions": len(runs),
                        "cycles_compared": {r: notes[r] for r in notes},
                        "summary": s, "goals": gl, "runs": per}, f, indent=1, default=float,
                       sort_keys=True)

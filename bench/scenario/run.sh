@@ -50,6 +50,27 @@ want=$((${SCEN_CACHE_MIB:-32} << 20))
 read -r -a cc_files <<<"${SCEN_CC_FILES:-predictor/calib.c}"
 bench/scenario/mkdisk.sh "$out/disk.img" "$workload" "$cache" "${cc_files[@]}"
 
+# what ran: the commit (and whether the tree had changes), the
+# parameters, and the machine's load every 30 s (ratios are taken within
+# a repetition because the load moves; report.py copies it all into the
+# JSON)
+{
+	echo "commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)"
+	echo "tree_dirty=$(git status --porcelain -- . ':!build' 2>/dev/null | grep -c . || :)"
+	echo "start_utc=$(date -u +%FT%TZ)"
+	echo "workload=$workload"
+	echo "reps=$reps"
+	echo "configs=${configs[*]}"
+	echo "kver=$kver"
+	echo "cpus=$(nproc)"
+	env | grep '^SCEN_' | sort
+} > "$out/run.meta"
+t_start=$SECONDS
+( while :; do echo "$(date -u +%s) $(cut -d' ' -f1-3 /proc/loadavg)"; sleep 30; done ) \
+	> "$out/load.txt" 2>/dev/null &
+loadmon=$!
+trap 'kill $loadmon 2>/dev/null' EXIT
+
 # one_rep REP: one L1 boot, every configuration; repetition r starts
 # with configuration (2r - 2) mod n, so the first configurations of
 # concurrent repetitions differ.
@@ -94,6 +115,12 @@ for p in "${pids[@]}"; do wait "$p" || rc=1; done
 for rep in $(seq "$reps"); do
 	grep -a '^# ' "$out/rep$rep.console" | tr -d '\r' || true
 done
+kill $loadmon 2>/dev/null
+{
+	echo "end_utc=$(date -u +%FT%TZ)"
+	echo "wall_s=$((SECONDS - t_start))"
+	echo "status=$rc"
+} >> "$out/run.meta"
 docs=${SCEN_DOCS-docs/benchmarks.md}
 [ "${SCEN_NO_REPORT:-0}" = 1 ] ||
 	bench/scenario/report.py "$out" --json "${SCEN_JSON:-bench/results/scenario.json}" \

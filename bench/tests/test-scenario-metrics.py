@@ -85,4 +85,20 @@ ok(rt == {"a": 14.0, "b": 5.0},
 ok(M.counter_delta([5, 7, 12]) == 7 and M.counter_delta([-1, -1]) == -1,
    "counter delta of a cumulative counter")
 
+# ratios within a repetition, not of the medians: the load of each
+# repetition cancels (ratio of medians here: 30/20 = 1.5)
+runs = {1: {"none": {"f": 10.0}, "fpr": {"f": 5.0}},
+        2: {"none": {"f": 30.0}, "fpr": {"f": 30.0}},
+        3: {"none": {"f": 100.0}, "fpr": {"f": 20.0}},
+        4: {"none": {"f": 7.0}}}
+r = M.rep_ratios(runs, "none", "fpr", "f")
+ok(r == [2.0, 1.0, 5.0],
+   "per-repetition ratios, a repetition without the base left out (%s)" % r)
+s = M.summary(r + [None])
+ok(s == {"median": 2.0, "min": 1.0, "max": 5.0, "n": 3},
+   "summary: median and range of the ratios, None ignored (%s)" % s)
+ok(M.rep_ratios({1: {"a": {"f": 1.0}, "b": {"f": 0.0}}}, "a", "b", "f") == [],
+   "per-repetition ratios: a zero base is left out")
+ok(M.summary([None]) is None, "summary of nothing is None")
+
 done()
