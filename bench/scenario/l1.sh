@@ -21,8 +21,9 @@
 # Environment: VSHAPE_HOST_KO, SCEN_KVER (L2), SCEN_GUEST_KO, SCEN_SAMPLER,
 # SCEN_WORKLOAD (script run in L2), SCEN_OUT (results dir shared with L0),
 # SCEN_REP, SCEN_CONFIGS, SCEN_PERIOD_MS (200), SCEN_MARGIN_MIB (192),
-# SCEN_L2_MIB (L2's RAM, 1024),
-# SCEN_DISK (the workload disk, bench/scenario/mkdisk.sh), SCEN_WL_ENV
+# SCEN_L2_MIB (L2's RAM, 768),
+# SCEN_DISK (the workload disk, bench/scenario/mkdisk.sh), SCEN_MODS (L2's
+# decompressed modules, run.sh), SCEN_WL_ENV
 # (extra VAR=VAL words for the workload).  Writes $SCEN_OUT/rep<N>-<config>.csv and .meta.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
@@ -31,7 +32,7 @@ cd "$(dirname "$0")/../.." || exit 1
 out=${SCEN_OUT:?}
 rep=${SCEN_REP:-1}
 period=${SCEN_PERIOD_MS:-200}
-l2mib=${SCEN_L2_MIB:-1024}
+l2mib=${SCEN_L2_MIB:-768}
 sampler=${SCEN_SAMPLER:?}
 read -r -a configs <<<"${SCEN_CONFIGS:-none fpr host-reactive vshape-reactive vshape-predict}"
 log() { echo "# [rep $rep $(date +%T)] $*"; }
@@ -53,8 +54,16 @@ disk_mib=$(($(stat -c %s /tmp/scen-disk.img) >> 20))
 disk=(--mem "${l2mib}M,slots=1,maxmem=$((l2mib + disk_mib))M"
 	--qemu-arg "-object memory-backend-file,id=wldisk,mem-path=/tmp/scen-disk.img,size=${disk_mib}M,share=off,readonly=on"
 	--qemu-arg "-device virtio-pmem-pci,memdev=wldisk,id=pmem0")
-mount_disk='modprobe virtio_pmem && modprobe nd_pmem && modprobe ext4 && mkdir -p /tmp/scen-root &&
-	wait_for 20 "[ -b /dev/pmem0 ]" && mount -o ro /dev/pmem0 /tmp/scen-root &&
+# L2's modules for the disk (SCEN_MODS/disk.order: virtio_pmem, nd_pmem,
+# squashfs and what they need) and the in-tree balloon driver, as run.sh
+# decompressed them: busybox insmod of a plain .ko, not modprobe, which
+# decompressed ext4, jbd2 and libnvdimm in L2 (about 60 ms natively,
+# close to a minute of L2 time here, every configuration).
+mods=${SCEN_MODS:?}
+# shellcheck disable=SC2016 # expanded in L2
+mount_disk='while read -r m; do busybox insmod '"$mods"'/$m || exit 1; done < '"$mods"'/disk.order &&
+	mkdir -p /tmp/scen-root &&
+	wait_for 20 "[ -b /dev/pmem0 ]" && mount -t squashfs -o ro /dev/pmem0 /tmp/scen-root &&
 	mount --bind /tmp /tmp/scen-root/tmp && mount --bind /dev /tmp/scen-root/dev &&
 	mount -t proc proc /tmp/scen-root/proc'
 
@@ -65,14 +74,14 @@ mount_disk='modprobe virtio_pmem && modprobe nd_pmem && modprobe ext4 && mkdir -
 vshape_load() {
 	local par=''
 	modinfo -F parm "$SCEN_GUEST_KO" | grep -q '^page_reporting:' && par=page_reporting=1
-	echo "insmod $SCEN_GUEST_KO $par && wait_for 20 gdev && knob mode predict &&
+	echo "busybox insmod $SCEN_GUEST_KO $par && wait_for 20 gdev && knob mode predict &&
 		{ [ ! -e \$S/vshape/predictor ] || knob predictor $1; } &&
 		k() { if [ -e \$S/vshape/\$1 ]; then knob \$1; else echo absent; fi; } &&
 		echo \"vshape_guest: mode=\$(k mode) predictor=\$(k predictor) page_reporting=\$(k page_reporting)\""
 }
 
 # shellcheck disable=SC2016 # expanded in L2
-inbox='modprobe virtio_balloon && wait_for 20 compgen -G "/sys/bus/virtio/drivers/virtio_balloon/virtio*" &&
+inbox='busybox insmod '"$mods"'/virtio_balloon.ko && wait_for 20 compgen -G "/sys/bus/virtio/drivers/virtio_balloon/virtio*" &&
 	echo "virtio_balloon: features $(cat /sys/bus/virtio/drivers/virtio_balloon/virtio*/features)"'
 
 run_config() {

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The scenario benchmark's workload disk: an ext4 image that L2 mounts
+# The scenario benchmark's workload disk: a squashfs image that L2 mounts
 # read-only (bench/scenario/l1.sh gives it as virtio-pmem) and runs the
 # workload in (chroot), so that the workload's programs and files come
 # from a block device through L2's page cache, as in a real VM, and not
@@ -73,6 +73,10 @@ for c in "$@"; do
 	gcc -E -Ipredictor -Iinclude -o "$root/wl/src/$(basename "${c%.c}").i" "$c"
 done
 rm -f "$img"
-# a whole number of 128 MiB (a memory block: L2 maps it as virtio-pmem)
-mkfs.ext4 -q -F -d "$root" "$img" \
-	$((($(du -sk "$root" | cut -f1) * 5 / 4 + 8192 + 131071) / 131072 * 131072))k
+# squashfs, not ext4: L2 loads one small module for it instead of ext4,
+# jbd2, mbcache and crc16 (bench/scenario/l1.sh); uncompressed (-noI -noD
+# -noF -noX), so that a read in L2 is a copy, as it was from ext4
+mksquashfs "$root" "$img" -noappend -quiet -no-progress -all-root -noI -noD -noF -noX > /dev/null
+# padded to a whole number of 128 MiB (a memory block: L2 maps it as
+# virtio-pmem); squashfs ignores what follows its bytes_used
+truncate -s $((($(stat -c %s "$img") + (128 << 20) - 1) / (128 << 20) * (128 << 20))) "$img"

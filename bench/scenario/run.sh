@@ -10,7 +10,8 @@
 # WORKLOAD-SCRIPT (default bench/scenario/workload.sh) runs inside L2,
 # chrooted in the workload disk (bench/scenario/mkdisk.sh: the script,
 # the programs it runs, the page-cache phase's file and the compile
-# phase's sources, SCEN_CC_FILES, default predictor/calib.c); its
+# phase's sources, SCEN_CC_FILES, default selftests/guest/memtouch.c,
+# the batch phase's own program); its
 # contract is in the default's header.  Each repetition is ONE L1 boot (6.12 under TCG, one vCPU, KVM inside) that
 # runs every configuration one after the other (bench/scenario/l1.sh); the
 # order rotates between repetitions so that none always goes first.
@@ -18,8 +19,8 @@
 # are taken within a repetition, so they stay comparable.
 # Environment: SCEN_REPS (3), SCEN_CONFIGS, SCEN_PERIOD_MS (200),
 # SCEN_MARGIN_MIB (host-reactive's margin, 192), SCEN_L2_MIB (L2's RAM,
-# 1024), SCEN_CACHE_MIB (size of
-# the page-cache phase's file, 32), SCEN_CC_FILES, SCEN_WL_ENV (VAR=VAL words passed to
+# 768), SCEN_CACHE_MIB (size of
+# the page-cache phase's file, 16), SCEN_CC_FILES, SCEN_WL_ENV (VAR=VAL words passed to
 # the workload, e.g. "SCEN_CYCLES=4 SCEN_BATCH_MIB=300"), SCEN_PARALLEL
 # (repetitions run at once, each its own L1 VM; default 1), SCEN_NO_REPORT=1
 # (only collect).  Raw samples go to build/bench-scenario/; then
@@ -43,12 +44,34 @@ make -s -C selftests/guest memtouch > /dev/null
 gcc -O2 -Wall -Wextra -static -o "$out/sampler" bench/scenario/sampler.c
 # the page-cache phase's file: random data, so nothing compresses it
 cache=$top/build/scenario-cache.dat
-want=$((${SCEN_CACHE_MIB:-32} << 20))
+want=$((${SCEN_CACHE_MIB:-16} << 20))
 [ "$(stat -c %s "$cache" 2>/dev/null || echo 0)" = "$want" ] ||
 	head -c "$want" /dev/urandom > "$cache"
 # the disk L2 runs the workload from (bench/scenario/mkdisk.sh)
-read -r -a cc_files <<<"${SCEN_CC_FILES:-predictor/calib.c}"
+read -r -a cc_files <<<"${SCEN_CC_FILES:-selftests/guest/memtouch.c}"
 bench/scenario/mkdisk.sh "$out/disk.img" "$workload" "$cache" "${cc_files[@]}"
+# L2's modules for that disk (virtio_pmem, nd_pmem, squashfs and what
+# they need, in load order: disk.order) and the in-tree balloon driver,
+# decompressed here: L2 loads them with busybox insmod (l1.sh)
+mods=$out/l2-modules
+mkdir -p "$mods"
+for m in virtio_pmem nd_pmem squashfs virtio_balloon; do
+	modprobe -S "$kver" --show-depends "$m" | awk '$1 == "insmod" { print $2 }'
+done | awk '!seen[$0]++' | while read -r ko; do
+	name=$(basename "$ko")
+	name=${name%.xz}
+	name=${name%.zst}
+	case $ko in
+	*.xz) xz -dc "$ko";;
+	*.zst) zstd -qdc "$ko";;
+	*) cat "$ko";;
+	esac > "$mods/$name"
+	[ "$name" = virtio_balloon.ko ] || echo "$name"
+done > "$mods/disk.order"
+if [ ! -s "$mods/virtio_balloon.ko" ] || [ "$(wc -l < "$mods/disk.order")" -lt 3 ]; then
+	echo "scenario: L2's modules for $kver not found" >&2
+	exit 1
+fi
 
 # what ran: the commit (and whether the tree had changes), the
 # parameters, and the machine's load every 30 s (ratios are taken within
@@ -88,8 +111,8 @@ one_rep() {
 		--env "SCEN_OUT=$out" --env "SCEN_REP=$rep" --env "SCEN_CONFIGS=$order" \
 		--env "SCEN_PERIOD_MS=${SCEN_PERIOD_MS:-200}" \
 		--env "SCEN_MARGIN_MIB=${SCEN_MARGIN_MIB:-192}" \
-		--env "SCEN_DISK=$out/disk.img" \
-		--env "SCEN_WL_ENV=${SCEN_WL_ENV:-}" --env "SCEN_L2_MIB=${SCEN_L2_MIB:-1024}" \
+		--env "SCEN_DISK=$out/disk.img" --env "SCEN_MODS=$mods" \
+		--env "SCEN_WL_ENV=${SCEN_WL_ENV:-}" --env "SCEN_L2_MIB=${SCEN_L2_MIB:-768}" \
 		-- bench/scenario/l1.sh > "$out/rep$rep.log" 2>&1 ||
 		{ echo "scenario: repetition $rep exit $? (log: $out/rep$rep.log)" >&2; return 1; }
 }

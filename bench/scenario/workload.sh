@@ -41,11 +41,11 @@ read -r -a phases <<<"${phases_s//,/ }"
 cc_src=(src/*.i)
 [ -z "${SCEN_CC_SRC:-}" ] || read -r -a cc_src <<<"${SCEN_CC_SRC//,/ }"
 cc_jobs=${SCEN_CC_JOBS:-1}
-rows=${SCEN_SQL_ROWS:-500}
+rows=${SCEN_SQL_ROWS:-150}
 cache=${SCEN_CACHE_FILE:-cache.dat}
-batch_mib=${SCEN_BATCH_MIB:-192}
-batch_hold=${SCEN_BATCH_HOLD:-15}
-idle=${SCEN_IDLE:-10}
+batch_mib=${SCEN_BATCH_MIB:-80}
+batch_hold=${SCEN_BATCH_HOLD:-5}
+idle=${SCEN_IDLE:-6}
 memtouch=${SCEN_MEMTOUCH:-./memtouch}
 
 mkfifo /tmp/workload-snooze.fifo 2>/dev/null
