@@ -85,7 +85,7 @@ inbox='busybox insmod '"$mods"'/virtio_balloon.ko && wait_for 20 compgen -G "/sy
 	echo "virtio_balloon: features $(cat /sys/bus/virtio/drivers/virtio_balloon/virtio*/features)"'
 
 run_config() {
-	local cfg=$1 dev load drv vdir='' devdir='' ctl='' rc t0
+	local cfg=$1 dev load drv vdir='' devdir='' ctl='' rc t0 boot_s setup_s wl_s
 	# written where L0 sees it while it runs (progress, and no copy)
 	local csv=$out/rep$rep-$1.csv
 	local sock=/tmp/scen-qmp.sock
@@ -113,7 +113,9 @@ run_config() {
 		tail -n 20 /tmp/l2scen/console.log | sed 's/^/# L2| /'
 		return 1
 	fi
-	log "$cfg: L2 up in $((SECONDS - t0)) s"
+	boot_s=$((SECONDS - t0))
+	log "$cfg: L2 up in $boot_s s"
+	t0=$SECONDS
 	if ! l2 "$mount_disk"; then
 		log "$cfg: the workload disk does not mount"
 		stop_l2
@@ -124,6 +126,7 @@ run_config() {
 		stop_l2
 		return 1
 	fi
+	setup_s=$((SECONDS - t0))
 	log "$cfg: $drv"
 	# shellcheck disable=SC2016 # expanded in L2
 	case $cfg in vshape-*) vdir='$S/vshape';; esac
@@ -141,17 +144,25 @@ run_config() {
 	t0=$SECONDS
 	L2_TIMEOUT=3000 l2 "chroot /tmp/scen-root /bin/bash -c 'cd /wl && SCEN_PHASE_FILE=/tmp/scenario-phase ${SCEN_WL_ENV:-} exec /bin/bash workload.sh'" | sed 's/^/# L2: /'
 	rc=${PIPESTATUS[0]}
-	log "$cfg: workload exit $rc after $((SECONDS - t0)) s"
+	wl_s=$((SECONDS - t0))
+	log "$cfg: workload exit $rc after $wl_s s"
 	sleep 2	# the tail: what the host still holds after the work
 	[ -z "$ctl" ] || { kill "$ctl"; wait "$ctl"; }
 	kill "$spid"
 	wait "$spid"
 	# shellcheck disable=SC2016 # expanded in L2
-	l2 'oom=$(dmesg | grep -c "Out of memory\|oom-kill"); echo "# L2 dmesg: $oom OOM lines"; dmesg | grep -E "WARNING:|BUG:|Oops|Call Trace:" | head -5'
-	stop_l2
+	l2 'dmesg > /run/vshape/dmesg.txt; oom=$(grep -c "Out of memory\|oom-kill" /run/vshape/dmesg.txt); echo "# L2 dmesg: $oom OOM lines"; grep -E "WARNING:|BUG:|Oops|Call Trace:" /run/vshape/dmesg.txt | head -5'
+	# the samples and L2's log are in: end L2 at once (QEMU exits
+	# cleanly on SIGTERM); the agent's clean poweroff of L2 (stop_l2)
+	# took 1-2 minutes here, 15 times a run
+	kill "$(cat /tmp/l2scen/qemu.pid)" 2>/dev/null
+	scripts/vm --wait /tmp/l2scen > /dev/null 2>&1
+	# L2's kernel log, for report.py's check and for reading
+	cp /tmp/l2scen/dmesg.txt "$out/rep$rep-$cfg.dmesg" 2>/dev/null
 	[ -z "$ctl" ] || cp /tmp/scen-controller.log "$out/rep$rep-$cfg.controller.log"
-	printf 'config=%s\nrep=%s\nworkload=%s\nworkload_rc=%s\nkver=%s\nperiod_ms=%s\nl2_mib=%s\nworkload_env=%s\ndriver=%s\n' \
-		"$cfg" "$rep" "$SCEN_WORKLOAD" "$rc" "$SCEN_KVER" "$period" "$l2mib" "${SCEN_WL_ENV:-}" "$drv" > "$out/rep$rep-$cfg.meta"
+	printf 'config=%s\nrep=%s\nworkload=%s\nworkload_rc=%s\nkver=%s\nperiod_ms=%s\nl2_mib=%s\nworkload_env=%s\ndriver=%s\nl2_boot_s=%s\nsetup_s=%s\nworkload_s=%s\nend_utc=%s\n' \
+		"$cfg" "$rep" "$SCEN_WORKLOAD" "$rc" "$SCEN_KVER" "$period" "$l2mib" "${SCEN_WL_ENV:-}" "$drv" \
+		"$boot_s" "$setup_s" "$wl_s" "$(date -u +%FT%TZ)" > "$out/rep$rep-$cfg.meta"
 	[ "$rc" = 0 ]
 }
 

@@ -161,6 +161,16 @@ def fmt(s, digits=1):
                                  digits, s["max"])
 
 
+def kernel_problems(path):
+    """Lines of an L2 kernel log that report a problem (WARN, BUG, Oops,
+    a call trace, a hung task, lockdep), or None when there is no log."""
+    if not os.path.exists(path):
+        return None
+    pat = re.compile(r"WARNING:|BUG:|Oops|Call Trace:|hung_task|blocked for more than|"
+                     r"possible circular locking|KASAN")
+    return [line.rstrip() for line in open(path, errors="replace") if pat.search(line)]
+
+
 def collect(raw):
     """Every finished run (a .meta exists), cut to the cycles that every
     run of its repetition completed, so that a repetition compares the
@@ -188,6 +198,11 @@ def collect(raw):
                 continue
             res["workload_rc"] = meta.get("workload_rc")
             res["driver"] = meta.get("driver", "")
+            for mk in ("l2_boot_s", "setup_s", "workload_s", "end_utc"):
+                if mk in meta:
+                    res[mk] = meta[mk]
+            res["l2_kernel_problems"] = kernel_problems(
+                os.path.join(raw, "rep%d-%s.dmesg" % (rep, cfg)))
             res["cycles_compared"] = k
             res["complete_cycles"] = done
             runs.setdefault(rep, {})[cfg] = res
@@ -487,6 +502,13 @@ def main():
         md += "- repetition %d: %s — %d cycle(s) compared\n" % (
             r, ", ".join("%s %d" % kv for kv in sorted(notes[r]["complete_cycles"].items())),
             notes[r]["cycles"])
+    logs = [(r, c, x["l2_kernel_problems"]) for r in sorted(runs) for c, x in runs[r].items()
+            if x.get("l2_kernel_problems") is not None]
+    bad = [(r, c, p) for r, c, p in logs if p]
+    md += "\nL2 kernel logs (WARN, BUG, Oops, call traces, hung tasks): %s.\n" % (
+        "no log saved" if not logs else
+        "none in the %d logs" % len(logs) if not bad else
+        "; ".join("repetition %d %s: %s" % (r, c, p[0]) for r, c, p in bad))
     info = run_info(a.raw)
     if info:
         ld = info.get("load_1min")
