@@ -9,6 +9,8 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2153,SC2154 # top, logdir, only, SERIES, kver: the caller's (above)
 
+bg_suites=()	# "NAME TAP LIMIT" of each suite started with --bg
+
 # account NAME P F S: add to the totals.
 account() {
 	passed=$((passed + $2))
@@ -25,19 +27,64 @@ fail_suite() {
 	account "$1" 0 1 0
 }
 
-# suite [--tap] NAME TIMEOUT-SECONDS CMD...
+# suite [--tap] [--bg] NAME TIMEOUT-SECONDS CMD...: run a suite and
+# report it.  With --bg the suite runs in the background and is reported
+# by suites_join, in the order the background suites were started: a
+# suite that only waits on a VM's single TCG thread can share the
+# machine's second core with the suites that follow it.
 suite() {
-	local tap=0 name limit log rc p=0 f=0 s=0 counts t0 extra=''
-	[ "$1" != --tap ] || { tap=1; shift; }
-	name=$1 limit=$2 log=$logdir/$1.log
+	local tap=0 bg=0 name limit
+	while :; do
+		case $1 in
+		--tap) tap=1; shift ;;
+		--bg) bg=1; shift ;;
+		*) break ;;
+		esac
+	done
+	name=$1 limit=$2
 	shift 2
 	# shellcheck disable=SC2053
 	[[ $name == $only ]] || return 0
 	matched=$((matched + 1))
+	if [ "$bg" = 1 ]; then
+		echo "# suite $name: $* (in the background)"
+		suite_exec "$name" "$limit" "$@" &
+		bg_suites+=("$name $tap $limit")
+		return 0
+	fi
 	echo "# suite $name: $*"
-	t0=$SECONDS
+	suite_exec "$name" "$limit" "$@"
+	suite_report "$name" "$tap" "$limit"
+}
+
+# suite_exec NAME LIMIT CMD...: run CMD under the time limit, its output
+# in NAME's log; its exit status and run time go to NAME's .rc file.
+suite_exec() {
+	local name=$1 limit=$2 log=$logdir/$1.log t0=$SECONDS rc
+	shift 2
 	timeout --kill-after=10 "$limit" "$@" > "$log" 2>&1 < /dev/null
 	rc=$?
+	echo "$rc $((SECONDS - t0))" > "$log.rc"
+}
+
+# suites_join: wait for the background suites and report each.
+suites_join() {
+	local b
+	wait
+	for b in "${bg_suites[@]}"; do
+		# shellcheck disable=SC2086 # name, tap and limit: three words
+		suite_report $b
+	done
+	bg_suites=()
+}
+
+# suite_report NAME TAP LIMIT: count NAME's results from its log and .rc
+# file, print them and one ok/not ok line, add them to the totals.
+suite_report() {
+	local name=$1 tap=$2 limit=$3 log=$logdir/$1.log rc=1 secs=0
+	local p=0 f=0 s=0 counts extra=''
+	# a missing .rc file: the runner died before the suite ended
+	[ -f "$log.rc" ] && read -r rc secs < "$log.rc"
 	counts=$("$top/scripts/tap-count" "$log")
 	p=$(sed -n 's/^passed //p' <<<"$counts")
 	f=$(sed -n 's/^failed //p' <<<"$counts")
@@ -61,10 +108,10 @@ suite() {
 	[ -z "$extra" ] || echo "# $name: $extra"
 	[ "$rc" -ne 124 ] || echo "# $name: timed out after ${limit}s"
 	if [ "$f" -gt 0 ]; then
-		echo "not ok - $name (exit $rc, $((SECONDS - t0))s; log: ${log#"$top"/})"
+		echo "not ok - $name (exit $rc, ${secs}s; log: ${log#"$top"/})"
 		tail -n 25 "$log" | sed 's/^/#   /'
 	else
-		echo "ok - $name ($p passed, $s skipped, $((SECONDS - t0))s)"
+		echo "ok - $name ($p passed, $s skipped, ${secs}s)"
 	fi
 	account "$name" "$p" "$f" "$s"
 }

@@ -89,6 +89,31 @@ is "a missing kernel fails its suite, the other runs" 1 1 0
 tap_check "@K@ is the kernel version" grep -q '^# vm-6.12-x: ok 1 - 6.12.0-test' "$tmp/out"
 
 fresh
+suite --tap --bg b1 10 sh -c 'sleep 1; printf "1..2\nok 1 - late\nnot ok 2 - late\n"' > "$tmp/out"
+suite --tap --bg b2 10 printf '1..1\nok 1 - early\n' >> "$tmp/out"
+suite --tap f 10 printf '1..1\nok 1 - fore\n' >> "$tmp/out"
+is "background suites are not counted before suites_join" 1 0 0
+suites_join >> "$tmp/out"
+is "suites_join waits for and counts each background suite" 3 1 0
+order=$(sed -nE 's/^(not )?ok - ([^ ]+) .*/\2/p' "$tmp/out" | tr '\n' ' ')
+tap_check "background suites are reported after the others, in start order" \
+	test "$order" = "f b1 b2 "
+
+fresh
+t0=$SECONDS
+suite --bg s1 10 sleep 2 > "$tmp/out"
+suite --bg s2 10 sleep 2 >> "$tmp/out"
+suites_join >> "$tmp/out"
+tap_check "background suites run at the same time (2 x 2 s in $((SECONDS - t0)) s)" \
+	test $((SECONDS - t0)) -lt 4
+
+fresh
+suite --tap --bg b 1 sh -c 'echo 1..1; sleep 5; echo ok 1 - late' > "$tmp/out"
+suites_join >> "$tmp/out"
+is "a background suite that times out fails" 0 1 0
+tap_check "its timeout is reported" grep -q '^# b: timed out after 1s' "$tmp/out"
+
+fresh
 only='nomatch*'
 suite t 10 true > "$tmp/out"
 is "a suite that does not match the pattern does not run" 0 0 0
