@@ -32,32 +32,34 @@ is() {
 	fi
 }
 
+# case_is NAME WANT-P WANT-F WANT-S SUITE-ARGS...: one suite on a fresh
+# runner, then its totals.
+case_is() {
+	fresh
+	suite "${@:5}" > "$tmp/out"
+	is "$@"
+}
+
 # shellcheck source=scripts/check-suite.sh
 . scripts/check-suite.sh
 
-fresh
-suite --tap t 10 printf '1..2\nok 1 - a\nok 2 - b\n' > "$tmp/out"
-is "a TAP suite whose results pass passes" 2 0 0
+case_is "a TAP suite whose results pass passes" 2 0 0 \
+	--tap t 10 printf '1..2\nok 1 - a\nok 2 - b\n'
 
-fresh
-suite --tap t 10 printf '1..2\nok 1 - a\nnot ok 2 - b\n' > "$tmp/out"
-is "a failing TAP result fails the suite" 1 1 0
+case_is "a failing TAP result fails the suite" 1 1 0 \
+	--tap t 10 printf '1..2\nok 1 - a\nnot ok 2 - b\n'
 
-fresh
-suite --tap t 10 sh -c 'printf "1..1\nok 1 - a\n"; exit 3' > "$tmp/out"
-is "all ok with a failing exit status fails" 1 1 0
+case_is "all ok with a failing exit status fails" 1 1 0 \
+	--tap t 10 sh -c 'printf "1..1\nok 1 - a\n"; exit 3'
 
-fresh
-suite --tap t 10 sh -c 'echo no tap here; exit 0' > "$tmp/out"
-is "a TAP suite with no TAP fails" 0 1 0
+case_is "a TAP suite with no TAP fails" 0 1 0 \
+	--tap t 10 sh -c 'echo no tap here; exit 0'
 
-fresh
-suite --tap t 10 printf '1..3\nok 1 - a\nok 2 - b\n' > "$tmp/out"
-is "a plan that does not match the results fails" 2 1 0
+case_is "a plan that does not match the results fails" 2 1 0 \
+	--tap t 10 printf '1..3\nok 1 - a\nok 2 - b\n'
 
-fresh
-suite --tap t 1 sh -c 'echo 1..1; sleep 5; echo ok 1 - late' > "$tmp/out"
-is "a suite that times out fails" 0 1 0
+case_is "a suite that times out fails" 0 1 0 \
+	--tap t 1 sh -c 'echo 1..1; sleep 5; echo ok 1 - late'
 tap_check "the timeout is reported" grep -q 'timed out after 1s' "$tmp/out"
 
 fresh
