@@ -7,9 +7,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "adapt.h"
 #include "eval.h"
+#include "../mono_clock.h"
 
 struct acc {
 	double *under[2];
@@ -115,41 +115,39 @@ static void eval_machine(const struct vs_model *q, const struct vs_fmodel *fm,
 double time_step(const struct vs_model *q, long iters)
 {
 	static struct vs_lstm_state st;
-	struct timespec a, b;
+	double t0;
 	s16 in[2] = { 3700, 1200 }, out[VS_MAX_OUT];
 	volatile s16 sink = 0;
 	long i;
 
 	vs_lstm_reset(q, &st);
-	clock_gettime(CLOCK_MONOTONIC, &a);
+	t0 = mono_now();
 	for (i = 0; i < iters; i++) {
 		in[0] = 3600 + (i & 255);
 		vs_lstm_step(q, &st, in, out);
 		sink += out[0];
 	}
-	clock_gettime(CLOCK_MONOTONIC, &b);
 	(void)sink;
-	return ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / iters;
+	return (mono_now() - t0) * 1e9 / iters;
 }
 
 double time_fstep(const struct vs_fmodel *m, long iters)
 {
 	static struct vs_fstate st;
-	struct timespec a, b;
+	double t0;
 	float in[2] = { 0.9f, 0.3f }, out[VS_MAX_OUT];
 	volatile float sink = 0;
 	long i;
 
 	vs_f_reset(&st);
-	clock_gettime(CLOCK_MONOTONIC, &a);
+	t0 = mono_now();
 	for (i = 0; i < iters; i++) {
 		in[0] = 0.88f + (i & 255) * 1e-4f;
 		vs_f_step(m, &st, in, out);
 		sink += out[0];
 	}
-	clock_gettime(CLOCK_MONOTONIC, &b);
 	(void)sink;
-	return ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / iters;
+	return (mono_now() - t0) * 1e9 / iters;
 }
 
 void run_all(const struct vs_model *q, const struct vs_fmodel *fm,
