@@ -345,6 +345,13 @@ static void vs_policy_decide(struct vs_policy *p)
 		.guard_holding = time_before(jiffies, p->guard_until),
 	};
 	vs_rule_decide(&r, &out);
+#ifdef VS_MUTANT_POLICY_NO_COMMIT	/* test-only fault: scripts/check-mutants */
+	out.commit = false;
+#endif
+#ifdef VS_MUTANT_POLICY_NO_GUARD	/* test-only fault: scripts/check-mutants */
+	if (out.action >= VS_ACT_GUARD_PSI)
+		out.action = VS_ACT_HOLD;
+#endif
 
 	p->oom_seen = ooms;
 	p->want_pages = out.want;
