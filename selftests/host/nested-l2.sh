@@ -54,7 +54,9 @@ knob() {
 req() {
 	local last
 	status=x granted=x capacity=x
-	echo "req $*" > "$D/shaping/request" 2>/dev/null
+	# a refused write leaves "last" as the previous request's answer:
+	# status stays x rather than a stale value
+	echo "req $*" > "$D/shaping/request" 2>/dev/null || return 0
 	read -r last < "$D/shaping/last"
 	[[ $last =~ status=([0-9]+) ]] && status=${BASH_REMATCH[1]}
 	[[ $last =~ granted=([0-9]+) ]] && granted=${BASH_REMATCH[1]}
