@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * debugfs view of one device: /sys/kernel/debug/vshape_guest/<virtioN>/.
- * Read-only; the numbers are a snapshot taken under balloon_lock.
+ * Read-only; each file is one snapshot, taken under the lock of what it
+ * shows (balloon_lock, the predictor's or the policy's lock).
  */
 
 #include <linux/debugfs.h>
@@ -87,6 +88,12 @@ static int vs_predictor_show(struct seq_file *m, void *unused)
 
 	mutex_lock(&p->lock);
 	seq_printf(m, "model: %s\n", p->model_name);
+	seq_printf(m, "model_crc: 0x%08x\n", p->model.crc);
+	seq_printf(m, "model_layers: %u\n", p->model.n_layers);
+	seq_printf(m, "model_hidden: %u\n", p->model.hidden);
+	seq_printf(m, "model_inputs: %u\n", p->model.n_raw);
+	seq_printf(m, "model_outputs: %u\n", p->model.n_out);
+	seq_printf(m, "model_step_ms: %u\n", p->model.step_ms);
 	seq_printf(m, "model_bytes: %u\n", p->model.len);
 	seq_printf(m, "state_bytes: %zu\n",
 		   sizeof(p->state) + sizeof(p->adapt) + sizeof(p->model));
@@ -110,6 +117,28 @@ static int vs_predictor_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(vs_predictor);
 
+/*
+ * The latest prediction as one snapshot (sysfs has its values one per
+ * file): what was used and what is predicted at the horizon, and what
+ * the predict-mode policy last sized the balloon to give.
+ */
+static int vs_prediction_show(struct seq_file *m, void *unused)
+{
+	struct vshape_dev *vs = m->private;
+	struct vs_prediction pr;
+
+	vs_predict_get(vs, &pr);
+	seq_printf(m, "seq: %llu\n", pr.valid ? pr.seq : 0);
+	seq_printf(m, "horizon_ms: %u\n", READ_ONCE(vs->predictor->horizon_ms));
+	seq_printf(m, "used_kb: %lu\n", pr.used_kb);
+	seq_printf(m, "demand_kb: %lu\n", pr.demand_kb);
+	seq_printf(m, "confidence_pct: %u\n", vs_q15_to_pct(pr.confidence));
+	seq_printf(m, "spare_kb: %lu\n",
+		   READ_ONCE(vs->policy->want_pages) * (PAGE_SIZE / 1024));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(vs_prediction);
+
 void vs_debugfs_init(struct vshape_dev *vs)
 {
 	vs->debugfs_dir = debugfs_create_dir(dev_name(&vs->vdev->dev),
@@ -120,6 +149,8 @@ void vs_debugfs_init(struct vshape_dev *vs)
 			    &vs_records_fops);
 	debugfs_create_file("predictor", 0400, vs->debugfs_dir, vs,
 			    &vs_predictor_fops);
+	debugfs_create_file("prediction", 0400, vs->debugfs_dir, vs,
+			    &vs_prediction_fops);
 	vs_reporting_debugfs(vs, vs->debugfs_dir);
 	vs_policy_debugfs(vs, vs->debugfs_dir);
 }

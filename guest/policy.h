@@ -90,7 +90,7 @@ struct vs_policy {
 	unsigned long target_pages;	/* predict mode's balloon size */
 	u16 deflate_op;			/* VSHAPE_OP_COMMIT or 0 */
 	unsigned long guard_until;	/* jiffies: no shrink before */
-	unsigned long want_pages;	/* last sizing, for sysfs spare_kb */
+	unsigned long want_pages;	/* last sizing: debugfs prediction spare_kb */
 	u64 oom_seen;			/* vs->nr_oom_deflates last decision */
 	u64 psi_seq;			/* prediction last fed to psi_avg */
 	unsigned int psi_avg;		/* PSI some, 1/1000 %, 2 s average */

@@ -260,6 +260,7 @@ void vs_predict_get(struct vshape_dev *vs, struct vs_prediction *out)
 	out->margin_kb = vs_q12_kb(total_kb, r.margin);
 	band = vs_q12_kb(total_kb, r.band);
 	out->band_kb = clamp(band, 0L, (long)total_kb);
+	out->demand_kb = max(vs_q12_kb(total_kb, r.demand), 0L);
 	out->confidence = r.confidence;
 	out->used_kb = max(vs_q12_kb(total_kb, r.raw[VS_CH_USED]), 0L);
 	out->psi_some = r.raw[VS_CH_PSI_SOME];

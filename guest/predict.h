@@ -54,6 +54,7 @@ struct vs_prediction {
 	unsigned long upper_kb;		/* model's upper forecast, >= 0 */
 	long margin_kb;			/* may be negative */
 	unsigned long band_kb;		/* upper + margin, clamped to [0, RAM] */
+	unsigned long demand_kb;	/* DEMAND output at the horizon, >= 0 */
 	u16 confidence;			/* Q0.15 */
 	/* The band's outcomes since the calibration restarted (calib.h). */
 	u64 calib_resolved;

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * sysfs knobs under /sys/bus/virtio/devices/virtioN/vshape/, documented
- * in docs/ABI/testing/sysfs-bus-virtio-vshape.  A store validates first
- * and changes nothing on error; a valid store queues the update work.
+ * in docs/ABI/testing/sysfs-bus-virtio-vshape; one value per file (the
+ * multi-value views are debugfs.c's).  A store validates first and
+ * changes nothing on error.
  */
 
 #include <linux/device.h>
@@ -21,6 +22,55 @@
 static struct vshape_dev *to_vs(struct device *dev)
 {
 	return dev_to_virtio(dev)->priv;
+}
+
+/* ---- number knobs: one table, one show, one store ---- */
+
+/* Where a number knob's word lives, and so how a store applies it. */
+enum vs_knob_kind {
+	/*
+	 * unsigned long of pages in struct vshape_dev, in KiB in sysfs: a
+	 * store queues the update work, which re-reads it.
+	 */
+	VS_KNOB_DEV_PAGES,
+	/* unsigned int in struct vshape_dev, read where it is used */
+	VS_KNOB_DEV,
+	/* unsigned int in struct vs_policy, read once per decision */
+	VS_KNOB_POLICY,
+	/* unsigned int in struct vs_predictor, set through predict.c */
+	VS_KNOB_PREDICT,
+};
+
+/*
+ * A number knob: the device attribute, where its word is and what a
+ * store accepts: [min, max] for VS_KNOB_DEV and VS_KNOB_POLICY;
+ * predict.c's setter, which checks the range and resets what depends on
+ * the knob, for VS_KNOB_PREDICT; a page-aligned size up to the guest's
+ * RAM for VS_KNOB_DEV_PAGES.
+ */
+struct vs_knob {
+	struct device_attribute attr;
+	/* the field's type is the kind's: unsigned long or unsigned int */
+	enum vs_knob_kind kind;
+	size_t offset;
+	unsigned int min, max;
+	int (*set)(struct vshape_dev *vs, unsigned int val);
+};
+
+static unsigned long *vs_knob_pages(struct vshape_dev *vs,
+				    const struct vs_knob *k)
+{
+	return (unsigned long *)((char *)vs + k->offset);
+}
+
+static unsigned int *vs_knob_uint(struct vshape_dev *vs,
+				  const struct vs_knob *k)
+{
+	char *base = k->kind == VS_KNOB_POLICY ? (char *)vs->policy :
+		     k->kind == VS_KNOB_PREDICT ? (char *)vs->predictor :
+		     (char *)vs;
+
+	return (unsigned int *)(base + k->offset);
 }
 
 /*
@@ -43,53 +93,105 @@ static int vs_parse_kb(const char *buf, unsigned long *pages)
 	return 0;
 }
 
-/* Store a KiB knob held in pages, then let the balloon follow. */
-static ssize_t vs_store_kb(struct device *dev, const char *buf, size_t count,
-			   unsigned long *pages_field)
+static ssize_t vs_knob_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
 {
+	const struct vs_knob *k = container_of(attr, struct vs_knob, attr);
+	struct vshape_dev *vs = to_vs(dev);
+
+	if (k->kind == VS_KNOB_DEV_PAGES)
+		return sysfs_emit(buf, "%lu\n",
+				  READ_ONCE(*vs_knob_pages(vs, k)) * KB_PER_PAGE);
+	return sysfs_emit(buf, "%u\n", READ_ONCE(*vs_knob_uint(vs, k)));
+}
+
+static ssize_t vs_knob_store(struct device *dev, struct device_attribute *attr,
+			     const char *buf, size_t count)
+{
+	const struct vs_knob *k = container_of(attr, struct vs_knob, attr);
+	struct vshape_dev *vs = to_vs(dev);
 	unsigned long pages;
+	unsigned int val;
 	int err;
 
-	err = vs_parse_kb(buf, &pages);
+	if (k->kind == VS_KNOB_DEV_PAGES) {
+		err = vs_parse_kb(buf, &pages);
+		if (err)
+			return err;
+		WRITE_ONCE(*vs_knob_pages(vs, k), pages);
+		vs_queue_update(vs);
+		return count;
+	}
+	err = kstrtouint(buf, 0, &val);
 	if (err)
 		return err;
-	WRITE_ONCE(*pages_field, pages);
-	vs_queue_update(to_vs(dev));
+	if (k->kind == VS_KNOB_PREDICT) {
+		err = k->set(vs, val);
+		return err ? err : count;
+	}
+	if (val < k->min || val > k->max)
+		return -ERANGE;
+	WRITE_ONCE(*vs_knob_uint(vs, k), val);
 	return count;
 }
 
-static ssize_t vs_show_kb(char *buf, unsigned long pages)
-{
-	return sysfs_emit(buf, "%lu\n", pages * KB_PER_PAGE);
+#define VS_KNOB_ATTR(_name)						\
+	__ATTR(_name, 0644, vs_knob_show, vs_knob_store)
+
+/* A KiB knob over an unsigned long of pages in struct vshape_dev. */
+#define VS_PAGES_KNOB(_name, _field)					\
+static struct vs_knob vs_knob_##_name = {				\
+	.attr = VS_KNOB_ATTR(_name),					\
+	.kind = VS_KNOB_DEV_PAGES,					\
+	.offset = offsetof(struct vshape_dev, _field),			\
 }
 
-static ssize_t guest_target_kb_show(struct device *dev,
-				    struct device_attribute *attr, char *buf)
-{
-	return vs_show_kb(buf, READ_ONCE(to_vs(dev)->guest_target_pages));
+/* A knob over an unsigned int of struct vshape_dev, in [_min, _max]. */
+#define VS_DEV_KNOB(_name, _field, _min, _max)				\
+static struct vs_knob vs_knob_##_name = {				\
+	.attr = VS_KNOB_ATTR(_name),					\
+	.kind = VS_KNOB_DEV,						\
+	.offset = offsetof(struct vshape_dev, _field),			\
+	.min = _min,							\
+	.max = _max,							\
 }
 
-static ssize_t guest_target_kb_store(struct device *dev,
-				     struct device_attribute *attr,
-				     const char *buf, size_t count)
-{
-	return vs_store_kb(dev, buf, count, &to_vs(dev)->guest_target_pages);
-}
-static DEVICE_ATTR_RW(guest_target_kb);
-
-static ssize_t floor_margin_kb_show(struct device *dev,
-				    struct device_attribute *attr, char *buf)
-{
-	return vs_show_kb(buf, READ_ONCE(to_vs(dev)->floor_margin_pages));
+/* A knob over an unsigned int of struct vs_policy, in [_min, _max]. */
+#define VS_POLICY_KNOB(_name, _field, _min, _max)			\
+static struct vs_knob vs_knob_##_name = {				\
+	.attr = VS_KNOB_ATTR(_name),					\
+	.kind = VS_KNOB_POLICY,						\
+	.offset = offsetof(struct vs_policy, _field),			\
+	.min = _min,							\
+	.max = _max,							\
 }
 
-static ssize_t floor_margin_kb_store(struct device *dev,
-				     struct device_attribute *attr,
-				     const char *buf, size_t count)
-{
-	return vs_store_kb(dev, buf, count, &to_vs(dev)->floor_margin_pages);
+/* A knob over an unsigned int of struct vs_predictor, set by @_set. */
+#define VS_PREDICT_KNOB(_name, _field, _set)				\
+static struct vs_knob vs_knob_##_name = {				\
+	.attr = VS_KNOB_ATTR(_name),					\
+	.kind = VS_KNOB_PREDICT,					\
+	.offset = offsetof(struct vs_predictor, _field),		\
+	.set = _set,							\
 }
-static DEVICE_ATTR_RW(floor_margin_kb);
+
+VS_PAGES_KNOB(guest_target_kb, guest_target_pages);
+VS_PAGES_KNOB(floor_margin_kb, floor_margin_pages);
+VS_PREDICT_KNOB(period_ms, period_ms, vs_predict_set_period);
+VS_PREDICT_KNOB(horizon_ms, horizon_ms, vs_predict_set_horizon);
+VS_PREDICT_KNOB(calib_target_ppm, calib.target_ppm,
+		vs_predict_set_calib_target);
+VS_POLICY_KNOB(commit_confidence_pct, commit_pct, 0, 100);
+VS_POLICY_KNOB(reserve_grace_ms, grace_ms, 100, 3600000);
+VS_DEV_KNOB(report_commit_grace_ms, reporting.commit_grace_ms, 0,
+	    VS_MAX_REPORT_COMMIT_GRACE_MS);
+VS_POLICY_KNOB(guard_psi_some_pct, guard_psi_some_pct, 0, 100);
+VS_POLICY_KNOB(guard_refault_per_s, guard_refault_per_s, 0, 100000000);
+VS_POLICY_KNOB(guard_hold_ms, guard_hold_ms, 0, 3600000);
+VS_POLICY_KNOB(shrink_kb_per_s, shrink_kb_per_s, 1024, 64 * 1024 * 1024);
+VS_POLICY_KNOB(margin_kb, margin_kb, 0, 64 * 1024 * 1024);
+
+/* ---- the balloon and its targets ---- */
 
 static ssize_t mode_show(struct device *dev, struct device_attribute *attr,
 			 char *buf)
@@ -152,52 +254,9 @@ static ssize_t page_reporting_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(page_reporting);
 
-/* ---- predictor knobs: thin wrappers over predict.c ---- */
+/* ---- the predictor: thin wrappers over predict.c ---- */
 
-static ssize_t vs_store_ms(struct device *dev, const char *buf, size_t count,
-			   int (*set)(struct vshape_dev *, unsigned int))
-{
-	unsigned int ms;
-	int err;
-
-	err = kstrtouint(buf, 0, &ms);
-	if (!err)
-		err = set(to_vs(dev), ms);
-	return err ? err : count;
-}
-
-static ssize_t period_ms_show(struct device *dev,
-			      struct device_attribute *attr, char *buf)
-{
-	struct vs_predictor *p = to_vs(dev)->predictor;
-
-	return sysfs_emit(buf, "%u\n", READ_ONCE(p->period_ms));
-}
-
-static ssize_t period_ms_store(struct device *dev,
-			       struct device_attribute *attr,
-			       const char *buf, size_t count)
-{
-	return vs_store_ms(dev, buf, count, vs_predict_set_period);
-}
-static DEVICE_ATTR_RW(period_ms);
-
-static ssize_t horizon_ms_show(struct device *dev,
-			       struct device_attribute *attr, char *buf)
-{
-	struct vs_predictor *p = to_vs(dev)->predictor;
-
-	return sysfs_emit(buf, "%u\n", READ_ONCE(p->horizon_ms));
-}
-
-static ssize_t horizon_ms_store(struct device *dev,
-				struct device_attribute *attr,
-				const char *buf, size_t count)
-{
-	return vs_store_ms(dev, buf, count, vs_predict_set_horizon);
-}
-static DEVICE_ATTR_RW(horizon_ms);
-
+/* The running model's name; its shape and CRC are in debugfs. */
 static ssize_t model_show(struct device *dev, struct device_attribute *attr,
 			  char *buf)
 {
@@ -205,10 +264,7 @@ static ssize_t model_show(struct device *dev, struct device_attribute *attr,
 	ssize_t n;
 
 	mutex_lock(&p->lock);
-	n = sysfs_emit(buf, "%s crc=%08x layers=%u hidden=%u inputs=%u outputs=%u step_ms=%u\n",
-		       p->model_name, p->model.crc, p->model.n_layers,
-		       p->model.hidden, p->model.n_raw, p->model.n_out,
-		       p->model.step_ms);
+	n = sysfs_emit(buf, "%s\n", p->model_name);
 	mutex_unlock(&p->lock);
 	return n;
 }
@@ -252,68 +308,30 @@ static ssize_t cgroups_store(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RW(cgroups);
 
-/* @q (Q3.12, negative read as 0) of @total. */
-static unsigned long q12_of(unsigned long total, s16 q)
+/* The latest prediction (debugfs "prediction" has the whole snapshot). */
+static struct vs_prediction vs_latest(struct device *dev)
 {
-	return mult_frac(total, (unsigned long)max_t(s16, q, 0), 4096UL);
+	struct vs_prediction pr;
+
+	vs_predict_get(to_vs(dev), &pr);
+	return pr;
 }
 
-static ssize_t prediction_show(struct device *dev,
-			       struct device_attribute *attr, char *buf)
+static ssize_t predicted_demand_kb_show(struct device *dev,
+					struct device_attribute *attr,
+					char *buf)
 {
-	struct vs_predictor *p = to_vs(dev)->predictor;
-	unsigned long total_kb = totalram_pages() * KB_PER_PAGE;
-	struct vs_record r;
-	unsigned int horizon;
-	u64 steps;
-	int n;
-
-	mutex_lock(&p->lock);
-	r = p->latest;
-	steps = p->steps;
-	horizon = p->horizon_ms;
-	mutex_unlock(&p->lock);
-	/* One snapshot, so several values: one "key=value" per line. */
-	n = sysfs_emit(buf, "seq=%llu\nhorizon_ms=%u\n", steps ? r.seq : 0,
-		       horizon);
-	n += sysfs_emit_at(buf, n, "used_kb=%lu\ndemand_kb=%lu\n",
-			   q12_of(total_kb, r.raw[VS_CH_USED]),
-			   q12_of(total_kb, r.demand));
-	n += sysfs_emit_at(buf, n, "confidence_pct=%u\nspare_kb=%lu\n",
-			   vs_q15_to_pct(r.confidence),
-			   READ_ONCE(to_vs(dev)->policy->want_pages) *
-			   KB_PER_PAGE);
-	return n;
+	return sysfs_emit(buf, "%lu\n", vs_latest(dev).demand_kb);
 }
-static DEVICE_ATTR_RO(prediction);
+static DEVICE_ATTR_RO(predicted_demand_kb);
 
-/* ---- calibration of the upper band (predictor/calib.h) ---- */
-
-static ssize_t calib_target_ppm_show(struct device *dev,
-				     struct device_attribute *attr, char *buf)
+static ssize_t prediction_confidence_pct_show(struct device *dev,
+					      struct device_attribute *attr,
+					      char *buf)
 {
-	struct vs_predictor *p = to_vs(dev)->predictor;
-	u32 ppm;
-
-	mutex_lock(&p->lock);
-	ppm = p->calib.target_ppm;
-	mutex_unlock(&p->lock);
-	return sysfs_emit(buf, "%u\n", ppm);
+	return sysfs_emit(buf, "%u\n", vs_q15_to_pct(vs_latest(dev).confidence));
 }
-
-static ssize_t calib_target_ppm_store(struct device *dev,
-				      struct device_attribute *attr,
-				      const char *buf, size_t count)
-{
-	unsigned int ppm;
-	int err;
-
-	err = kstrtouint(buf, 0, &ppm);
-	if (!err)
-		err = vs_predict_set_calib_target(to_vs(dev), ppm);
-	return err ? err : count;
-}
-static DEVICE_ATTR_RW(calib_target_ppm);
+static DEVICE_ATTR_RO(prediction_confidence_pct);
 
 /* Shortfalls per million resolved bands since the last reset. */
 static ssize_t calib_shortfall_ppm_show(struct device *dev,
@@ -334,154 +352,11 @@ static DEVICE_ATTR_RO(calib_shortfall_ppm);
 static ssize_t calib_margin_kb_show(struct device *dev,
 				    struct device_attribute *attr, char *buf)
 {
-	struct vs_prediction pr;
-
-	vs_predict_get(to_vs(dev), &pr);
-	return sysfs_emit(buf, "%ld\n", pr.margin_kb);
+	return sysfs_emit(buf, "%ld\n", vs_latest(dev).margin_kb);
 }
 static DEVICE_ATTR_RO(calib_margin_kb);
 
-/* Parse an unsigned int in [@min, @max] into *@field. */
-static ssize_t vs_store_uint(const char *buf, size_t count, unsigned int min,
-			     unsigned int max, unsigned int *field)
-{
-	unsigned int val;
-	int err;
-
-	err = kstrtouint(buf, 0, &val);
-	if (err)
-		return err;
-	if (val < min || val > max)
-		return -ERANGE;
-	WRITE_ONCE(*field, val);
-	return count;
-}
-
-static ssize_t commit_confidence_pct_show(struct device *dev,
-					  struct device_attribute *attr,
-					  char *buf)
-{
-	return sysfs_emit(buf, "%u\n",
-			  READ_ONCE(to_vs(dev)->policy->commit_pct));
-}
-
-static ssize_t commit_confidence_pct_store(struct device *dev,
-					   struct device_attribute *attr,
-					   const char *buf, size_t count)
-{
-	return vs_store_uint(buf, count, 0, 100,
-			     &to_vs(dev)->policy->commit_pct);
-}
-static DEVICE_ATTR_RW(commit_confidence_pct);
-
-static ssize_t reserve_grace_ms_show(struct device *dev,
-				     struct device_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%u\n", READ_ONCE(to_vs(dev)->policy->grace_ms));
-}
-
-static ssize_t reserve_grace_ms_store(struct device *dev,
-				      struct device_attribute *attr,
-				      const char *buf, size_t count)
-{
-	return vs_store_uint(buf, count, 100, 3600000,
-			     &to_vs(dev)->policy->grace_ms);
-}
-static DEVICE_ATTR_RW(reserve_grace_ms);
-
-static ssize_t report_commit_grace_ms_show(struct device *dev,
-					   struct device_attribute *attr,
-					   char *buf)
-{
-	return sysfs_emit(buf, "%u\n",
-			  READ_ONCE(to_vs(dev)->reporting.commit_grace_ms));
-}
-
-static ssize_t report_commit_grace_ms_store(struct device *dev,
-					    struct device_attribute *attr,
-					    const char *buf, size_t count)
-{
-	return vs_store_uint(buf, count, 0, VS_MAX_REPORT_COMMIT_GRACE_MS,
-			     &to_vs(dev)->reporting.commit_grace_ms);
-}
-static DEVICE_ATTR_RW(report_commit_grace_ms);
-
-/* ---- the predict-mode policy's knobs (policy.h) ---- */
-
-static ssize_t guard_psi_some_pct_show(struct device *dev,
-				       struct device_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%u\n", READ_ONCE(to_vs(dev)->policy->guard_psi_some_pct));
-}
-
-static ssize_t guard_psi_some_pct_store(struct device *dev,
-					struct device_attribute *attr,
-					const char *buf, size_t count)
-{
-	return vs_store_uint(buf, count, 0, 100,
-			     &to_vs(dev)->policy->guard_psi_some_pct);
-}
-static DEVICE_ATTR_RW(guard_psi_some_pct);
-
-static ssize_t guard_refault_per_s_show(struct device *dev,
-					struct device_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%u\n", READ_ONCE(to_vs(dev)->policy->guard_refault_per_s));
-}
-
-static ssize_t guard_refault_per_s_store(struct device *dev,
-					 struct device_attribute *attr,
-					 const char *buf, size_t count)
-{
-	return vs_store_uint(buf, count, 0, 100000000,
-			     &to_vs(dev)->policy->guard_refault_per_s);
-}
-static DEVICE_ATTR_RW(guard_refault_per_s);
-
-static ssize_t guard_hold_ms_show(struct device *dev,
-				  struct device_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%u\n", READ_ONCE(to_vs(dev)->policy->guard_hold_ms));
-}
-
-static ssize_t guard_hold_ms_store(struct device *dev,
-				   struct device_attribute *attr,
-				   const char *buf, size_t count)
-{
-	return vs_store_uint(buf, count, 0, 3600000,
-			     &to_vs(dev)->policy->guard_hold_ms);
-}
-static DEVICE_ATTR_RW(guard_hold_ms);
-
-static ssize_t shrink_kb_per_s_show(struct device *dev,
-				    struct device_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%u\n", READ_ONCE(to_vs(dev)->policy->shrink_kb_per_s));
-}
-
-static ssize_t shrink_kb_per_s_store(struct device *dev,
-				     struct device_attribute *attr,
-				     const char *buf, size_t count)
-{
-	return vs_store_uint(buf, count, 1024, 64 * 1024 * 1024,
-			     &to_vs(dev)->policy->shrink_kb_per_s);
-}
-static DEVICE_ATTR_RW(shrink_kb_per_s);
-
-static ssize_t margin_kb_show(struct device *dev,
-			      struct device_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%u\n", READ_ONCE(to_vs(dev)->policy->margin_kb));
-}
-
-static ssize_t margin_kb_store(struct device *dev,
-			       struct device_attribute *attr,
-			       const char *buf, size_t count)
-{
-	return vs_store_uint(buf, count, 0, 64 * 1024 * 1024,
-			     &to_vs(dev)->policy->margin_kb);
-}
-static DEVICE_ATTR_RW(margin_kb);
+/* ---- the predict-mode policy (policy.h) ---- */
 
 static ssize_t predictor_show(struct device *dev,
 			      struct device_attribute *attr, char *buf)
@@ -504,25 +379,26 @@ static ssize_t predictor_store(struct device *dev,
 static DEVICE_ATTR_RW(predictor);
 
 static struct attribute *vs_attrs[] = {
-	&dev_attr_commit_confidence_pct.attr,
-	&dev_attr_reserve_grace_ms.attr,
-	&dev_attr_report_commit_grace_ms.attr,
+	&vs_knob_commit_confidence_pct.attr.attr,
+	&vs_knob_reserve_grace_ms.attr.attr,
+	&vs_knob_report_commit_grace_ms.attr.attr,
 	&dev_attr_predictor.attr,
-	&dev_attr_guard_psi_some_pct.attr,
-	&dev_attr_guard_refault_per_s.attr,
-	&dev_attr_guard_hold_ms.attr,
-	&dev_attr_shrink_kb_per_s.attr,
-	&dev_attr_margin_kb.attr,
-	&dev_attr_period_ms.attr,
-	&dev_attr_horizon_ms.attr,
+	&vs_knob_guard_psi_some_pct.attr.attr,
+	&vs_knob_guard_refault_per_s.attr.attr,
+	&vs_knob_guard_hold_ms.attr.attr,
+	&vs_knob_shrink_kb_per_s.attr.attr,
+	&vs_knob_margin_kb.attr.attr,
+	&vs_knob_period_ms.attr.attr,
+	&vs_knob_horizon_ms.attr.attr,
 	&dev_attr_model.attr,
 	&dev_attr_cgroups.attr,
-	&dev_attr_prediction.attr,
-	&dev_attr_calib_target_ppm.attr,
+	&dev_attr_predicted_demand_kb.attr,
+	&dev_attr_prediction_confidence_pct.attr,
+	&vs_knob_calib_target_ppm.attr.attr,
 	&dev_attr_calib_shortfall_ppm.attr,
 	&dev_attr_calib_margin_kb.attr,
-	&dev_attr_guest_target_kb.attr,
-	&dev_attr_floor_margin_kb.attr,
+	&vs_knob_guest_target_kb.attr.attr,
+	&vs_knob_floor_margin_kb.attr.attr,
 	&dev_attr_mode.attr,
 	&dev_attr_host_target_kb.attr,
 	&dev_attr_target_kb.attr,

@@ -6,7 +6,7 @@
  *   sampler l2 OUT PERIOD_MS PHASE_FILE [VSHAPE_SYSDIR]
  *	in the L2 guest: MemTotal, MemAvailable, MemFree, Cached, the
  *	balloon (vmstat nr_balloon_pages, or vshape_guest's actual_kb),
- *	the predicted demand (vshape_guest's prediction), memory PSI, major
+ *	the predicted demand (vshape_guest's predicted_demand_kb), memory PSI, major
  *	faults, refaults, OOM kills, and the workload's current phase (the
  *	first line of PHASE_FILE).  OUT is appended to and flushed per line:
  *	it lives in the run directory that L1 shares with L2.
@@ -120,9 +120,9 @@ static int l2_main(FILE *out, double period, char **argv, int argc)
 			snprintf(sys, sizeof(sys), "%s/actual_kb", vdir);
 			if (!slurp(sys, pred, sizeof(pred)))
 				balloon_kb = strtoll(pred, NULL, 10);
-			snprintf(sys, sizeof(sys), "%s/prediction", vdir);
+			snprintf(sys, sizeof(sys), "%s/predicted_demand_kb", vdir);
 			if (!slurp(sys, pred, sizeof(pred)))
-				demand_kb = field(pred, "demand_kb");
+				demand_kb = strtoll(pred, NULL, 10);
 		}
 		fprintf(out, "%.3f,%s,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld\n",
 			mono_now() - t0, ph, field(mi, "MemTotal"),

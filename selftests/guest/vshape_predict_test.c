@@ -32,26 +32,16 @@
 enum { CH_USED, CH_CPU, CH_ANON, CH_FILE, CH_FREE, CH_PGFAULT,
 	CH_CG_USAGE = 12, NR_CH = 14 };
 
-/* A "key=value" line of the prediction file, or -1. */
+/* A "name: value" line of the device's debugfs prediction snapshot, or -1. */
 static long long prediction(const char *key)
 {
-	char path[PATH_MAX], line[256];
-	size_t klen = strlen(key);
-	long long val = -1;
-	FILE *f;
+	return vs_debugfs_in("prediction", key);
+}
 
-	snprintf(path, sizeof(path), VS_DRV_DIR "/%s/vshape/prediction",
-		 vs_dev_name());
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, klen) && line[klen] == '=') {
-			val = strtoll(line + klen + 1, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return val;
+/* The running model's CRC-32 (debugfs predictor; sysfs model is the name). */
+static long long model_crc(void)
+{
+	return vs_debugfs_in("predictor", "model_crc");
 }
 
 /*
@@ -262,6 +252,7 @@ TEST(watched_cgroup_usage_is_sampled)
 
 FIXTURE(pknob) {
 	char period[64], horizon[64], cgroups[256], model[256], target[64];
+	long long crc;
 };
 
 FIXTURE_VARIANT(pknob) {
@@ -320,6 +311,8 @@ FIXTURE_SETUP(pknob)
 	ASSERT_EQ(0, vs_read("horizon_ms", self->horizon, 64));
 	ASSERT_EQ(0, vs_read("cgroups", self->cgroups, 256));
 	ASSERT_EQ(0, vs_read("model", self->model, 256));
+	self->crc = model_crc();
+	ASSERT_GE(self->crc, 0);
 	ASSERT_EQ(0, vs_read("calib_target_ppm", self->target, 64));
 }
 
@@ -340,6 +333,7 @@ TEST_F(pknob, bad_write_refused_state_unchanged)
 	EXPECT_STREQ(self->cgroups, buf);
 	ASSERT_EQ(0, vs_read("model", buf, sizeof(buf)));
 	EXPECT_STREQ(self->model, buf);
+	EXPECT_EQ(self->crc, model_crc());
 	ASSERT_EQ(0, vs_read("calib_target_ppm", buf, sizeof(buf)));
 	EXPECT_STREQ(self->target, buf);
 }
@@ -413,6 +407,7 @@ static int write_model(const char *name, enum mutation mut)
 
 FIXTURE(model) {
 	char before[256];
+	long long crc;
 };
 
 FIXTURE_VARIANT(model) {
@@ -449,6 +444,9 @@ FIXTURE_SETUP(model)
 	ASSERT_EQ(0, set_fw_path());
 	ASSERT_EQ(0, vs_write("model", "default"));
 	ASSERT_EQ(0, vs_read("model", self->before, sizeof(self->before)));
+	EXPECT_STREQ("default", self->before);
+	self->crc = model_crc();
+	ASSERT_GE(self->crc, 0);
 }
 
 FIXTURE_TEARDOWN(model)
@@ -464,6 +462,7 @@ TEST_F(model, bad_file_refused_old_model_kept)
 	EXPECT_EQ(variant->err, vs_write("model", variant->name));
 	ASSERT_EQ(0, vs_read("model", after, sizeof(after)));
 	EXPECT_STREQ(self->before, after);
+	EXPECT_EQ(self->crc, model_crc());
 	/* And it still predicts. */
 	seq = prediction("seq");
 	sleep_ms(400);
@@ -472,6 +471,7 @@ TEST_F(model, bad_file_refused_old_model_kept)
 
 TEST(good_model_file_is_loaded)
 {
+	const uint8_t *p;
 	char buf[256];
 
 	VS_REQUIRE_DEV();
@@ -479,7 +479,11 @@ TEST(good_model_file_is_loaded)
 	ASSERT_EQ(0, write_model("good.vsm", M_NONE));
 	ASSERT_EQ(0, vs_write("model", "good.vsm\n"));
 	ASSERT_EQ(0, vs_read("model", buf, sizeof(buf)));
-	EXPECT_EQ(0, strncmp(buf, "good.vsm crc=", 13));
+	EXPECT_STREQ("good.vsm", buf);
+	/* The file's CRC, its last 4 bytes (little endian). */
+	p = vs_default_model + vs_default_model_len - 4;
+	EXPECT_EQ(p[0] | p[1] << 8 | p[2] << 16 | (long long)p[3] << 24,
+		  model_crc());
 	ASSERT_EQ(0, vs_write("model", "default"));
 }
 

@@ -150,7 +150,7 @@ static inline long long pcp_kb(void)
 	return sum * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
-/* A "name: value" line of the device's debugfs file @file, or -1. */
+/* A "name: value" line (decimal or 0x hex) of debugfs file @file, or -1. */
 static inline long long vs_debugfs_in(const char *file, const char *name)
 {
 	char path[PATH_MAX], line[256];
@@ -167,7 +167,7 @@ static inline long long vs_debugfs_in(const char *file, const char *name)
 		return -1;
 	while (fgets(line, sizeof(line), f))
 		if (!strncmp(line, name, nlen) && line[nlen] == ':') {
-			val = strtoll(line + nlen + 1, NULL, 10);
+			val = strtoll(line + nlen + 1, NULL, 0);
 			break;
 		}
 	fclose(f);
