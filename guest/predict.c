@@ -178,13 +178,10 @@ static void vs_predict_work(struct work_struct *work)
 					      struct vs_predictor, work);
 	struct vshape_dev *vs = p->vs;
 	s16 out[VS_MAX_OUT], blended[VS_MAX_OUT], in[VS_MAX_RAW];
-	s16 rec_demand, rec_used, rec_upper, rec_band, rec_margin;
+	struct vs_record *rec, latest;
 	u64 resolved, shortfalls;
-	struct vs_record *rec;
 	unsigned int period;
-	u16 rec_conf;
-	u32 step_ns;
-	u64 t0, seq;
+	u64 t0;
 
 	mutex_lock(&p->lock);
 	rec = &p->ring[p->seq % VS_RING_LEN];
@@ -209,9 +206,6 @@ static void vs_predict_work(struct work_struct *work)
 	/* A model without DEMAND outputs: demand is the calibrated band. */
 	rec->demand = clamp_t(s16, p->out_idx >= 0 ? blended[p->out_idx] :
 			      rec->band, 0, VS_Q12_ONE);
-	rec_upper = rec->upper;
-	rec_band = rec->band;
-	rec_margin = rec->margin;
 	resolved = p->calib.resolved;
 	shortfalls = p->calib.shortfalls;
 #ifdef VS_MUTANT_PREDICT_CONST	/* test-only fault: scripts/check-mutants */
@@ -220,17 +214,12 @@ static void vs_predict_work(struct work_struct *work)
 	p->steps++;
 	p->step_ns_total += rec->step_ns;
 	p->latest = *rec;
+	latest = *rec;
 	period = p->period_ms;
-	rec_demand = rec->demand;
-	rec_used = rec->raw[VS_CH_USED];
-	rec_conf = rec->confidence;
-	seq = rec->seq;
-	step_ns = rec->step_ns;
 	mutex_unlock(&p->lock);
 
-	trace_vshape_predict(seq, rec_used, rec_demand, rec_conf, step_ns);
-	trace_vshape_calib(seq, rec_upper, rec_band, rec_margin, resolved,
-			   shortfalls);
+	trace_vshape_predict(&latest);
+	trace_vshape_calib(&latest, resolved, shortfalls);
 
 	vs_queue_predict(vs, msecs_to_jiffies(period));
 }

@@ -38,20 +38,28 @@ DEFINE_EVENT(vshape_balloon_pass, vshape_deflate,
 		      unsigned long held, u64 latency_ns),
 	     TP_ARGS(asked, done, held, latency_ns));
 
+/*
+ * The events below take the driver's own record of what they show
+ * (predict.h's struct vs_record, policy.h's struct vs_decision), defined
+ * where the events are created: main.c includes both headers.
+ */
+struct vs_record;
+struct vs_decision;
+
+/* One per prediction: used memory and demand now, the step's cost. */
 TRACE_EVENT(vshape_predict,
-	    TP_PROTO(u64 seq, s16 used, s16 demand, u16 confidence,
-		     u32 step_ns),
-	    TP_ARGS(seq, used, demand, confidence, step_ns),
+	    TP_PROTO(const struct vs_record *r),
+	    TP_ARGS(r),
 	    TP_STRUCT__entry(__field(u64, seq)
 			     __field(s16, used)
 			     __field(s16, demand)
 			     __field(u16, confidence)
 			     __field(u32, step_ns)),
-	    TP_fast_assign(__entry->seq = seq;
-			   __entry->used = used;
-			   __entry->demand = demand;
-			   __entry->confidence = confidence;
-			   __entry->step_ns = step_ns;),
+	    TP_fast_assign(__entry->seq = r->seq;
+			   __entry->used = r->raw[VS_CH_USED];
+			   __entry->demand = r->demand;
+			   __entry->confidence = r->confidence;
+			   __entry->step_ns = r->step_ns;),
 	    TP_printk("seq=%llu used=%d demand=%d (Q3.12 of RAM) confidence=%u (Q0.15) step=%u ns",
 		      __entry->seq, __entry->used, __entry->demand,
 		      __entry->confidence, __entry->step_ns));
@@ -62,19 +70,18 @@ TRACE_EVENT(vshape_predict,
  * (all Q3.12 of RAM) and the outcomes known so far since the last reset.
  */
 TRACE_EVENT(vshape_calib,
-	    TP_PROTO(u64 seq, s16 upper, s16 band, s16 margin, u64 resolved,
-		     u64 shortfalls),
-	    TP_ARGS(seq, upper, band, margin, resolved, shortfalls),
+	    TP_PROTO(const struct vs_record *r, u64 resolved, u64 shortfalls),
+	    TP_ARGS(r, resolved, shortfalls),
 	    TP_STRUCT__entry(__field(u64, seq)
 			     __field(s16, upper)
 			     __field(s16, band)
 			     __field(s16, margin)
 			     __field(u64, resolved)
 			     __field(u64, shortfalls)),
-	    TP_fast_assign(__entry->seq = seq;
-			   __entry->upper = upper;
-			   __entry->band = band;
-			   __entry->margin = margin;
+	    TP_fast_assign(__entry->seq = r->seq;
+			   __entry->upper = r->upper;
+			   __entry->band = r->band;
+			   __entry->margin = r->margin;
 			   __entry->resolved = resolved;
 			   __entry->shortfalls = shortfalls;),
 	    TP_printk("seq=%llu upper=%d band=%d margin=%d (Q3.12 of RAM) shortfalls=%llu/%llu",

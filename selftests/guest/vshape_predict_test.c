@@ -185,13 +185,21 @@ TEST(sampler_counters_move_when_memory_is_faulted)
 
 TEST(prediction_follows_a_step_in_demand)
 {
-	long long before, during, after = -1;
+	long long before, during, during_sysfs, after = -1, conf[3];
 	time_t t0;
 	pid_t pid;
 	int i;
 
 	VS_REQUIRE_DEV();
 	sleep_ms(1000);
+	/* sysfs's confidence is debugfs's, read just before or just after */
+	conf[0] = prediction("confidence_pct");
+	conf[1] = vs_read_num("prediction_confidence_pct");
+	conf[2] = prediction("confidence_pct");
+	EXPECT_GE(conf[0], 0);
+	EXPECT_TRUE(conf[1] == conf[0] || conf[1] == conf[2])
+		TH_LOG("confidence: debugfs %lld, sysfs %lld, debugfs %lld %%",
+		       conf[0], conf[1], conf[2]);
 	before = prediction("demand_kb");
 	t0 = time(NULL);
 	pid = hold_memory(600 * MIB_KB, 3, NULL);
@@ -199,6 +207,8 @@ TEST(prediction_follows_a_step_in_demand)
 	TH_LOG("600 MiB touched in %ld s", (long)(time(NULL) - t0));
 	sleep_ms(1500);
 	during = prediction("demand_kb");
+	/* sysfs has the same value alone (a later prediction, still held) */
+	during_sysfs = vs_read_num("predicted_demand_kb");
 	EXPECT_EQ(0, reap(pid));
 	/*
 	 * The built-in model forecasts the peak over the horizon (5 s), so
@@ -213,6 +223,7 @@ TEST(prediction_follows_a_step_in_demand)
 	TH_LOG("predicted demand %lld -> %lld -> %lld KiB (%d ms after the release)",
 	       before, during, after, 200 * (i + 1));
 	EXPECT_GE(during - before, 600 * MIB_KB * 8 / 10);
+	EXPECT_GE(during_sysfs - before, 600 * MIB_KB * 8 / 10);
 	EXPECT_LE(after, during - 600 * MIB_KB * 8 / 10);
 }
 
