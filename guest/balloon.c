@@ -11,17 +11,16 @@
  * Pages go on the lists only once the host acknowledged the inflate
  * message, and leave the balloon only after the host acknowledged the
  * deflate message, which satisfies VIRTIO_BALLOON_F_MUST_TELL_HOST
- * whether or not it was negotiated.  The messages themselves are
- * hostmsg.c's; what to take, give or announce is the caller's (policy.c
- * and the OOM notifier): nothing here decides a target.
+ * whether or not it was negotiated.  The messages themselves, and the
+ * RESERVE and RELEASE of blocks held here, are hostmsg.c's; what to take,
+ * give or announce is the caller's (policy.c, and the OOM notifier and
+ * unload in main.c): nothing here decides a target.
  */
 
-#include <linux/bsearch.h>
 #include <linux/gfp.h>
 #include <linux/ktime.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
-#include <linux/sort.h>
 #include <linux/vmstat.h>
 
 #include "hostmsg.h"
@@ -205,7 +204,9 @@ unsigned long vs_inflate(struct vshape_dev *vs, unsigned long nr_pages,
 
 /*
  * Deflate by up to @nr_pages, 4 KiB pages first so that the 2 MiB
- * blocks, the ones that map to whole host huge pages, are kept longest.
+ * blocks, the ones that map to whole host huge pages, are kept longest;
+ * 2 MiB blocks leave from the head of their list (which is what
+ * hostmsg.c's vs_msg_reserve() announces).
  * With the shaping feature, @pre_op (0 or VSHAPE_OP_COMMIT) precedes each
  * DEFLATE of extents.  Returns the number of pages given back to the
  * guest.
@@ -283,83 +284,4 @@ unsigned long vs_deflate(struct vshape_dev *vs, unsigned long nr_pages,
 			__free_page(page);
 	}
 	return done;
-}
-
-/*
- * Send shaping request @op (RESERVE) for the 2 MiB blocks a deflation
- * would give back first, up to @nr_pages of them, and put their
- * addresses in @gpas (room for @max).  Returns how many the host took
- * (all or none: 0 on any error or refusal).
- */
-unsigned int vs_balloon_shape_head(struct vshape_dev *vs, u16 op,
-				   unsigned long nr_pages, u64 *gpas,
-				   unsigned int max)
-{
-	unsigned long covered = 0;
-	unsigned int n = 0;
-	struct page *page;
-
-	mutex_lock(&vs->balloon_lock);
-	if (!vs->shaping)
-		goto out;
-	list_for_each_entry(page, &vs->pages[VS_CLASS_2M], lru) {
-		if (covered >= nr_pages || n == max || vs_msg_full(vs))
-			break;
-		gpas[n++] = page_to_phys(page);
-		vs_msg_add_extent(vs, page_to_phys(page));
-		covered += VS_PAGES_2M;
-	}
-	if (n && vs_msg_send_op(vs, op))
-		n = 0;
-	if (n && op == VSHAPE_OP_RESERVE)
-		vs->nr_reserves += n;
-out:
-	vs_msg_clear(vs);
-	mutex_unlock(&vs->balloon_lock);
-	return n;
-}
-
-static int vs_cmp_u64(const void *a, const void *b)
-{
-	u64 x = *(const u64 *)a, y = *(const u64 *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/*
- * Send shaping request @op (RELEASE) for those of the 2 MiB blocks at
- * @gpas (@n of them; sorted here) that are still in the balloon.
- * Returns how many the host took.
- */
-unsigned int vs_balloon_shape_held(struct vshape_dev *vs, u16 op, u64 *gpas,
-				   unsigned int n)
-{
-	unsigned int sent = 0, named = 0;
-	struct page *page;
-
-	sort(gpas, n, sizeof(*gpas), vs_cmp_u64, NULL);
-	mutex_lock(&vs->balloon_lock);
-	if (!vs->shaping)
-		goto out;
-	list_for_each_entry(page, &vs->pages[VS_CLASS_2M], lru) {
-		u64 gpa = page_to_phys(page);
-
-		if (!bsearch(&gpa, gpas, n, sizeof(*gpas), vs_cmp_u64))
-			continue;
-		vs_msg_add_extent(vs, gpa);
-		named++;
-		if (vs_msg_full(vs)) {
-			if (!vs_msg_send_op(vs, op))
-				sent += named;
-			named = 0;
-		}
-	}
-	if (named && !vs_msg_send_op(vs, op))
-		sent += named;
-	if (op == VSHAPE_OP_RELEASE)
-		vs->nr_releases += sent;
-out:
-	vs_msg_clear(vs);
-	mutex_unlock(&vs->balloon_lock);
-	return sent;
 }

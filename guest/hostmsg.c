@@ -10,14 +10,18 @@
  * each; 4 KiB pages keep the standard queues.
  *
  * The vs_msg_* functions are called with balloon_lock held: it owns
- * vs->pfns, vs->ext and the standard queues.  The config fields the host
+ * vs->pfns, vs->ext, the standard queues and the balloon's lists; only
+ * vs_msg_reserve() and vs_msg_release(), which name blocks the balloon
+ * already holds, take it themselves.  The config fields the host
  * and the guest exchange (num_pages, actual) are read and written here
  * too.
  */
 
+#include <linux/bsearch.h>
 #include <linux/mm.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/virtio_config.h>
 
 #include "hostmsg.h"
@@ -118,11 +122,6 @@ bool vs_msg_full(struct vshape_dev *vs)
 	return vs->nr_pfns + vs_balloon_pfns(VS_ORDER_2M) > VS_PFNS_PER_MSG;
 }
 
-unsigned int vs_msg_extents(struct vshape_dev *vs)
-{
-	return vs->nr_ext;
-}
-
 /* Send the pending extents with @op; 0 only if the host did it all. */
 static int vs_send_extents(struct vshape_dev *vs, u16 op)
 {
@@ -140,7 +139,11 @@ static int vs_send_extents(struct vshape_dev *vs, u16 op)
 	return err;
 }
 
-int vs_msg_send_op(struct vshape_dev *vs, u16 op)
+/*
+ * Send the named extents as shaping request @op (RESERVE, RELEASE) and
+ * empty the message; 0 only if the host did it all.
+ */
+static int vs_msg_send_op(struct vshape_dev *vs, u16 op)
 {
 	int err = 0;
 
@@ -172,6 +175,82 @@ int vs_msg_flush(struct vshape_dev *vs, bool inflate, u16 pre_op)
 	}
 	vs_msg_clear(vs);
 	return err;
+}
+
+/*
+ * RESERVE the 2 MiB blocks a deflation would give back first (the head
+ * of the balloon's 2 MiB list: balloon.c's vs_deflate() takes them in
+ * list order), up to @nr_pages of them, and put their addresses in @gpas
+ * (room for @max).  Returns how many the host took (all or none: 0 on
+ * any error or refusal, and without the shaping feature).
+ */
+unsigned int vs_msg_reserve(struct vshape_dev *vs, unsigned long nr_pages,
+			    u64 *gpas, unsigned int max)
+{
+	unsigned long covered = 0;
+	unsigned int n = 0;
+	struct page *page;
+
+	mutex_lock(&vs->balloon_lock);
+	if (!vs->shaping)
+		goto out;
+	list_for_each_entry(page, &vs->pages[VS_CLASS_2M], lru) {
+		if (covered >= nr_pages || n == max || vs_msg_full(vs))
+			break;
+		gpas[n++] = page_to_phys(page);
+		vs_msg_add_extent(vs, page_to_phys(page));
+		covered += VS_PAGES_2M;
+	}
+	if (n && vs_msg_send_op(vs, VSHAPE_OP_RESERVE))
+		n = 0;
+	vs->nr_reserves += n;
+out:
+	vs_msg_clear(vs);
+	mutex_unlock(&vs->balloon_lock);
+	return n;
+}
+
+static int vs_cmp_u64(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * RELEASE those of the 2 MiB blocks at @gpas (@n of them; sorted here)
+ * that are still in the balloon (a deflated block's DEFLATE already
+ * dropped its reservation).  Returns how many the host took.
+ */
+unsigned int vs_msg_release(struct vshape_dev *vs, u64 *gpas, unsigned int n)
+{
+	unsigned int sent = 0, named = 0;
+	struct page *page;
+
+	sort(gpas, n, sizeof(*gpas), vs_cmp_u64, NULL);
+	mutex_lock(&vs->balloon_lock);
+	if (!vs->shaping)
+		goto out;
+	list_for_each_entry(page, &vs->pages[VS_CLASS_2M], lru) {
+		u64 gpa = page_to_phys(page);
+
+		if (!bsearch(&gpa, gpas, n, sizeof(*gpas), vs_cmp_u64))
+			continue;
+		vs_msg_add_extent(vs, gpa);
+		named++;
+		if (vs_msg_full(vs)) {
+			if (!vs_msg_send_op(vs, VSHAPE_OP_RELEASE))
+				sent += named;
+			named = 0;
+		}
+	}
+	if (named && !vs_msg_send_op(vs, VSHAPE_OP_RELEASE))
+		sent += named;
+	vs->nr_releases += sent;
+out:
+	vs_msg_clear(vs);
+	mutex_unlock(&vs->balloon_lock);
+	return sent;
 }
 
 /* The shaping queue is up: size the extent buffer from its limits. */

@@ -7,6 +7,8 @@
  * shaping queue) and sent when full or at the end of a pass.  Everything
  * here runs under balloon_lock, which owns those buffers; nothing here
  * decides what to send or calls back into the balloon or the policy.
+ * The RESERVE and RELEASE senders the policy calls, vs_msg_reserve() and
+ * vs_msg_release(), are declared in vshape_guest.h.
  */
 #ifndef _VSHAPE_HOSTMSG_H
 #define _VSHAPE_HOSTMSG_H
@@ -31,8 +33,6 @@ void vs_msg_add_block(struct vshape_dev *vs, struct page *page,
 void vs_msg_add_extent(struct vshape_dev *vs, u64 gpa);
 /* Is there no room for one more 2 MiB block? */
 bool vs_msg_full(struct vshape_dev *vs);
-/* Extents named so far. */
-unsigned int vs_msg_extents(struct vshape_dev *vs);
 
 /*
  * Send what was named: PFNs on the inflate (@inflate) or deflate queue,
@@ -42,11 +42,6 @@ unsigned int vs_msg_extents(struct vshape_dev *vs);
  * Empties the message.  0 only if the host took it all.
  */
 int vs_msg_flush(struct vshape_dev *vs, bool inflate, u16 pre_op);
-/*
- * Send the named extents as shaping request @op (RESERVE, RELEASE...)
- * and empty the message; 0 only if the host did it all.
- */
-int vs_msg_send_op(struct vshape_dev *vs, u16 op);
 /* Drop what was named without sending it. */
 void vs_msg_clear(struct vshape_dev *vs);
 

@@ -163,7 +163,7 @@ static void vs_policy_reserve(struct vs_policy *p, unsigned long pages)
 	gpas = kmalloc_array(room, sizeof(*gpas), GFP_KERNEL);
 	if (!gpas)
 		return;
-	n = vs_balloon_shape_head(p->vs, VSHAPE_OP_RESERVE, pages, gpas, room);
+	n = vs_msg_reserve(p->vs, pages, gpas, room);
 	for (i = 0; i < n; i++) {
 		struct vs_reservation *r;
 
@@ -211,7 +211,7 @@ static void vs_release_work(struct work_struct *work)
 	}
 	/* Deflated blocks are skipped: DEFLATE dropped their charge. */
 	if (n)
-		vs_balloon_shape_held(p->vs, VSHAPE_OP_RELEASE, gpas, n);
+		vs_msg_release(p->vs, gpas, n);
 	mutex_unlock(&p->lock);
 	kfree(gpas);
 	if (next)

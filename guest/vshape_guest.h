@@ -167,9 +167,16 @@ static inline void vs_queue_work(struct vshape_dev *vs,
 	spin_unlock_irqrestore(&vs->stop_update_lock, flags);
 }
 
-/* hostmsg.c: the config fields of the conversation with the host */
+/*
+ * hostmsg.c: the config fields of the conversation with the host, and
+ * the RESERVE and RELEASE of 2 MiB blocks the balloon holds (each takes
+ * balloon_lock; 0 without the shaping feature)
+ */
 u32 vs_host_target_pages(struct vshape_dev *vs);
 void vs_update_actual(struct vshape_dev *vs);
+unsigned int vs_msg_reserve(struct vshape_dev *vs, unsigned long nr_pages,
+			    u64 *gpas, unsigned int max);
+unsigned int vs_msg_release(struct vshape_dev *vs, u64 *gpas, unsigned int n);
 
 /* policy.c */
 extern const char * const vs_mode_names[VS_NR_MODES];
@@ -182,11 +189,6 @@ unsigned long vs_inflate(struct vshape_dev *vs, unsigned long nr_pages,
 			 bool reclaim);
 unsigned long vs_deflate(struct vshape_dev *vs, unsigned long nr_pages,
 			 u16 pre_op);
-unsigned int vs_balloon_shape_head(struct vshape_dev *vs, u16 op,
-				   unsigned long nr_pages, u64 *gpas,
-				   unsigned int max);
-unsigned int vs_balloon_shape_held(struct vshape_dev *vs, u16 op, u64 *gpas,
-				   unsigned int n);
 
 /* stats.c */
 void vs_stats_ack(struct virtqueue *vq);
