@@ -386,9 +386,7 @@ static void vs_policy_decide(struct vs_policy *p)
 	vs_policy_record(p, &d);
 	mutex_unlock(&p->lock);
 
-	trace_vshape_policy(d.seq, d.action, d.used_kb,
-			    d.need_kb, d.held_kb, d.target_kb, d.conf_pct,
-			    d.psi_some_pct, d.refault_per_s);
+	trace_vshape_policy(&d);
 	if (out.action != VS_ACT_HOLD)
 		vs_queue_update(vs);
 }

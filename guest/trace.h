@@ -97,12 +97,8 @@ TRACE_EVENT(vshape_calib,
 
 /* One per predict-mode decision; action as enum vs_policy_action. */
 TRACE_EVENT(vshape_policy,
-	    TP_PROTO(u64 seq, unsigned int action, unsigned long used_kb,
-		     unsigned long need_kb, unsigned long held_kb,
-		     unsigned long target_kb, unsigned int conf_pct,
-		     unsigned int psi_some_pct, unsigned long refault_per_s),
-	    TP_ARGS(seq, action, used_kb, need_kb, held_kb, target_kb,
-		    conf_pct, psi_some_pct, refault_per_s),
+	    TP_PROTO(const struct vs_decision *d),
+	    TP_ARGS(d),
 	    TP_STRUCT__entry(__field(u64, seq)
 			     __field(unsigned int, action)
 			     __field(unsigned long, used_kb)
@@ -112,15 +108,15 @@ TRACE_EVENT(vshape_policy,
 			     __field(unsigned int, conf_pct)
 			     __field(unsigned int, psi_some_pct)
 			     __field(unsigned long, refault_per_s)),
-	    TP_fast_assign(__entry->seq = seq;
-			   __entry->action = action;
-			   __entry->used_kb = used_kb;
-			   __entry->need_kb = need_kb;
-			   __entry->held_kb = held_kb;
-			   __entry->target_kb = target_kb;
-			   __entry->conf_pct = conf_pct;
-			   __entry->psi_some_pct = psi_some_pct;
-			   __entry->refault_per_s = refault_per_s;),
+	    TP_fast_assign(__entry->seq = d->seq;
+			   __entry->action = d->action;
+			   __entry->used_kb = d->used_kb;
+			   __entry->need_kb = d->need_kb;
+			   __entry->held_kb = d->held_kb;
+			   __entry->target_kb = d->target_kb;
+			   __entry->conf_pct = d->conf_pct;
+			   __entry->psi_some_pct = d->psi_some_pct;
+			   __entry->refault_per_s = d->refault_per_s;),
 	    TP_printk("seq=%llu action=%s used=%lu need=%lu held=%lu target=%lu KiB confidence=%u%% psi_some=%u%% refault=%lu/s",
 		      __entry->seq, vs_show_action(__entry->action),
 		      __entry->used_kb,
