@@ -35,28 +35,28 @@
  * storms: a failed 2 MiB attempt falls back to 4 KiB, and a failed 4 KiB
  * attempt ends the pass.
  */
-#define VS_GFP_2M	(GFP_HIGHUSER | __GFP_NOWARN | __GFP_NORETRY | \
+#define VSG_GFP_2M	(GFP_HIGHUSER | __GFP_NOWARN | __GFP_NORETRY | \
 			 __GFP_NOMEMALLOC | __GFP_COMP)
-#define VS_GFP_4K	(GFP_HIGHUSER | __GFP_NOWARN | __GFP_NORETRY | \
+#define VSG_GFP_4K	(GFP_HIGHUSER | __GFP_NOWARN | __GFP_NORETRY | \
 			 __GFP_NOMEMALLOC)
 
-static const unsigned int vs_class_order[VS_NR_CLASSES] = {
-	[VS_CLASS_2M] = VS_ORDER_2M,
-	[VS_CLASS_4K] = 0,
+static const unsigned int vsg_class_order[VSG_NR_CLASSES] = {
+	[VSG_CLASS_2M] = VSG_ORDER_2M,
+	[VSG_CLASS_4K] = 0,
 };
 
-void vs_balloon_init(struct vshape_dev *vs)
+void vsg_balloon_init(struct vsg_dev *vs)
 {
 	int i;
 
 	mutex_init(&vs->balloon_lock);
 	init_waitqueue_head(&vs->acked);
-	for (i = 0; i < VS_NR_CLASSES; i++)
+	for (i = 0; i < VSG_NR_CLASSES; i++)
 		INIT_LIST_HEAD(&vs->pages[i]);
 }
 
 /* Sum of the min watermarks of every populated zone, in pages. */
-static unsigned long vs_min_watermarks(void)
+static unsigned long vsg_min_watermarks(void)
 {
 	unsigned long sum = 0;
 	int nid, z;
@@ -75,9 +75,9 @@ static unsigned long vs_min_watermarks(void)
 }
 
 /* Free pages the balloon must always leave to the guest. */
-unsigned long vs_floor_pages(struct vshape_dev *vs)
+unsigned long vsg_floor_pages(struct vsg_dev *vs)
 {
-	return vs_min_watermarks() + READ_ONCE(vs->floor_margin_pages);
+	return vsg_min_watermarks() + READ_ONCE(vs->floor_margin_pages);
 }
 
 /*
@@ -86,53 +86,53 @@ unsigned long vs_floor_pages(struct vshape_dev *vs)
  * si_mem_available()): the allocation then reclaims clean page cache to
  * get them, which is how the policy's shrink returns cache to the host.
  */
-static bool vs_floor_allows(struct vshape_dev *vs, unsigned long nr_pages,
-			    bool reclaim)
+static bool vsg_floor_allows(struct vsg_dev *vs, unsigned long nr_pages,
+			     bool reclaim)
 {
 	unsigned long free = reclaim ? si_mem_available() :
 			     global_zone_page_state(NR_FREE_PAGES);
 
-	return free >= nr_pages + vs_floor_pages(vs);
+	return free >= nr_pages + vsg_floor_pages(vs);
 }
 
 /*
  * Allocate one block for the balloon, 2 MiB if @want allows it and the
  * floor leaves room, else 4 KiB.  Returns the class used, or -ENOMEM.
  */
-static int vs_alloc_block(struct vshape_dev *vs, unsigned long want,
-			  bool reclaim, struct page **pagep)
+static int vsg_alloc_block(struct vsg_dev *vs, unsigned long want,
+			   bool reclaim, struct page **pagep)
 {
 	struct page *page;
 
-	if (want >= VS_PAGES_2M && vs_floor_allows(vs, VS_PAGES_2M, reclaim)) {
-		page = alloc_pages(VS_GFP_2M, VS_ORDER_2M);
+	if (want >= VSG_PAGES_2M && vsg_floor_allows(vs, VSG_PAGES_2M, reclaim)) {
+		page = alloc_pages(VSG_GFP_2M, VSG_ORDER_2M);
 		if (page) {
 			*pagep = page;
-			return VS_CLASS_2M;
+			return VSG_CLASS_2M;
 		}
 		vs->nr_alloc_fail_2m++;
 	}
-	if (!vs_floor_allows(vs, 1, reclaim)) {
+	if (!vsg_floor_allows(vs, 1, reclaim)) {
 		vs->nr_floor_stops++;
 		return -ENOSPC;
 	}
-	page = alloc_page(VS_GFP_4K);
+	page = alloc_page(VSG_GFP_4K);
 	if (!page) {
 		vs->nr_alloc_fail_4k++;
 		return -ENOMEM;
 	}
 	*pagep = page;
-	return VS_CLASS_4K;
+	return VSG_CLASS_4K;
 }
 
 /*
- * Inflate by up to @nr_pages (@reclaim: see vs_floor_allows()).  Returns
+ * Inflate by up to @nr_pages (@reclaim: see vsg_floor_allows()).  Returns
  * the number of pages added, which is less when the floor or the
  * allocator stops it.  Pages are put on the lists only once the host has
  * acknowledged them.
  */
-unsigned long vs_inflate(struct vshape_dev *vs, unsigned long nr_pages,
-			 bool reclaim)
+unsigned long vsg_inflate(struct vsg_dev *vs, unsigned long nr_pages,
+			  bool reclaim)
 {
 	unsigned long done = 0, n2m = 0, n4k = 0;
 	u64 start = ktime_get_ns();
@@ -148,35 +148,35 @@ unsigned long vs_inflate(struct vshape_dev *vs, unsigned long nr_pages,
 		struct page *page;
 		int class;
 
-		class = vs_alloc_block(vs, nr_pages - done, reclaim, &page);
+		class = vsg_alloc_block(vs, nr_pages - done, reclaim, &page);
 		if (class < 0) {
 			vs->last_error = class;
 			stop = true;
 		} else {
-			unsigned int order = vs_class_order[class];
+			unsigned int order = vsg_class_order[class];
 
-			vs_msg_add_block(vs, page, order);
-			list_add(&page->lru, class == VS_CLASS_2M ?
+			vsg_msg_add_block(vs, page, order);
+			list_add(&page->lru, class == VSG_CLASS_2M ?
 				 &batch_2m : &batch_4k);
 			done += 1UL << order;
-			if (class == VS_CLASS_2M)
+			if (class == VSG_CLASS_2M)
 				n2m++;
 			else
 				n4k++;
 		}
 		/* Flush when full, or at the end. */
-		if (stop || done >= nr_pages || vs_msg_full(vs)) {
-			if (vs_msg_flush(vs, true, 0)) {
+		if (stop || done >= nr_pages || vsg_msg_full(vs)) {
+			if (vsg_msg_flush(vs, true, 0)) {
 				/* Host did not take them: give them back. */
 				stop = true;
 				break;
 			}
 			vs->nr_inflate_msgs++;
-			vs->nr_blocks[VS_CLASS_2M] += n2m;
-			vs->nr_blocks[VS_CLASS_4K] += n4k;
-			vs->held_pages += n2m * VS_PAGES_2M + n4k;
-			list_splice_init(&batch_2m, &vs->pages[VS_CLASS_2M]);
-			list_splice_init(&batch_4k, &vs->pages[VS_CLASS_4K]);
+			vs->nr_blocks[VSG_CLASS_2M] += n2m;
+			vs->nr_blocks[VSG_CLASS_4K] += n4k;
+			vs->held_pages += n2m * VSG_PAGES_2M + n4k;
+			list_splice_init(&batch_2m, &vs->pages[VSG_CLASS_2M]);
+			list_splice_init(&batch_4k, &vs->pages[VSG_CLASS_4K]);
 			n2m = 0;
 			n4k = 0;
 		}
@@ -186,8 +186,8 @@ unsigned long vs_inflate(struct vshape_dev *vs, unsigned long nr_pages,
 		struct page *page = list_first_entry(&batch_2m, struct page, lru);
 
 		list_del(&page->lru);
-		__free_pages(page, VS_ORDER_2M);
-		done -= VS_PAGES_2M;
+		__free_pages(page, VSG_ORDER_2M);
+		done -= VSG_PAGES_2M;
 	}
 	while (!list_empty(&batch_4k)) {
 		struct page *page = list_first_entry(&batch_4k, struct page, lru);
@@ -206,13 +206,13 @@ unsigned long vs_inflate(struct vshape_dev *vs, unsigned long nr_pages,
  * Deflate by up to @nr_pages, 4 KiB pages first so that the 2 MiB
  * blocks, the ones that map to whole host huge pages, are kept longest;
  * 2 MiB blocks leave from the head of their list (which is what
- * hostmsg.c's vs_msg_reserve() announces).
+ * hostmsg.c's vsg_msg_reserve() announces).
  * With the shaping feature, @pre_op (0 or VSHAPE_OP_COMMIT) precedes each
  * DEFLATE of extents.  Returns the number of pages given back to the
  * guest.
  */
-unsigned long vs_deflate(struct vshape_dev *vs, unsigned long nr_pages,
-			 u16 pre_op)
+unsigned long vsg_deflate(struct vsg_dev *vs, unsigned long nr_pages,
+			  u16 pre_op)
 {
 	u64 start = ktime_get_ns();
 	unsigned long done = 0, pending_pages = 0;
@@ -222,26 +222,26 @@ unsigned long vs_deflate(struct vshape_dev *vs, unsigned long nr_pages,
 	mutex_lock(&vs->balloon_lock);
 	while (done + pending_pages < nr_pages) {
 		unsigned long want = nr_pages - done - pending_pages;
-		int class = VS_CLASS_4K;
+		int class = VSG_CLASS_4K;
 		struct page *page;
 		unsigned int order;
 
-		if (list_empty(&vs->pages[VS_CLASS_4K]) ||
-		    (want >= VS_PAGES_2M &&
-		     !list_empty(&vs->pages[VS_CLASS_2M])))
-			class = VS_CLASS_2M;
+		if (list_empty(&vs->pages[VSG_CLASS_4K]) ||
+		    (want >= VSG_PAGES_2M &&
+		     !list_empty(&vs->pages[VSG_CLASS_2M])))
+			class = VSG_CLASS_2M;
 		if (list_empty(&vs->pages[class]))
 			break;
 		/* A 2 MiB block is returned whole, even if it overshoots. */
-		order = vs_class_order[class];
+		order = vsg_class_order[class];
 		page = list_first_entry(&vs->pages[class], struct page, lru);
 		list_move(&page->lru, &pending);
 		vs->nr_blocks[class]--;
-		vs_msg_add_block(vs, page, order);
+		vsg_msg_add_block(vs, page, order);
 		pending_pages += 1UL << order;
 
-		if (vs_msg_full(vs)) {
-			if (vs_msg_flush(vs, false, pre_op))
+		if (vsg_msg_full(vs)) {
+			if (vsg_msg_flush(vs, false, pre_op))
 				break;
 			vs->nr_deflate_msgs++;
 			list_splice_init(&pending, &acked);
@@ -249,7 +249,7 @@ unsigned long vs_deflate(struct vshape_dev *vs, unsigned long nr_pages,
 			pending_pages = 0;
 		}
 	}
-	if ((vs->nr_pfns || vs->nr_ext) && !vs_msg_flush(vs, false, pre_op)) {
+	if ((vs->nr_pfns || vs->nr_ext) && !vsg_msg_flush(vs, false, pre_op)) {
 		vs->nr_deflate_msgs++;
 		list_splice_init(&pending, &acked);
 		done += pending_pages;
@@ -258,12 +258,12 @@ unsigned long vs_deflate(struct vshape_dev *vs, unsigned long nr_pages,
 	/* The host was not told about these: they stay in the balloon. */
 	while (!list_empty(&pending)) {
 		struct page *page = list_first_entry(&pending, struct page, lru);
-		int class = PageCompound(page) ? VS_CLASS_2M : VS_CLASS_4K;
+		int class = PageCompound(page) ? VSG_CLASS_2M : VSG_CLASS_4K;
 
 		list_move(&page->lru, &vs->pages[class]);
 		vs->nr_blocks[class]++;
 	}
-	vs_msg_clear(vs);
+	vsg_msg_clear(vs);
 	vs->held_pages -= done;
 	trace_vshape_deflate(nr_pages, done, vs->held_pages,
 			     ktime_get_ns() - start);
@@ -275,11 +275,11 @@ unsigned long vs_deflate(struct vshape_dev *vs, unsigned long nr_pages,
 		list_del(&page->lru);
 		/* backed ahead of demand: not for page reporting to undo */
 		if (pre_op == VSHAPE_OP_COMMIT)
-			vs_reporting_note_commit(vs, page_to_pfn(page),
-						 PageCompound(page) ?
-						 VS_PAGES_2M : 1);
+			vsg_reporting_note_commit(vs, page_to_pfn(page),
+						  PageCompound(page) ?
+						  VSG_PAGES_2M : 1);
 		if (PageCompound(page))
-			__free_pages(page, VS_ORDER_2M);
+			__free_pages(page, VSG_ORDER_2M);
 		else
 			__free_page(page);
 	}

@@ -13,16 +13,16 @@
 #include "vshape_guest.h"
 
 /* Parent of the per-device directories; lives as long as the module. */
-struct dentry *vs_debugfs_root;
+struct dentry *vsg_debugfs_root;
 
-static int vs_state_show(struct seq_file *m, void *unused)
+static int vsg_state_show(struct seq_file *m, void *unused)
 {
-	struct vshape_dev *vs = m->private;
+	struct vsg_dev *vs = m->private;
 
 	mutex_lock(&vs->balloon_lock);
 	seq_printf(m, "held_pages: %lu\n", vs->held_pages);
-	seq_printf(m, "blocks_2m: %lu\n", vs->nr_blocks[VS_CLASS_2M]);
-	seq_printf(m, "pages_4k: %lu\n", vs->nr_blocks[VS_CLASS_4K]);
+	seq_printf(m, "blocks_2m: %lu\n", vs->nr_blocks[VSG_CLASS_2M]);
+	seq_printf(m, "pages_4k: %lu\n", vs->nr_blocks[VSG_CLASS_4K]);
 	seq_printf(m, "in_flight: %u\n", vs->in_flight);
 	seq_printf(m, "inflate_msgs: %llu\n", vs->nr_inflate_msgs);
 	seq_printf(m, "deflate_msgs: %llu\n", vs->nr_deflate_msgs);
@@ -40,37 +40,37 @@ static int vs_state_show(struct seq_file *m, void *unused)
 	seq_printf(m, "releases: %llu\n", vs->nr_releases);
 	mutex_unlock(&vs->balloon_lock);
 	/* Not under balloon_lock: the policy's lock comes first. */
-	seq_printf(m, "reservations_held: %u\n", vs_policy_reservations(vs));
-	seq_printf(m, "floor_pages: %lu\n", vs_floor_pages(vs));
-	seq_printf(m, "target_pages: %lu\n", vs_effective_target(vs));
+	seq_printf(m, "reservations_held: %u\n", vsg_policy_reservations(vs));
+	seq_printf(m, "floor_pages: %lu\n", vsg_floor_pages(vs));
+	seq_printf(m, "target_pages: %lu\n", vsg_effective_target(vs));
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(vs_state);
+DEFINE_SHOW_ATTRIBUTE(vsg_state);
 
 /*
  * The ring of records, oldest first, as CSV: one line per period with
  * every input channel (Q3.12), the prediction and the step's cost.
  * tools/vs-record polls this file and appends the rows it has not seen.
  */
-static int vs_records_show(struct seq_file *m, void *unused)
+static int vsg_records_show(struct seq_file *m, void *unused)
 {
-	struct vshape_dev *vs = m->private;
-	struct vs_predictor *p = vs->predictor;
+	struct vsg_dev *vs = m->private;
+	struct vsg_predictor *p = vs->predictor;
 	u64 first, seq;
 	unsigned int c;
 
 	seq_puts(m, "seq,time_ns");
-	for (c = 0; c < VS_NR_CHANNELS; c++)
-		seq_printf(m, ",%s", vs_channel_names[c]);
+	for (c = 0; c < VSG_NR_CHANNELS; c++)
+		seq_printf(m, ",%s", vsg_channel_names[c]);
 	seq_puts(m, ",demand,confidence,step_ns,upper,band,margin\n");
 
 	mutex_lock(&p->lock);
-	first = p->seq > VS_RING_LEN ? p->seq - VS_RING_LEN : 0;
+	first = p->seq > VSG_RING_LEN ? p->seq - VSG_RING_LEN : 0;
 	for (seq = first; seq < p->seq; seq++) {
-		const struct vs_record *r = &p->ring[seq % VS_RING_LEN];
+		const struct vsg_record *r = &p->ring[seq % VSG_RING_LEN];
 
 		seq_printf(m, "%llu,%llu", r->seq, r->time_ns);
-		for (c = 0; c < VS_NR_CHANNELS; c++)
+		for (c = 0; c < VSG_NR_CHANNELS; c++)
 			seq_printf(m, ",%d", r->raw[c]);
 		seq_printf(m, ",%d,%u,%u,%d,%d,%d\n", r->demand,
 			   r->confidence, r->step_ns, r->upper, r->band,
@@ -79,12 +79,12 @@ static int vs_records_show(struct seq_file *m, void *unused)
 	mutex_unlock(&p->lock);
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(vs_records);
+DEFINE_SHOW_ATTRIBUTE(vsg_records);
 
-static int vs_predictor_show(struct seq_file *m, void *unused)
+static int vsg_predictor_show(struct seq_file *m, void *unused)
 {
-	struct vshape_dev *vs = m->private;
-	struct vs_predictor *p = vs->predictor;
+	struct vsg_dev *vs = m->private;
+	struct vsg_predictor *p = vs->predictor;
 
 	mutex_lock(&p->lock);
 	seq_printf(m, "model: %s\n", p->model_name);
@@ -115,19 +115,19 @@ static int vs_predictor_show(struct seq_file *m, void *unused)
 	mutex_unlock(&p->lock);
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(vs_predictor);
+DEFINE_SHOW_ATTRIBUTE(vsg_predictor);
 
 /*
  * The latest prediction as one snapshot (sysfs has its values one per
  * file): what was used and what is predicted at the horizon, and what
  * the predict-mode policy last sized the balloon to give.
  */
-static int vs_prediction_show(struct seq_file *m, void *unused)
+static int vsg_prediction_show(struct seq_file *m, void *unused)
 {
-	struct vshape_dev *vs = m->private;
-	struct vs_prediction pr;
+	struct vsg_dev *vs = m->private;
+	struct vsg_prediction pr;
 
-	vs_predict_get(vs, &pr);
+	vsg_predict_get(vs, &pr);
 	seq_printf(m, "seq: %llu\n", pr.valid ? pr.seq : 0);
 	seq_printf(m, "horizon_ms: %u\n", READ_ONCE(vs->predictor->horizon_ms));
 	seq_printf(m, "used_kb: %lu\n", pr.used_kb);
@@ -137,25 +137,25 @@ static int vs_prediction_show(struct seq_file *m, void *unused)
 		   READ_ONCE(vs->policy->want_pages) * (PAGE_SIZE / 1024));
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(vs_prediction);
+DEFINE_SHOW_ATTRIBUTE(vsg_prediction);
 
-void vs_debugfs_init(struct vshape_dev *vs)
+void vsg_debugfs_init(struct vsg_dev *vs)
 {
 	vs->debugfs_dir = debugfs_create_dir(dev_name(&vs->vdev->dev),
-					     vs_debugfs_root);
+					     vsg_debugfs_root);
 	debugfs_create_file("state", 0400, vs->debugfs_dir, vs,
-			    &vs_state_fops);
+			    &vsg_state_fops);
 	debugfs_create_file("records", 0400, vs->debugfs_dir, vs,
-			    &vs_records_fops);
+			    &vsg_records_fops);
 	debugfs_create_file("predictor", 0400, vs->debugfs_dir, vs,
-			    &vs_predictor_fops);
+			    &vsg_predictor_fops);
 	debugfs_create_file("prediction", 0400, vs->debugfs_dir, vs,
-			    &vs_prediction_fops);
-	vs_reporting_debugfs(vs, vs->debugfs_dir);
-	vs_policy_debugfs(vs, vs->debugfs_dir);
+			    &vsg_prediction_fops);
+	vsg_reporting_debugfs(vs, vs->debugfs_dir);
+	vsg_policy_debugfs(vs, vs->debugfs_dir);
 }
 
-void vs_debugfs_exit(struct vshape_dev *vs)
+void vsg_debugfs_exit(struct vsg_dev *vs)
 {
 	debugfs_remove_recursive(vs->debugfs_dir);
 	vs->debugfs_dir = NULL;

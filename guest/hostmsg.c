@@ -2,16 +2,16 @@
 /*
  * Messages to the host about balloon pages (see hostmsg.h).
  *
- * The host is told in messages of up to VS_PFNS_PER_MSG 4 KiB PFNs (the
+ * The host is told in messages of up to VSG_PFNS_PER_MSG 4 KiB PFNs (the
  * virtio-balloon unit whatever PAGE_SIZE is), and a message is complete
  * when the host returns the buffer.  With VIRTIO_BALLOON_F_VSHAPE, 2 MiB
  * blocks travel as extents on the shaping queue (INFLATE, DEFLATE and the
  * RESERVE, COMMIT and RELEASE of docs/protocol.md) instead of 512 PFNs
  * each; 4 KiB pages keep the standard queues.
  *
- * The vs_msg_* functions are called with balloon_lock held: it owns
+ * The vsg_msg_* functions are called with balloon_lock held: it owns
  * vs->pfns, vs->ext, the standard queues and the balloon's lists; only
- * vs_msg_reserve() and vs_msg_release(), which name blocks the balloon
+ * vsg_msg_reserve() and vsg_msg_release(), which name blocks the balloon
  * already holds, take it themselves.  The config fields the host
  * and the guest exchange (num_pages, actual) are read and written here
  * too.
@@ -29,7 +29,7 @@
 #include "vshape_guest.h"
 
 /* The host's target, in PAGE_SIZE units. */
-u32 vs_host_target_pages(struct vshape_dev *vs)
+u32 vsg_host_target_pages(struct vsg_dev *vs)
 {
 	u32 num_pages;
 
@@ -39,7 +39,7 @@ u32 vs_host_target_pages(struct vshape_dev *vs)
 	return num_pages >> (PAGE_SHIFT - VIRTIO_BALLOON_PFN_SHIFT);
 }
 
-void vs_update_actual(struct vshape_dev *vs)
+void vsg_update_actual(struct vsg_dev *vs)
 {
 	u32 actual = READ_ONCE(vs->held_pages) <<
 		     (PAGE_SHIFT - VIRTIO_BALLOON_PFN_SHIFT);
@@ -48,15 +48,15 @@ void vs_update_actual(struct vshape_dev *vs)
 			 &actual);
 }
 
-void vs_balloon_ack(struct virtqueue *vq)
+void vsg_balloon_ack(struct virtqueue *vq)
 {
-	struct vshape_dev *vs = vq->vdev->priv;
+	struct vsg_dev *vs = vq->vdev->priv;
 
 	wake_up(&vs->acked);
 }
 
 /* Send vs->pfns[0..nr_pfns) on @vq and wait for the host to return it. */
-static int vs_tell_host(struct vshape_dev *vs, struct virtqueue *vq)
+static int vsg_tell_host(struct vsg_dev *vs, struct virtqueue *vq)
 {
 	struct scatterlist sg;
 	unsigned int len;
@@ -80,8 +80,8 @@ static int vs_tell_host(struct vshape_dev *vs, struct virtqueue *vq)
 }
 
 /* Append the 4 KiB balloon PFNs covering @page (of @order) to vs->pfns. */
-static void vs_add_pfns(struct vshape_dev *vs, struct page *page,
-			unsigned int order)
+static void vsg_add_pfns(struct vsg_dev *vs, struct page *page,
+			 unsigned int order)
 {
 	unsigned long pfn = page_to_pfn(page) <<
 			    (PAGE_SHIFT - VIRTIO_BALLOON_PFN_SHIFT);
@@ -93,42 +93,42 @@ static void vs_add_pfns(struct vshape_dev *vs, struct page *page,
 		vs->pfns[vs->nr_pfns++] = cpu_to_virtio32(vs->vdev, pfn + i);
 }
 
-static unsigned int vs_balloon_pfns(unsigned int order)
+static unsigned int vsg_balloon_pfns(unsigned int order)
 {
 	return (1U << order) << (PAGE_SHIFT - VIRTIO_BALLOON_PFN_SHIFT);
 }
 
-void vs_msg_add_extent(struct vshape_dev *vs, u64 gpa)
+void vsg_msg_add_extent(struct vsg_dev *vs, u64 gpa)
 {
 	vs->ext[vs->nr_ext].gpa = cpu_to_le64(gpa);
-	vs->ext[vs->nr_ext].len = cpu_to_le64(PAGE_SIZE << VS_ORDER_2M);
+	vs->ext[vs->nr_ext].len = cpu_to_le64(PAGE_SIZE << VSG_ORDER_2M);
 	vs->nr_ext++;
 }
 
-void vs_msg_add_block(struct vshape_dev *vs, struct page *page,
-		      unsigned int order)
+void vsg_msg_add_block(struct vsg_dev *vs, struct page *page,
+		       unsigned int order)
 {
-	if (order == VS_ORDER_2M && vs->shaping)
-		vs_msg_add_extent(vs, page_to_phys(page));
+	if (order == VSG_ORDER_2M && vs->shaping)
+		vsg_msg_add_extent(vs, page_to_phys(page));
 	else
-		vs_add_pfns(vs, page, order);
+		vsg_add_pfns(vs, page, order);
 }
 
-bool vs_msg_full(struct vshape_dev *vs)
+bool vsg_msg_full(struct vsg_dev *vs)
 {
 	if (vs->shaping)
 		return vs->nr_ext >= vs->max_ext ||
-		       vs->nr_pfns + 1 > VS_PFNS_PER_MSG;
-	return vs->nr_pfns + vs_balloon_pfns(VS_ORDER_2M) > VS_PFNS_PER_MSG;
+		       vs->nr_pfns + 1 > VSG_PFNS_PER_MSG;
+	return vs->nr_pfns + vsg_balloon_pfns(VSG_ORDER_2M) > VSG_PFNS_PER_MSG;
 }
 
 /* Send the pending extents with @op; 0 only if the host did it all. */
-static int vs_send_extents(struct vshape_dev *vs, u16 op)
+static int vsg_send_extents(struct vsg_dev *vs, u16 op)
 {
 	struct vshape_resp resp;
 	int err;
 
-	err = vs_shaping_request(vs->shaping, op, vs->ext, vs->nr_ext, &resp);
+	err = vsg_shaping_request(vs->shaping, op, vs->ext, vs->nr_ext, &resp);
 	vs->nr_shaping_msgs++;
 	if (!err && le16_to_cpu(resp.status) != VSHAPE_S_DONE) {
 		vs->nr_shaping_refused++;
@@ -143,49 +143,49 @@ static int vs_send_extents(struct vshape_dev *vs, u16 op)
  * Send the named extents as shaping request @op (RESERVE, RELEASE) and
  * empty the message; 0 only if the host did it all.
  */
-static int vs_msg_send_op(struct vshape_dev *vs, u16 op)
+static int vsg_msg_send_op(struct vsg_dev *vs, u16 op)
 {
 	int err = 0;
 
 	lockdep_assert_held(&vs->balloon_lock);
 	if (vs->nr_ext)
-		err = vs_send_extents(vs, op);
+		err = vsg_send_extents(vs, op);
 	vs->nr_ext = 0;
 	return err;
 }
 
-void vs_msg_clear(struct vshape_dev *vs)
+void vsg_msg_clear(struct vsg_dev *vs)
 {
 	vs->nr_pfns = 0;
 	vs->nr_ext = 0;
 }
 
-int vs_msg_flush(struct vshape_dev *vs, bool inflate, u16 pre_op)
+int vsg_msg_flush(struct vsg_dev *vs, bool inflate, u16 pre_op)
 {
 	int err;
 
 	lockdep_assert_held(&vs->balloon_lock);
-	err = vs_tell_host(vs, inflate ? vs->inflate_vq : vs->deflate_vq);
+	err = vsg_tell_host(vs, inflate ? vs->inflate_vq : vs->deflate_vq);
 	if (!err && vs->nr_ext) {
 		if (!inflate && pre_op == VSHAPE_OP_COMMIT &&
-		    !vs_send_extents(vs, VSHAPE_OP_COMMIT))
+		    !vsg_send_extents(vs, VSHAPE_OP_COMMIT))
 			vs->nr_commits += vs->nr_ext;
-		err = vs_send_extents(vs, inflate ? VSHAPE_OP_INFLATE :
+		err = vsg_send_extents(vs, inflate ? VSHAPE_OP_INFLATE :
 						     VSHAPE_OP_DEFLATE);
 	}
-	vs_msg_clear(vs);
+	vsg_msg_clear(vs);
 	return err;
 }
 
 /*
  * RESERVE the 2 MiB blocks a deflation would give back first (the head
- * of the balloon's 2 MiB list: balloon.c's vs_deflate() takes them in
+ * of the balloon's 2 MiB list: balloon.c's vsg_deflate() takes them in
  * list order), up to @nr_pages of them, and put their addresses in @gpas
  * (room for @max).  Returns how many the host took (all or none: 0 on
  * any error or refusal, and without the shaping feature).
  */
-unsigned int vs_msg_reserve(struct vshape_dev *vs, unsigned long nr_pages,
-			    u64 *gpas, unsigned int max)
+unsigned int vsg_msg_reserve(struct vsg_dev *vs, unsigned long nr_pages,
+			     u64 *gpas, unsigned int max)
 {
 	unsigned long covered = 0;
 	unsigned int n = 0;
@@ -194,23 +194,23 @@ unsigned int vs_msg_reserve(struct vshape_dev *vs, unsigned long nr_pages,
 	mutex_lock(&vs->balloon_lock);
 	if (!vs->shaping)
 		goto out;
-	list_for_each_entry(page, &vs->pages[VS_CLASS_2M], lru) {
-		if (covered >= nr_pages || n == max || vs_msg_full(vs))
+	list_for_each_entry(page, &vs->pages[VSG_CLASS_2M], lru) {
+		if (covered >= nr_pages || n == max || vsg_msg_full(vs))
 			break;
 		gpas[n++] = page_to_phys(page);
-		vs_msg_add_extent(vs, page_to_phys(page));
-		covered += VS_PAGES_2M;
+		vsg_msg_add_extent(vs, page_to_phys(page));
+		covered += VSG_PAGES_2M;
 	}
-	if (n && vs_msg_send_op(vs, VSHAPE_OP_RESERVE))
+	if (n && vsg_msg_send_op(vs, VSHAPE_OP_RESERVE))
 		n = 0;
 	vs->nr_reserves += n;
 out:
-	vs_msg_clear(vs);
+	vsg_msg_clear(vs);
 	mutex_unlock(&vs->balloon_lock);
 	return n;
 }
 
-static int vs_cmp_u64(const void *a, const void *b)
+static int vsg_cmp_u64(const void *a, const void *b)
 {
 	u64 x = *(const u64 *)a, y = *(const u64 *)b;
 
@@ -222,45 +222,45 @@ static int vs_cmp_u64(const void *a, const void *b)
  * that are still in the balloon (a deflated block's DEFLATE already
  * dropped its reservation).  Returns how many the host took.
  */
-unsigned int vs_msg_release(struct vshape_dev *vs, u64 *gpas, unsigned int n)
+unsigned int vsg_msg_release(struct vsg_dev *vs, u64 *gpas, unsigned int n)
 {
 	unsigned int sent = 0, named = 0;
 	struct page *page;
 
-	sort(gpas, n, sizeof(*gpas), vs_cmp_u64, NULL);
+	sort(gpas, n, sizeof(*gpas), vsg_cmp_u64, NULL);
 	mutex_lock(&vs->balloon_lock);
 	if (!vs->shaping)
 		goto out;
-	list_for_each_entry(page, &vs->pages[VS_CLASS_2M], lru) {
+	list_for_each_entry(page, &vs->pages[VSG_CLASS_2M], lru) {
 		u64 gpa = page_to_phys(page);
 
-		if (!bsearch(&gpa, gpas, n, sizeof(*gpas), vs_cmp_u64))
+		if (!bsearch(&gpa, gpas, n, sizeof(*gpas), vsg_cmp_u64))
 			continue;
-		vs_msg_add_extent(vs, gpa);
+		vsg_msg_add_extent(vs, gpa);
 		named++;
-		if (vs_msg_full(vs)) {
-			if (!vs_msg_send_op(vs, VSHAPE_OP_RELEASE))
+		if (vsg_msg_full(vs)) {
+			if (!vsg_msg_send_op(vs, VSHAPE_OP_RELEASE))
 				sent += named;
 			named = 0;
 		}
 	}
-	if (named && !vs_msg_send_op(vs, VSHAPE_OP_RELEASE))
+	if (named && !vsg_msg_send_op(vs, VSHAPE_OP_RELEASE))
 		sent += named;
 	vs->nr_releases += sent;
 out:
-	vs_msg_clear(vs);
+	vsg_msg_clear(vs);
 	mutex_unlock(&vs->balloon_lock);
 	return sent;
 }
 
 /* The shaping queue is up: size the extent buffer from its limits. */
-int vs_hostmsg_shaping_start(struct vshape_dev *vs)
+int vsg_hostmsg_shaping_start(struct vsg_dev *vs)
 {
-	unsigned int max = min_t(unsigned int, VS_EXT_PER_MSG,
-				 vs_shaping_max_extents(vs->shaping));
-	u64 bytes = vs_shaping_max_request_bytes(vs->shaping);
+	unsigned int max = min_t(unsigned int, VSG_EXT_PER_MSG,
+				 vsg_shaping_max_extents(vs->shaping));
+	u64 bytes = vsg_shaping_max_request_bytes(vs->shaping);
 
-	max = min_t(u64, max, div64_u64(bytes, PAGE_SIZE << VS_ORDER_2M));
+	max = min_t(u64, max, div64_u64(bytes, PAGE_SIZE << VSG_ORDER_2M));
 	if (!max)
 		return -EINVAL;
 	vs->ext = kcalloc(max, sizeof(*vs->ext), GFP_KERNEL);
@@ -271,7 +271,7 @@ int vs_hostmsg_shaping_start(struct vshape_dev *vs)
 }
 
 /* Called once the device is reset. */
-void vs_hostmsg_shaping_stop(struct vshape_dev *vs)
+void vsg_hostmsg_shaping_stop(struct vsg_dev *vs)
 {
 	kfree(vs->ext);
 	vs->ext = NULL;

@@ -34,9 +34,9 @@ static bool shaping = true;
 module_param(shaping, bool, 0444);
 MODULE_PARM_DESC(shaping, "negotiate the shaping feature (bit 23) when offered (default: 1)");
 
-static void vs_config_changed(struct virtio_device *vdev)
+static void vsg_config_changed(struct virtio_device *vdev)
 {
-	vs_queue_update(vdev->priv);
+	vsg_queue_update(vdev->priv);
 }
 
 /*
@@ -46,21 +46,21 @@ static void vs_config_changed(struct virtio_device *vdev)
  * and deflates the rest at once (guard_oom).  Nothing here may take the
  * policy's lock: it is held across allocations that can end here.
  */
-static int vs_oom_notify(struct notifier_block *nb, unsigned long dummy,
-			 void *parm)
+static int vsg_oom_notify(struct notifier_block *nb, unsigned long dummy,
+			  void *parm)
 {
-	struct vshape_dev *vs = container_of(nb, struct vshape_dev, oom_nb);
+	struct vsg_dev *vs = container_of(nb, struct vsg_dev, oom_nb);
 	unsigned long *freed = parm;
 	unsigned long n;
 
-	n = vs_deflate(vs, VS_OOM_PAGES, 0);
+	n = vsg_deflate(vs, VSG_OOM_PAGES, 0);
 	if (n) {
 		mutex_lock(&vs->balloon_lock);
 		/* read without the lock by the policy (a guard) */
 		WRITE_ONCE(vs->nr_oom_deflates, vs->nr_oom_deflates + 1);
 		vs->oom_pages += n;
 		mutex_unlock(&vs->balloon_lock);
-		vs_update_actual(vs);
+		vsg_update_actual(vs);
 	}
 	*freed += n;
 	return NOTIFY_OK;
@@ -72,11 +72,11 @@ static int vs_oom_notify(struct notifier_block *nb, unsigned long dummy,
  * never negotiated), then the shaping queue (VSHAPE), as docs/protocol.md
  * says.
  */
-static int vs_init_vqs(struct vshape_dev *vs)
+static int vsg_init_vqs(struct vsg_dev *vs)
 {
 	struct vs_vq_desc desc[5] = {
-		{ "inflate", vs_balloon_ack },
-		{ "deflate", vs_balloon_ack },
+		{ "inflate", vsg_balloon_ack },
+		{ "deflate", vsg_balloon_ack },
 	};
 	struct virtqueue *vqs[5];
 	unsigned int nvqs = 2, stats = 0, reporting = 0, shaping = 0;
@@ -84,17 +84,17 @@ static int vs_init_vqs(struct vshape_dev *vs)
 
 	if (virtio_has_feature(vs->vdev, VIRTIO_BALLOON_F_STATS_VQ)) {
 		stats = nvqs;
-		desc[nvqs++] = (struct vs_vq_desc){ "stats", vs_stats_ack };
+		desc[nvqs++] = (struct vs_vq_desc){ "stats", vsg_stats_ack };
 	}
 	if (virtio_has_feature(vs->vdev, VIRTIO_BALLOON_F_REPORTING)) {
 		reporting = nvqs;
 		desc[nvqs++] = (struct vs_vq_desc){ "reporting",
-						    vs_balloon_ack };
+						    vsg_balloon_ack };
 	}
 	if (virtio_has_feature(vs->vdev, VIRTIO_BALLOON_F_VSHAPE)) {
 		shaping = nvqs;
 		desc[nvqs++] = (struct vs_vq_desc){ "shaping",
-						    vs_shaping_vq_done };
+						    vsg_shaping_vq_done };
 	}
 	err = vs_find_vqs(vs->vdev, nvqs, vqs, desc);
 	if (err)
@@ -104,19 +104,19 @@ static int vs_init_vqs(struct vshape_dev *vs)
 	vs->stats_vq = stats ? vqs[stats] : NULL;
 	vs->reporting.vq = reporting ? vqs[reporting] : NULL;
 	if (shaping) {
-		err = vs_shaping_init(vs, vqs[shaping]);
+		err = vsg_shaping_init(vs, vqs[shaping]);
 		if (!err)
-			err = vs_hostmsg_shaping_start(vs);
+			err = vsg_hostmsg_shaping_start(vs);
 		if (err) {
 			/* Not fatal: the standard protocol still works. */
 			dev_warn(&vs->vdev->dev, "shaping off: %d\n", err);
-			vs_shaping_remove(vs);
+			vsg_shaping_remove(vs);
 		}
 	}
 	return 0;
 }
 
-static int vs_validate(struct virtio_device *vdev)
+static int vsg_validate(struct virtio_device *vdev)
 {
 	if (!vdev->config->get) {
 		dev_err(&vdev->dev, "config access disabled\n");
@@ -127,15 +127,15 @@ static int vs_validate(struct virtio_device *vdev)
 	__virtio_clear_bit(vdev, VIRTIO_BALLOON_F_FREE_PAGE_HINT);
 	if (!shaping)
 		__virtio_clear_bit(vdev, VIRTIO_BALLOON_F_VSHAPE);
-	return vs_reporting_validate(vdev);
+	return vsg_reporting_validate(vdev);
 }
 
 /* Set up queues and start; shared by probe and restore. */
-static int vs_start(struct vshape_dev *vs)
+static int vsg_start(struct vsg_dev *vs)
 {
 	int err;
 
-	err = vs_init_vqs(vs);
+	err = vsg_init_vqs(vs);
 	if (err)
 		return err;
 	spin_lock_irq(&vs->stop_update_lock);
@@ -143,7 +143,7 @@ static int vs_start(struct vshape_dev *vs)
 	spin_unlock_irq(&vs->stop_update_lock);
 	virtio_device_ready(vs->vdev);
 	if (vs->stats_vq) {
-		err = vs_stats_start(vs);
+		err = vsg_stats_start(vs);
 		if (err)
 			goto err_reset;
 	}
@@ -152,12 +152,12 @@ static int vs_start(struct vshape_dev *vs)
 		if (err)
 			goto err_reset;
 	}
-	err = vs_reporting_start(vs);
+	err = vsg_reporting_start(vs);
 	if (err)
 		goto err_oom;
-	vs_queue_update(vs);
-	vs_predict_start(vs);
-	vs_policy_start(vs);
+	vsg_queue_update(vs);
+	vsg_predict_start(vs);
+	vsg_policy_start(vs);
 	return 0;
 
 err_oom:
@@ -165,8 +165,8 @@ err_oom:
 		unregister_oom_notifier(&vs->oom_nb);
 err_reset:
 	virtio_reset_device(vs->vdev);
-	vs_hostmsg_shaping_stop(vs);
-	vs_shaping_remove(vs);
+	vsg_hostmsg_shaping_stop(vs);
+	vsg_shaping_remove(vs);
 	vs->vdev->config->del_vqs(vs->vdev);
 	return err;
 }
@@ -175,15 +175,15 @@ err_reset:
  * Stop all work, give every page back (telling the host while it still
  * listens), reset the device.  Shared by remove and freeze.
  */
-static void vs_stop(struct vshape_dev *vs)
+static void vsg_stop(struct vsg_dev *vs)
 {
 	/* No report may be in flight once the queues go (in-tree order). */
-	vs_reporting_stop(vs);
+	vsg_reporting_stop(vs);
 	spin_lock_irq(&vs->stop_update_lock);
 	vs->stop_update = true;
 	spin_unlock_irq(&vs->stop_update_lock);
-	vs_predict_stop(vs);
-	vs_policy_stop(vs);
+	vsg_predict_stop(vs);
+	vsg_policy_stop(vs);
 	cancel_work_sync(&vs->update_work);
 	cancel_work_sync(&vs->stats_work);
 
@@ -191,23 +191,23 @@ static void vs_stop(struct vshape_dev *vs)
 		unregister_oom_notifier(&vs->oom_nb);
 
 	while (READ_ONCE(vs->held_pages))
-		if (!vs_deflate(vs, READ_ONCE(vs->held_pages), 0))
+		if (!vsg_deflate(vs, READ_ONCE(vs->held_pages), 0))
 			break;
-	vs_update_actual(vs);
+	vsg_update_actual(vs);
 
 	/*
 	 * Reset first: the device forgets reservations and stops using our
 	 * buffers; then the shaping state can go.
 	 */
 	virtio_reset_device(vs->vdev);
-	vs_hostmsg_shaping_stop(vs);
-	vs_shaping_remove(vs);
+	vsg_hostmsg_shaping_stop(vs);
+	vsg_shaping_remove(vs);
 	vs->vdev->config->del_vqs(vs->vdev);
 }
 
-static int vs_probe(struct virtio_device *vdev)
+static int vsg_probe(struct virtio_device *vdev)
 {
-	struct vshape_dev *vs;
+	struct vsg_dev *vs;
 	int err;
 
 #ifdef VS_MUTANT_NO_BIND	/* test-only fault: scripts/check-mutants */
@@ -216,50 +216,50 @@ static int vs_probe(struct virtio_device *vdev)
 	vs = kzalloc(sizeof(*vs), GFP_KERNEL);
 	if (!vs)
 		return -ENOMEM;
-	vs->pfns = kcalloc(VS_PFNS_PER_MSG, sizeof(*vs->pfns), GFP_KERNEL);
+	vs->pfns = kcalloc(VSG_PFNS_PER_MSG, sizeof(*vs->pfns), GFP_KERNEL);
 	if (!vs->pfns) {
 		err = -ENOMEM;
 		goto err_free_vs;
 	}
 	vs->vdev = vdev;
 	vdev->priv = vs;
-	vs->mode = VS_MODE_MAX;
-	vs->floor_margin_pages = VS_DEFAULT_FLOOR_MARGIN_KB >> (PAGE_SHIFT - 10);
-	INIT_WORK(&vs->stats_work, vs_stats_work);
+	vs->mode = VSG_MODE_MAX;
+	vs->floor_margin_pages = VSG_DEFAULT_FLOOR_MARGIN_KB >> (PAGE_SHIFT - 10);
+	INIT_WORK(&vs->stats_work, vsg_stats_work);
 	spin_lock_init(&vs->stop_update_lock);
-	vs_balloon_init(vs);
-	vs_reporting_init(vs);
-	vs->oom_nb.notifier_call = vs_oom_notify;
+	vsg_balloon_init(vs);
+	vsg_reporting_init(vs);
+	vs->oom_nb.notifier_call = vsg_oom_notify;
 	vs->oom_nb.priority = 80;	/* same as the in-tree balloon */
 
-	err = vs_policy_init(vs);
+	err = vsg_policy_init(vs);
 	if (err)
 		goto err_free_pfns;
-	err = vs_predict_init(vs);
+	err = vsg_predict_init(vs);
 	if (err)
 		goto err_policy;
-	err = sysfs_create_group(&vdev->dev.kobj, &vs_attr_group);
+	err = sysfs_create_group(&vdev->dev.kobj, &vsg_attr_group);
 	if (err)
 		goto err_predict;
-	vs_debugfs_init(vs);
+	vsg_debugfs_init(vs);
 
-	err = vs_start(vs);
+	err = vsg_start(vs);
 	if (err)
 		goto err_debugfs;
 	dev_info(&vdev->dev, "vshape balloon ready (stats %s, deflate-on-oom %s, shaping %s, page reporting %s)\n",
 		 str_on_off(vs->stats_vq),
 		 str_on_off(virtio_has_feature(vdev,
 					       VIRTIO_BALLOON_F_DEFLATE_ON_OOM)),
-		 str_on_off(vs->shaping), str_on_off(vs_reporting_active(vs)));
+		 str_on_off(vs->shaping), str_on_off(vsg_reporting_active(vs)));
 	return 0;
 
 err_debugfs:
-	vs_debugfs_exit(vs);
-	sysfs_remove_group(&vdev->dev.kobj, &vs_attr_group);
+	vsg_debugfs_exit(vs);
+	sysfs_remove_group(&vdev->dev.kobj, &vsg_attr_group);
 err_predict:
-	vs_predict_exit(vs);
+	vsg_predict_exit(vs);
 err_policy:
-	vs_policy_exit(vs);
+	vsg_policy_exit(vs);
 err_free_pfns:
 	kfree(vs->pfns);
 err_free_vs:
@@ -268,40 +268,40 @@ err_free_vs:
 	return err;
 }
 
-static void vs_remove(struct virtio_device *vdev)
+static void vsg_remove(struct virtio_device *vdev)
 {
-	struct vshape_dev *vs = vdev->priv;
+	struct vsg_dev *vs = vdev->priv;
 
-	sysfs_remove_group(&vdev->dev.kobj, &vs_attr_group);
+	sysfs_remove_group(&vdev->dev.kobj, &vsg_attr_group);
 	/* Before debugfs: the shaping state removes its own entries there. */
-	vs_stop(vs);
-	vs_debugfs_exit(vs);
+	vsg_stop(vs);
+	vsg_debugfs_exit(vs);
 	WARN_ON(vs->held_pages);
-	vs_predict_exit(vs);
-	vs_policy_exit(vs);
+	vsg_predict_exit(vs);
+	vsg_policy_exit(vs);
 	kfree(vs->pfns);
 	kfree(vs);
 }
 
 #ifdef CONFIG_PM_SLEEP
-static int vs_freeze(struct virtio_device *vdev)
+static int vsg_freeze(struct virtio_device *vdev)
 {
-	vs_stop(vdev->priv);
+	vsg_stop(vdev->priv);
 	return 0;
 }
 
-static int vs_restore(struct virtio_device *vdev)
+static int vsg_restore(struct virtio_device *vdev)
 {
-	return vs_start(vdev->priv);
+	return vsg_start(vdev->priv);
 }
 #endif
 
-static const struct virtio_device_id vs_id_table[] = {
+static const struct virtio_device_id vsg_id_table[] = {
 	{ VIRTIO_ID_BALLOON, VIRTIO_DEV_ANY_ID },
 	{ 0 },
 };
 
-static unsigned int vs_features[] = {
+static unsigned int vsg_features[] = {
 	VIRTIO_BALLOON_F_MUST_TELL_HOST,
 	VIRTIO_BALLOON_F_STATS_VQ,
 	VIRTIO_BALLOON_F_DEFLATE_ON_OOM,
@@ -309,40 +309,40 @@ static unsigned int vs_features[] = {
 	VIRTIO_BALLOON_F_VSHAPE,
 };
 
-static struct virtio_driver vs_driver = {
-	.feature_table = vs_features,
-	.feature_table_size = ARRAY_SIZE(vs_features),
+static struct virtio_driver vsg_driver = {
+	.feature_table = vsg_features,
+	.feature_table_size = ARRAY_SIZE(vsg_features),
 	.driver.name = KBUILD_MODNAME,
-	.id_table = vs_id_table,
-	.validate = vs_validate,
-	.probe = vs_probe,
-	.remove = vs_remove,
-	.config_changed = vs_config_changed,
+	.id_table = vsg_id_table,
+	.validate = vsg_validate,
+	.probe = vsg_probe,
+	.remove = vsg_remove,
+	.config_changed = vsg_config_changed,
 #ifdef CONFIG_PM_SLEEP
-	.freeze = vs_freeze,
-	.restore = vs_restore,
+	.freeze = vsg_freeze,
+	.restore = vsg_restore,
 #endif
 };
 
-static int __init vs_init(void)
+static int __init vsg_init(void)
 {
 	int err;
 
-	vs_debugfs_root = debugfs_create_dir(KBUILD_MODNAME, NULL);
-	err = register_virtio_driver(&vs_driver);
+	vsg_debugfs_root = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	err = register_virtio_driver(&vsg_driver);
 	if (err)
-		debugfs_remove(vs_debugfs_root);
+		debugfs_remove(vsg_debugfs_root);
 	return err;
 }
 
-static void __exit vs_exit(void)
+static void __exit vsg_exit(void)
 {
-	unregister_virtio_driver(&vs_driver);
-	debugfs_remove(vs_debugfs_root);
+	unregister_virtio_driver(&vsg_driver);
+	debugfs_remove(vsg_debugfs_root);
 }
 
-module_init(vs_init);
-module_exit(vs_exit);
-MODULE_DEVICE_TABLE(virtio, vs_id_table);
+module_init(vsg_init);
+module_exit(vsg_exit);
+MODULE_DEVICE_TABLE(virtio, vsg_id_table);
 MODULE_DESCRIPTION("vshape predictive virtio-balloon driver");
 MODULE_LICENSE("GPL");

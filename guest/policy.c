@@ -14,7 +14,7 @@
  *    already returns what is free; the balloon's shrink reclaims clean
  *    page cache too, at shrink_kb_per_s at most);
  *  - a predicted rise deflates ahead with COMMIT when the policy is sure
- *    of the band (its realised coverage, vs_rule_sure_pct(), is at least
+ *    of the band (its realised coverage, vsg_rule_sure_pct(), is at least
  *    commit_confidence_pct): the host backs the blocks before the guest
  *    touches them, and page reporting leaves them alone for
  *    report_commit_grace_ms; it RESERVEs the blocks when less sure; a
@@ -42,48 +42,48 @@
 #define KB_TO_PAGES(kb)		((kb) >> (PAGE_SHIFT - 10))
 #define PAGES_TO_KB(p)		((p) << (PAGE_SHIFT - 10))
 
-const char * const vs_mode_names[VS_NR_MODES] = {
-	[VS_MODE_HOST] = "host",
-	[VS_MODE_GUEST] = "guest",
-	[VS_MODE_MAX] = "max",
-	[VS_MODE_PREDICT] = "predict",
+const char * const vsg_mode_names[VSG_NR_MODES] = {
+	[VSG_MODE_HOST] = "host",
+	[VSG_MODE_GUEST] = "guest",
+	[VSG_MODE_MAX] = "max",
+	[VSG_MODE_PREDICT] = "predict",
 };
 
-void vs_queue_update(struct vshape_dev *vs)
+void vsg_queue_update(struct vsg_dev *vs)
 {
-	vs_queue_work(vs, &vs->update_work);
+	vsg_queue_work(vs, &vs->update_work);
 }
 
-const char * const vs_predictor_names[VS_NR_PREDICTORS] = {
-	[VS_PREDICTOR_LSTM] = "lstm",
-	[VS_PREDICTOR_LAST] = "last",
+const char * const vsg_predictor_names[VSG_NR_PREDICTORS] = {
+	[VSG_PREDICTOR_LSTM] = "lstm",
+	[VSG_PREDICTOR_LAST] = "last",
 };
 
-const char * const vs_action_names[VS_NR_ACTIONS] = {
-	[VS_ACT_HOLD] = "hold",
-	[VS_ACT_SHRINK] = "shrink",
-	[VS_ACT_GROW] = "grow",
-	[VS_ACT_GROW_COMMIT] = "grow_commit",
-	[VS_ACT_RESERVE] = "reserve",
-	[VS_ACT_GUARD_PSI] = "guard_psi",
-	[VS_ACT_GUARD_REFAULT] = "guard_refault",
-	[VS_ACT_GUARD_OOM] = "guard_oom",
-	[VS_ACT_GUARD_LOW] = "guard_low",
+const char * const vsg_action_names[VSG_NR_ACTIONS] = {
+	[VSG_ACT_HOLD] = "hold",
+	[VSG_ACT_SHRINK] = "shrink",
+	[VSG_ACT_GROW] = "grow",
+	[VSG_ACT_GROW_COMMIT] = "grow_commit",
+	[VSG_ACT_RESERVE] = "reserve",
+	[VSG_ACT_GUARD_PSI] = "guard_psi",
+	[VSG_ACT_GUARD_REFAULT] = "guard_refault",
+	[VSG_ACT_GUARD_OOM] = "guard_oom",
+	[VSG_ACT_GUARD_LOW] = "guard_low",
 };
 
 /* ---- targets and the update work ---- */
 
-unsigned long vs_effective_target(struct vshape_dev *vs)
+unsigned long vsg_effective_target(struct vsg_dev *vs)
 {
-	unsigned long host = vs_host_target_pages(vs);
+	unsigned long host = vsg_host_target_pages(vs);
 	unsigned long guest = READ_ONCE(vs->guest_target_pages);
 
 	switch (READ_ONCE(vs->mode)) {
-	case VS_MODE_HOST:
+	case VSG_MODE_HOST:
 		return host;
-	case VS_MODE_GUEST:
+	case VSG_MODE_GUEST:
 		return guest;
-	case VS_MODE_PREDICT:
+	case VSG_MODE_PREDICT:
 		return max(host, READ_ONCE(vs->policy->target_pages));
 	default:
 		return max(host, guest);
@@ -91,71 +91,71 @@ unsigned long vs_effective_target(struct vshape_dev *vs)
 }
 
 /* Pages per update-work run: what one message to the host can carry. */
-static unsigned long vs_step_pages(struct vshape_dev *vs)
+static unsigned long vsg_step_pages(struct vsg_dev *vs)
 {
 	unsigned int ext = READ_ONCE(vs->max_ext);
 
 	if (ext)
 		return (unsigned long)min_t(unsigned int, ext,
-					    VS_STEP_EXTENTS) << VS_ORDER_2M;
-	return VS_PFNS_PER_MSG >> (PAGE_SHIFT - VIRTIO_BALLOON_PFN_SHIFT);
+					    VSG_STEP_EXTENTS) << VSG_ORDER_2M;
+	return VSG_PFNS_PER_MSG >> (PAGE_SHIFT - VIRTIO_BALLOON_PFN_SHIFT);
 }
 
 /*
  * One step toward the target per run: at most one message to the host
- * (VS_PFNS_PER_MSG PFNs, or VS_STEP_EXTENTS extents with the shaping
+ * (VSG_PFNS_PER_MSG PFNs, or VSG_STEP_EXTENTS extents with the shaping
  * feature), then the work requeues itself.  Short runs keep balloon_lock
  * free for the OOM notifier, let a new target take effect at once, and
  * keep "actual" current for the host.  In predict mode inflation may
  * reclaim page cache (the floor counts available memory), and deflation
  * is preceded by COMMIT when the policy decided a sure rise.
  */
-static void vs_update_work(struct work_struct *work)
+static void vsg_update_work(struct work_struct *work)
 {
-	struct vshape_dev *vs = container_of(work, struct vshape_dev,
+	struct vsg_dev *vs = container_of(work, struct vsg_dev,
 					     update_work);
-	bool predict = READ_ONCE(vs->mode) == VS_MODE_PREDICT;
-	unsigned long step = vs_step_pages(vs);
-	unsigned long target = vs_effective_target(vs);
+	bool predict = READ_ONCE(vs->mode) == VSG_MODE_PREDICT;
+	unsigned long step = vsg_step_pages(vs);
+	unsigned long target = vsg_effective_target(vs);
 	unsigned long held = READ_ONCE(vs->held_pages);
 	unsigned long want, done = 0;
 
 	if (target > held) {
 		want = min(target - held, step);
-		done = vs_inflate(vs, want, predict);
+		done = vsg_inflate(vs, want, predict);
 	} else if (target < held) {
 		want = min(held - target, step);
-		done = vs_deflate(vs, want, predict ?
-				  READ_ONCE(vs->policy->deflate_op) : 0);
+		done = vsg_deflate(vs, want, predict ?
+				   READ_ONCE(vs->policy->deflate_op) : 0);
 	}
-	vs_update_actual(vs);
+	vsg_update_actual(vs);
 	/*
 	 * Inflation that stopped short (the floor, or no memory) is not
 	 * retried until the target changes: retrying would only fight the
 	 * guest's own demand.
 	 */
 	if (done && done >= want && READ_ONCE(vs->held_pages) != target)
-		vs_queue_update(vs);
+		vsg_queue_update(vs);
 }
 
 /* ---- reservations ---- */
 
-static bool vs_resv_known(struct vs_policy *p, u64 gpa)
+static bool vsg_resv_known(struct vsg_policy *p, u64 gpa)
 {
 	unsigned int i;
 
 	for (i = 0; i < p->nr_resv; i++)
-		if (p->resv[(p->resv_head + i) % VS_MAX_RESERVATIONS].gpa == gpa)
+		if (p->resv[(p->resv_head + i) % VSG_MAX_RESERVATIONS].gpa == gpa)
 			return true;
 	return false;
 }
 
 /* RESERVE the head blocks covering @pages.  Called with p->lock held. */
-static void vs_policy_reserve(struct vs_policy *p, unsigned long pages)
+static void vsg_policy_reserve(struct vsg_policy *p, unsigned long pages)
 {
 	unsigned long expires = jiffies +
 				msecs_to_jiffies(READ_ONCE(p->grace_ms));
-	unsigned int room = VS_MAX_RESERVATIONS - p->nr_resv, n, i;
+	unsigned int room = VSG_MAX_RESERVATIONS - p->nr_resv, n, i;
 	u64 *gpas;
 
 	if (!room)
@@ -163,14 +163,14 @@ static void vs_policy_reserve(struct vs_policy *p, unsigned long pages)
 	gpas = kmalloc_array(room, sizeof(*gpas), GFP_KERNEL);
 	if (!gpas)
 		return;
-	n = vs_msg_reserve(p->vs, pages, gpas, room);
+	n = vsg_msg_reserve(p->vs, pages, gpas, room);
 	for (i = 0; i < n; i++) {
-		struct vs_reservation *r;
+		struct vsg_reservation *r;
 
-		if (vs_resv_known(p, gpas[i]))
+		if (vsg_resv_known(p, gpas[i]))
 			continue;	/* the host did not charge it twice */
 		r = &p->resv[(p->resv_head + p->nr_resv++) %
-			     VS_MAX_RESERVATIONS];
+			     VSG_MAX_RESERVATIONS];
 		r->gpa = gpas[i];
 		r->expires = expires;
 	}
@@ -181,24 +181,24 @@ static void vs_policy_reserve(struct vs_policy *p, unsigned long pages)
 }
 
 /* Pages reserved whose grace period has not ended.  p->lock held. */
-static unsigned long vs_resv_live_pages(struct vs_policy *p)
+static unsigned long vsg_resv_live_pages(struct vsg_policy *p)
 {
-	return (unsigned long)p->nr_resv * VS_PAGES_2M;
+	return (unsigned long)p->nr_resv * VSG_PAGES_2M;
 }
 
 /* RELEASE the reservations whose grace period ended (if still held). */
-static void vs_release_work(struct work_struct *work)
+static void vsg_release_work(struct work_struct *work)
 {
-	struct vs_policy *p = container_of(to_delayed_work(work),
-					   struct vs_policy, release_work);
+	struct vsg_policy *p = container_of(to_delayed_work(work),
+					    struct vsg_policy, release_work);
 	unsigned long next = 0;
 	unsigned int n = 0;
 	u64 *gpas;
 
-	gpas = kmalloc_array(VS_MAX_RESERVATIONS, sizeof(*gpas), GFP_KERNEL);
+	gpas = kmalloc_array(VSG_MAX_RESERVATIONS, sizeof(*gpas), GFP_KERNEL);
 	mutex_lock(&p->lock);
 	while (p->nr_resv) {
-		struct vs_reservation *r = &p->resv[p->resv_head];
+		struct vsg_reservation *r = &p->resv[p->resv_head];
 
 		if (time_before(jiffies, r->expires)) {
 			next = r->expires - jiffies;
@@ -206,21 +206,21 @@ static void vs_release_work(struct work_struct *work)
 		}
 		if (gpas)
 			gpas[n++] = r->gpa;
-		p->resv_head = (p->resv_head + 1) % VS_MAX_RESERVATIONS;
+		p->resv_head = (p->resv_head + 1) % VSG_MAX_RESERVATIONS;
 		p->nr_resv--;
 	}
 	/* Deflated blocks are skipped: DEFLATE dropped their charge. */
 	if (n)
-		vs_msg_release(p->vs, gpas, n);
+		vsg_msg_release(p->vs, gpas, n);
 	mutex_unlock(&p->lock);
 	kfree(gpas);
 	if (next)
 		mod_delayed_work(system_freezable_wq, &p->release_work, next);
 }
 
-unsigned int vs_policy_reservations(struct vshape_dev *vs)
+unsigned int vsg_policy_reservations(struct vsg_dev *vs)
 {
-	struct vs_policy *p = vs->policy;
+	struct vsg_policy *p = vs->policy;
 	unsigned int n;
 
 	mutex_lock(&p->lock);
@@ -231,7 +231,7 @@ unsigned int vs_policy_reservations(struct vshape_dev *vs)
 
 /* ---- one decision per period ---- */
 
-static unsigned int vs_q12_pct(s16 q)
+static unsigned int vsg_q12_pct(s16 q)
 {
 	return q > 0 ? (unsigned int)q * 100U / 4096U : 0;
 }
@@ -240,38 +240,38 @@ static unsigned int vs_q12_pct(s16 q)
  * The prediction the rule reads, from the chosen predictor: the same
  * rule for both, only the peak and the sureness differ.
  */
-static void vs_policy_input(struct vshape_dev *vs, unsigned int kind,
-			    struct vs_policy_input *in)
+static void vsg_policy_input(struct vsg_dev *vs, unsigned int kind,
+			     struct vsg_policy_input *in)
 {
 	unsigned long total = totalram_pages();
-	struct vs_prediction pr;
+	struct vsg_prediction pr;
 
-	vs_predict_get(vs, &pr);
+	vsg_predict_get(vs, &pr);
 	in->valid = pr.valid;
 	in->seq = pr.seq;
 	in->used_kb = pr.used_kb;
-	in->psi_some_pct = vs_q12_pct(pr.psi_some);
+	in->psi_some_pct = vsg_q12_pct(pr.psi_some);
 	in->refault_per_s = pr.refault > 0 ?
 			    mult_frac(total, (unsigned long)pr.refault, 4096UL) :
 			    0;
-	if (kind == VS_PREDICTOR_LAST) {
+	if (kind == VSG_PREDICTOR_LAST) {
 		in->peak_kb = pr.used_kb;
-		in->sure_pct = VS_SURE_MAX;
+		in->sure_pct = VSG_SURE_MAX;
 	} else {
 		/* upper + margin: the margin corrects the model's bias */
-		in->peak_kb = vs_rule_peak_kb((long)pr.band_kb, pr.used_kb);
-		in->sure_pct = vs_rule_sure_pct(pr.calib_resolved,
-						pr.calib_shortfalls,
-						VS_SURE_WARM_OUTCOMES);
+		in->peak_kb = vsg_rule_peak_kb((long)pr.band_kb, pr.used_kb);
+		in->sure_pct = vsg_rule_sure_pct(pr.calib_resolved,
+						 pr.calib_shortfalls,
+						 VSG_SURE_WARM_OUTCOMES);
 	}
 }
 
-static void vs_policy_record(struct vs_policy *p, const struct vs_decision *d)
+static void vsg_policy_record(struct vsg_policy *p, const struct vsg_decision *d)
 {
 	p->nr_action[d->action]++;
-	if (d->action == VS_ACT_HOLD)
+	if (d->action == VSG_ACT_HOLD)
 		return;
-	p->ring[p->nr_decisions++ % VS_NR_DECISIONS] = *d;
+	p->ring[p->nr_decisions++ % VSG_NR_DECISIONS] = *d;
 }
 
 /*
@@ -283,42 +283,42 @@ static void vs_policy_record(struct vs_policy *p, const struct vs_decision *d)
  * constant, fed once per new prediction, reads the real share instead
  * (a fold of 2 s at X% raises it by X%).  Called with p->lock held.
  */
-static unsigned int vs_policy_psi_pct(struct vs_policy *p, u64 seq,
-				      unsigned int period_ms,
-				      unsigned int psi_pct)
+static unsigned int vsg_policy_psi_pct(struct vsg_policy *p, u64 seq,
+				       unsigned int period_ms,
+				       unsigned int psi_pct)
 {
-	unsigned int w = min(period_ms, VS_PSI_WINDOW_MS);
+	unsigned int w = min(period_ms, VSG_PSI_WINDOW_MS);
 
 	if (seq != p->psi_seq) {
 		p->psi_seq = seq;
 		/* in 1/1000 of a percent, so small folds are not lost */
 		p->psi_avg = p->psi_avg -
-			     div_u64((u64)p->psi_avg * w, VS_PSI_WINDOW_MS) +
-			     div_u64((u64)psi_pct * 1000 * w, VS_PSI_WINDOW_MS);
+			     div_u64((u64)p->psi_avg * w, VSG_PSI_WINDOW_MS) +
+			     div_u64((u64)psi_pct * 1000 * w, VSG_PSI_WINDOW_MS);
 	}
 	return p->psi_avg / 1000;
 }
 
-static void vs_policy_decide(struct vs_policy *p)
+static void vsg_policy_decide(struct vsg_policy *p)
 {
-	struct vshape_dev *vs = p->vs;
+	struct vsg_dev *vs = p->vs;
 	unsigned long total = totalram_pages();
 	unsigned long held = READ_ONCE(vs->held_pages);
 	unsigned int period = READ_ONCE(vs->predictor->period_ms);
 	u64 ooms = READ_ONCE(vs->nr_oom_deflates);
-	struct vs_policy_input in;
-	struct vs_rule_out out;
-	struct vs_rule_in r;
-	struct vs_decision d;
+	struct vsg_policy_input in;
+	struct vsg_rule_out out;
+	struct vsg_rule_in r;
+	struct vsg_decision d;
 
-	vs_policy_input(vs, READ_ONCE(p->predictor), &in);
+	vsg_policy_input(vs, READ_ONCE(p->predictor), &in);
 	if (!in.valid)
 		return;
 
 	mutex_lock(&p->lock);
-	in.psi_some_pct = vs_policy_psi_pct(p, in.seq, period,
-					    in.psi_some_pct);
-	r = (struct vs_rule_in){
+	in.psi_some_pct = vsg_policy_psi_pct(p, in.seq, period,
+					     in.psi_some_pct);
+	r = (struct vsg_rule_in){
 		.total = total,
 		.cur = min(p->target_pages, held),
 		.peak = KB_TO_PAGES(in.peak_kb),
@@ -326,12 +326,12 @@ static void vs_policy_decide(struct vs_policy *p)
 		.margin = KB_TO_PAGES((unsigned long)READ_ONCE(p->margin_kb)),
 		.floor_margin = READ_ONCE(vs->floor_margin_pages),
 		/* 1/64 of RAM, at least 16 MiB: no churn on wiggles */
-		.hyst = max(total / 64, 8 * VS_PAGES_2M),
-		.step = max_t(unsigned long, VS_PAGES_2M,
+		.hyst = max(total / 64, 8 * VSG_PAGES_2M),
+		.step = max_t(unsigned long, VSG_PAGES_2M,
 			      mult_frac(KB_TO_PAGES((unsigned long)
 				READ_ONCE(p->shrink_kb_per_s)), period, 1000)),
-		.block = VS_PAGES_2M,
-		.reserved = vs_resv_live_pages(p),
+		.block = VSG_PAGES_2M,
+		.reserved = vsg_resv_live_pages(p),
 		.conf_pct = in.sure_pct,
 		.commit_pct = READ_ONCE(p->commit_pct),
 		.psi_pct = in.psi_some_pct,
@@ -340,27 +340,27 @@ static void vs_policy_decide(struct vs_policy *p)
 		.guard_refault = READ_ONCE(p->guard_refault_per_s),
 		/* read now, not a period ago: the guard must not lag */
 		.avail = si_mem_available(),
-		.floor = vs_floor_pages(vs),
+		.floor = vsg_floor_pages(vs),
 		.oom = ooms != p->oom_seen,
 		.guard_holding = time_before(jiffies, p->guard_until),
 	};
-	vs_rule_decide(&r, &out);
+	vsg_rule_decide(&r, &out);
 #ifdef VS_MUTANT_POLICY_NO_COMMIT	/* test-only fault: scripts/check-mutants */
 	out.commit = false;
 #endif
 #ifdef VS_MUTANT_POLICY_NO_GUARD	/* test-only fault: scripts/check-mutants */
-	if (out.action >= VS_ACT_GUARD_PSI)
-		out.action = VS_ACT_HOLD;
+	if (out.action >= VSG_ACT_GUARD_PSI)
+		out.action = VSG_ACT_HOLD;
 #endif
 
 	p->oom_seen = ooms;
 	p->want_pages = out.want;
-	if (out.action >= VS_ACT_GUARD_PSI)
+	if (out.action >= VSG_ACT_GUARD_PSI)
 		p->guard_until = jiffies +
 				 msecs_to_jiffies(READ_ONCE(p->guard_hold_ms));
 	if (out.reserve && vs->shaping)
-		vs_policy_reserve(p, out.reserve);
-	if (out.action != VS_ACT_HOLD) {
+		vsg_policy_reserve(p, out.reserve);
+	if (out.action != VSG_ACT_HOLD) {
 		/*
 		 * The deflation this decision asks for is COMMITted only if
 		 * the decision is a sure rise; the op is written before the
@@ -371,7 +371,7 @@ static void vs_policy_decide(struct vs_policy *p)
 		WRITE_ONCE(p->target_pages, out.target);
 	}
 
-	d = (struct vs_decision){
+	d = (struct vsg_decision){
 		.seq = in.seq,
 		.time_ns = ktime_get_ns(),
 		.action = out.action,
@@ -383,15 +383,15 @@ static void vs_policy_decide(struct vs_policy *p)
 		.held_kb = PAGES_TO_KB(held),
 		.target_kb = PAGES_TO_KB(READ_ONCE(p->target_pages)),
 	};
-	vs_policy_record(p, &d);
+	vsg_policy_record(p, &d);
 	mutex_unlock(&p->lock);
 
 	trace_vshape_policy(&d);
-	if (out.action != VS_ACT_HOLD)
-		vs_queue_update(vs);
+	if (out.action != VSG_ACT_HOLD)
+		vsg_queue_update(vs);
 }
 
-static void vs_queue_policy(struct vshape_dev *vs, unsigned long delay)
+static void vsg_queue_policy(struct vsg_dev *vs, unsigned long delay)
 {
 	unsigned long flags;
 
@@ -409,11 +409,11 @@ static void vs_queue_policy(struct vshape_dev *vs, unsigned long delay)
  * COMMIT.  A guard of an earlier run no longer holds shrinking off.  The
  * first decision is made at once.
  */
-void vs_policy_set_mode(struct vshape_dev *vs, unsigned int mode)
+void vsg_policy_set_mode(struct vsg_dev *vs, unsigned int mode)
 {
-	struct vs_policy *p = vs->policy;
-	bool enter = mode == VS_MODE_PREDICT &&
-		     READ_ONCE(vs->mode) != VS_MODE_PREDICT;
+	struct vsg_policy *p = vs->policy;
+	bool enter = mode == VSG_MODE_PREDICT &&
+		     READ_ONCE(vs->mode) != VSG_MODE_PREDICT;
 
 	mutex_lock(&p->lock);
 	if (enter) {
@@ -426,59 +426,59 @@ void vs_policy_set_mode(struct vshape_dev *vs, unsigned int mode)
 	WRITE_ONCE(vs->mode, mode);
 	mutex_unlock(&p->lock);
 	if (enter)
-		vs_queue_policy(vs, 0);
-	vs_queue_update(vs);
+		vsg_queue_policy(vs, 0);
+	vsg_queue_update(vs);
 }
 
-static void vs_policy_work(struct work_struct *work)
+static void vsg_policy_work(struct work_struct *work)
 {
-	struct vs_policy *p = container_of(to_delayed_work(work),
-					   struct vs_policy, work);
-	struct vshape_dev *vs = p->vs;
+	struct vsg_policy *p = container_of(to_delayed_work(work),
+					    struct vsg_policy, work);
+	struct vsg_dev *vs = p->vs;
 
-	if (READ_ONCE(vs->mode) == VS_MODE_PREDICT)
-		vs_policy_decide(p);
-	vs_queue_policy(vs, msecs_to_jiffies(READ_ONCE(vs->predictor->period_ms)));
+	if (READ_ONCE(vs->mode) == VSG_MODE_PREDICT)
+		vsg_policy_decide(p);
+	vsg_queue_policy(vs, msecs_to_jiffies(READ_ONCE(vs->predictor->period_ms)));
 }
 
 /* ---- lifecycle ---- */
 
-int vs_policy_init(struct vshape_dev *vs)
+int vsg_policy_init(struct vsg_dev *vs)
 {
-	struct vs_policy *p;
+	struct vsg_policy *p;
 
 	p = kvzalloc(sizeof(*p), GFP_KERNEL);
 	if (!p)
 		return -ENOMEM;
 	p->vs = vs;
 	mutex_init(&p->lock);
-	INIT_DELAYED_WORK(&p->work, vs_policy_work);
-	INIT_DELAYED_WORK(&p->release_work, vs_release_work);
-	INIT_WORK(&vs->update_work, vs_update_work);
-	p->predictor = VS_PREDICTOR_LSTM;
-	p->commit_pct = VS_DEFAULT_COMMIT_PCT;
-	p->grace_ms = VS_DEFAULT_GRACE_MS;
-	p->guard_psi_some_pct = VS_DEFAULT_GUARD_PSI_PCT;
-	p->guard_refault_per_s = VS_DEFAULT_GUARD_REFAULT;
-	p->guard_hold_ms = VS_DEFAULT_GUARD_HOLD_MS;
-	p->shrink_kb_per_s = VS_DEFAULT_SHRINK_KB_PER_S;
-	p->margin_kb = VS_DEFAULT_MARGIN_KB;
+	INIT_DELAYED_WORK(&p->work, vsg_policy_work);
+	INIT_DELAYED_WORK(&p->release_work, vsg_release_work);
+	INIT_WORK(&vs->update_work, vsg_update_work);
+	p->predictor = VSG_PREDICTOR_LSTM;
+	p->commit_pct = VSG_DEFAULT_COMMIT_PCT;
+	p->grace_ms = VSG_DEFAULT_GRACE_MS;
+	p->guard_psi_some_pct = VSG_DEFAULT_GUARD_PSI_PCT;
+	p->guard_refault_per_s = VSG_DEFAULT_GUARD_REFAULT;
+	p->guard_hold_ms = VSG_DEFAULT_GUARD_HOLD_MS;
+	p->shrink_kb_per_s = VSG_DEFAULT_SHRINK_KB_PER_S;
+	p->margin_kb = VSG_DEFAULT_MARGIN_KB;
 	vs->policy = p;
 	return 0;
 }
 
-void vs_policy_start(struct vshape_dev *vs)
+void vsg_policy_start(struct vsg_dev *vs)
 {
-	vs_queue_policy(vs, 0);
+	vsg_queue_policy(vs, 0);
 }
 
 /*
  * The caller has set stop_update (no work requeues itself) and the
  * device is about to be reset, which drops every reservation on the host.
  */
-void vs_policy_stop(struct vshape_dev *vs)
+void vsg_policy_stop(struct vsg_dev *vs)
 {
-	struct vs_policy *p = vs->policy;
+	struct vsg_policy *p = vs->policy;
 
 	cancel_delayed_work_sync(&p->work);
 	cancel_delayed_work_sync(&p->release_work);
@@ -489,7 +489,7 @@ void vs_policy_stop(struct vshape_dev *vs)
 	mutex_unlock(&p->lock);
 }
 
-void vs_policy_exit(struct vshape_dev *vs)
+void vsg_policy_exit(struct vsg_dev *vs)
 {
 	kvfree(vs->policy);
 	vs->policy = NULL;
@@ -497,36 +497,36 @@ void vs_policy_exit(struct vshape_dev *vs)
 
 /* ---- debugfs: the last decisions, oldest first ---- */
 
-static int vs_policy_show(struct seq_file *m, void *unused)
+static int vsg_policy_show(struct seq_file *m, void *unused)
 {
-	struct vs_policy *p = m->private;
+	struct vsg_policy *p = m->private;
 	unsigned int i;
 	u64 first, n;
 
 	mutex_lock(&p->lock);
-	for (i = 0; i < VS_NR_ACTIONS; i++)
-		seq_printf(m, "%s: %llu\n", vs_action_names[i],
+	for (i = 0; i < VSG_NR_ACTIONS; i++)
+		seq_printf(m, "%s: %llu\n", vsg_action_names[i],
 			   p->nr_action[i]);
 	seq_printf(m, "target_kb: %lu\nwant_kb: %lu\nreservations: %u\n",
 		   PAGES_TO_KB(p->target_pages), PAGES_TO_KB(p->want_pages),
 		   p->nr_resv);
 	seq_puts(m, "seq,time_ns,action,used_kb,need_kb,held_kb,target_kb,confidence_pct,psi_some_pct,refault_per_s\n");
-	first = p->nr_decisions > VS_NR_DECISIONS ?
-		p->nr_decisions - VS_NR_DECISIONS : 0;
+	first = p->nr_decisions > VSG_NR_DECISIONS ?
+		p->nr_decisions - VSG_NR_DECISIONS : 0;
 	for (n = first; n < p->nr_decisions; n++) {
-		const struct vs_decision *d = &p->ring[n % VS_NR_DECISIONS];
+		const struct vsg_decision *d = &p->ring[n % VSG_NR_DECISIONS];
 
 		seq_printf(m, "%llu,%llu,%s,%lu,%lu,%lu,%lu,%u,%u,%lu\n",
-			   d->seq, d->time_ns, vs_action_names[d->action],
+			   d->seq, d->time_ns, vsg_action_names[d->action],
 			   d->used_kb, d->need_kb, d->held_kb, d->target_kb,
 			   d->conf_pct, d->psi_some_pct, d->refault_per_s);
 	}
 	mutex_unlock(&p->lock);
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(vs_policy);
+DEFINE_SHOW_ATTRIBUTE(vsg_policy);
 
-void vs_policy_debugfs(struct vshape_dev *vs, struct dentry *dir)
+void vsg_policy_debugfs(struct vsg_dev *vs, struct dentry *dir)
 {
-	debugfs_create_file("policy", 0400, dir, vs->policy, &vs_policy_fops);
+	debugfs_create_file("policy", 0400, dir, vs->policy, &vsg_policy_fops);
 }

@@ -7,7 +7,7 @@
  * tells the host, predict.c predicts; none of them calls back into the
  * policy.  The policy reads the prediction, the host's target and the
  * knobs, and drives the balloon:
- *   vs_effective_target()  what the balloon should hold now (all modes)
+ *   vsg_effective_target()  what the balloon should hold now (all modes)
  *   update_work            moves the balloon toward it, one step a run
  *   policy work            in predict mode, one decision per period:
  *                          shrink, grow (COMMIT ahead or RESERVE), guard
@@ -23,18 +23,18 @@
 /* The rule itself, pure (also built by selftests/guest/policy_unit.c). */
 #include "policy_rule.h"
 
-struct vshape_dev;
+struct vsg_dev;
 struct dentry;
 
 /*
  * What one decision is made from.  The predictor's side: the peak demand
  * over the horizon the balloon is sized for (the calibrated band, never
  * below the demand now) and how sure the policy is of it (the band's
- * realised coverage, vs_rule_sure_pct()); with predictor=last: the last
+ * realised coverage, vsg_rule_sure_pct()); with predictor=last: the last
  * observed demand, sure.  The observed side: demand now, memory PSI
  * "some" over the last period, the refault rate.
  */
-struct vs_policy_input {
+struct vsg_policy_input {
 	bool valid;
 	u64 seq;
 	unsigned long peak_kb;
@@ -45,11 +45,11 @@ struct vs_policy_input {
 };
 
 /* One decision, as debugfs "policy" and the vshape_policy tracepoint show it. */
-struct vs_decision {
+struct vsg_decision {
 	u64 seq;			/* the prediction it was made from */
 	u64 time_ns;
-	unsigned int action;		/* enum vs_policy_action */
-	unsigned int conf_pct;		/* the policy's: vs_rule_sure_pct() */
+	unsigned int action;		/* enum vsg_policy_action */
+	unsigned int conf_pct;		/* the policy's: vsg_rule_sure_pct() */
 	unsigned int psi_some_pct;
 	unsigned long refault_per_s;
 	unsigned long used_kb;
@@ -58,23 +58,23 @@ struct vs_decision {
 	unsigned long target_kb;
 };
 
-#define VS_NR_DECISIONS		128	/* kept for debugfs */
-#define VS_MAX_RESERVATIONS	512	/* remembered for release */
+#define VSG_NR_DECISIONS		128	/* kept for debugfs */
+#define VSG_MAX_RESERVATIONS	512	/* remembered for release */
 
 /* A 2 MiB block the host holds capacity for, until @expires (jiffies). */
-struct vs_reservation {
+struct vsg_reservation {
 	u64 gpa;
 	unsigned long expires;
 };
 
-enum vs_predictor_kind {
-	VS_PREDICTOR_LSTM,
-	VS_PREDICTOR_LAST,
-	VS_NR_PREDICTORS,
+enum vsg_predictor_kind {
+	VSG_PREDICTOR_LSTM,
+	VSG_PREDICTOR_LAST,
+	VSG_NR_PREDICTORS,
 };
 
-struct vs_policy {
-	struct vshape_dev *vs;
+struct vsg_policy {
+	struct vsg_dev *vs;
 	struct delayed_work work;		/* one decision per period */
 	struct delayed_work release_work;
 
@@ -94,18 +94,18 @@ struct vs_policy {
 	u64 oom_seen;			/* vs->nr_oom_deflates last decision */
 	u64 psi_seq;			/* prediction last fed to psi_avg */
 	unsigned int psi_avg;		/* PSI some, 1/1000 %, 2 s average */
-	struct vs_reservation resv[VS_MAX_RESERVATIONS];	/* FIFO */
+	struct vsg_reservation resv[VSG_MAX_RESERVATIONS];	/* FIFO */
 	unsigned int resv_head;
 	unsigned int nr_resv;
-	struct vs_decision ring[VS_NR_DECISIONS];
+	struct vsg_decision ring[VSG_NR_DECISIONS];
 	u64 nr_decisions;		/* actions other than hold */
-	u64 nr_action[VS_NR_ACTIONS];
+	u64 nr_action[VSG_NR_ACTIONS];
 
 	/*
 	 * Knobs: single words written with WRITE_ONCE() by sysfs and read
 	 * once per decision with READ_ONCE(); no lock needed.
 	 */
-	unsigned int predictor;		/* enum vs_predictor_kind */
+	unsigned int predictor;		/* enum vsg_predictor_kind */
 	unsigned int commit_pct;	/* COMMIT at or above this sureness */
 	unsigned int grace_ms;		/* reservations live this long */
 	unsigned int guard_psi_some_pct;	/* 0: off */
@@ -121,29 +121,29 @@ struct vs_policy {
  * calibration that has not converged (or a model it cannot follow) does
  * not commit.
  */
-#define VS_DEFAULT_COMMIT_PCT		90
+#define VSG_DEFAULT_COMMIT_PCT		90
 /* Outcomes the calibration must know before the policy is sure at all. */
-#define VS_SURE_WARM_OUTCOMES		64
-#define VS_DEFAULT_GRACE_MS		10000
-#define VS_DEFAULT_GUARD_PSI_PCT	10
-#define VS_DEFAULT_GUARD_REFAULT	2560	/* 10 MiB/s of 4 KiB pages */
-#define VS_DEFAULT_GUARD_HOLD_MS	10000
-#define VS_DEFAULT_SHRINK_KB_PER_S	(128 * 1024)
-#define VS_DEFAULT_MARGIN_KB		(64 * 1024)
+#define VSG_SURE_WARM_OUTCOMES		64
+#define VSG_DEFAULT_GRACE_MS		10000
+#define VSG_DEFAULT_GUARD_PSI_PCT	10
+#define VSG_DEFAULT_GUARD_REFAULT	2560	/* 10 MiB/s of 4 KiB pages */
+#define VSG_DEFAULT_GUARD_HOLD_MS	10000
+#define VSG_DEFAULT_SHRINK_KB_PER_S	(128 * 1024)
+#define VSG_DEFAULT_MARGIN_KB		(64 * 1024)
 /* PSI's averaging work folds stall totals in every 2 s (PSI_FREQ). */
-#define VS_PSI_WINDOW_MS		2000U
+#define VSG_PSI_WINDOW_MS		2000U
 
-extern const char * const vs_predictor_names[VS_NR_PREDICTORS];
-extern const char * const vs_action_names[VS_NR_ACTIONS];
+extern const char * const vsg_predictor_names[VSG_NR_PREDICTORS];
+extern const char * const vsg_action_names[VSG_NR_ACTIONS];
 
-int vs_policy_init(struct vshape_dev *vs);
-void vs_policy_start(struct vshape_dev *vs);
-void vs_policy_stop(struct vshape_dev *vs);
-void vs_policy_exit(struct vshape_dev *vs);
-unsigned long vs_effective_target(struct vshape_dev *vs);
-void vs_policy_set_mode(struct vshape_dev *vs, unsigned int mode);
-void vs_policy_debugfs(struct vshape_dev *vs, struct dentry *dir);
+int vsg_policy_init(struct vsg_dev *vs);
+void vsg_policy_start(struct vsg_dev *vs);
+void vsg_policy_stop(struct vsg_dev *vs);
+void vsg_policy_exit(struct vsg_dev *vs);
+unsigned long vsg_effective_target(struct vsg_dev *vs);
+void vsg_policy_set_mode(struct vsg_dev *vs, unsigned int mode);
+void vsg_policy_debugfs(struct vsg_dev *vs, struct dentry *dir);
 /* Reservations held now (debugfs state). */
-unsigned int vs_policy_reservations(struct vshape_dev *vs);
+unsigned int vsg_policy_reservations(struct vsg_dev *vs);
 
 #endif /* _VSHAPE_POLICY_H */

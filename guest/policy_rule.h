@@ -17,7 +17,7 @@
  *    observed now needs (want_obs from the available memory read at the
  *    decision, no hysteresis);
  *  - grow: want is below the balloon (cur) by the hysteresis or more:
- *    sure (confidence >= commit_pct, see vs_rule_sure_pct() for what the
+ *    sure (confidence >= commit_pct, see vsg_rule_sure_pct() for what the
  *    confidence is): target want, COMMIT before the
  *    deflation; unsure: deflate only what the observed demand needs
  *    (target max(want, want_obs)), RESERVE the rest of the predicted rise;
@@ -28,21 +28,21 @@
 #ifndef _VSHAPE_POLICY_RULE_H
 #define _VSHAPE_POLICY_RULE_H
 
-enum vs_policy_action {
-	VS_ACT_HOLD,		/* within the hysteresis: nothing moves */
-	VS_ACT_SHRINK,		/* spare memory: inflate, at a bounded pace */
-	VS_ACT_GROW,		/* demand is here: deflate (no COMMIT) */
-	VS_ACT_GROW_COMMIT,	/* a sure rise: COMMIT, then deflate */
-	VS_ACT_RESERVE,		/* an unsure rise: RESERVE, keep the blocks */
+enum vsg_policy_action {
+	VSG_ACT_HOLD,		/* within the hysteresis: nothing moves */
+	VSG_ACT_SHRINK,		/* spare memory: inflate, at a bounded pace */
+	VSG_ACT_GROW,		/* demand is here: deflate (no COMMIT) */
+	VSG_ACT_GROW_COMMIT,	/* a sure rise: COMMIT, then deflate */
+	VSG_ACT_RESERVE,		/* an unsure rise: RESERVE, keep the blocks */
 	/* the guards, last (policy.c holds shrinking off after any of them) */
-	VS_ACT_GUARD_PSI,	/* memory PSI over the knob: deflate it all */
-	VS_ACT_GUARD_REFAULT,	/* refaults over the knob: deflate it all */
-	VS_ACT_GUARD_OOM,	/* the OOM notifier deflated: deflate it all */
-	VS_ACT_GUARD_LOW,	/* available memory under the floor */
-	VS_NR_ACTIONS,
+	VSG_ACT_GUARD_PSI,	/* memory PSI over the knob: deflate it all */
+	VSG_ACT_GUARD_REFAULT,	/* refaults over the knob: deflate it all */
+	VSG_ACT_GUARD_OOM,	/* the OOM notifier deflated: deflate it all */
+	VSG_ACT_GUARD_LOW,	/* available memory under the floor */
+	VSG_NR_ACTIONS,
 };
 
-struct vs_rule_in {
+struct vsg_rule_in {
 	unsigned long total;		/* RAM */
 	unsigned long cur;		/* the balloon now: min(target, held) */
 	unsigned long peak;		/* predicted peak demand, upper */
@@ -62,8 +62,8 @@ struct vs_rule_in {
 	bool guard_holding;		/* a guard fired recently */
 };
 
-struct vs_rule_out {
-	unsigned int action;		/* enum vs_policy_action */
+struct vsg_rule_out {
+	unsigned int action;		/* enum vsg_policy_action */
 	unsigned long target;
 	unsigned long need, want;
 	bool commit;			/* COMMIT before deflating */
@@ -78,14 +78,14 @@ struct vs_rule_out {
  * calibration keeps it near 1 - calib_target_ppm on any workload, so
  * unlike the model's own confidence output it means the same on every
  * workload; it is 0 until @warm outcomes are known, and at most
- * VS_SURE_MAX: a finite record never proves a band certain, so
+ * VSG_SURE_MAX: a finite record never proves a band certain, so
  * commit_confidence_pct 100 means "never COMMIT".
  */
-#define VS_SURE_MAX	99U
+#define VSG_SURE_MAX	99U
 
-static inline unsigned int vs_rule_sure_pct(unsigned long long resolved,
-					    unsigned long long shortfalls,
-					    unsigned long long warm)
+static inline unsigned int vsg_rule_sure_pct(unsigned long long resolved,
+					     unsigned long long shortfalls,
+					     unsigned long long warm)
 {
 	unsigned long long hits;
 	unsigned int pct;
@@ -94,7 +94,7 @@ static inline unsigned int vs_rule_sure_pct(unsigned long long resolved,
 		return 0;
 	hits = resolved - shortfalls;
 	/* hits * 100 / resolved, without a 64-bit division */
-	for (pct = VS_SURE_MAX; pct; pct--)
+	for (pct = VSG_SURE_MAX; pct; pct--)
 		if (hits * 100 >= (unsigned long long)pct * resolved)
 			break;
 	return pct;
@@ -107,50 +107,50 @@ static inline unsigned int vs_rule_sure_pct(unsigned long long resolved,
  * outcomes, not the model's bias), never below the demand observed now.
  * In KiB, the band signed.
  */
-static inline unsigned long vs_rule_peak_kb(long band_kb, unsigned long used_kb)
+static inline unsigned long vsg_rule_peak_kb(long band_kb, unsigned long used_kb)
 {
 	return band_kb > 0 && (unsigned long)band_kb > used_kb ?
 	       (unsigned long)band_kb : used_kb;
 }
 
-static inline unsigned long vs_rule_room(unsigned long total,
-					 unsigned long need)
+static inline unsigned long vsg_rule_room(unsigned long total,
+					  unsigned long need)
 {
 	return total > need ? total - need : 0;
 }
 
-static inline void vs_rule_decide(const struct vs_rule_in *in,
-				  struct vs_rule_out *out)
+static inline void vsg_rule_decide(const struct vsg_rule_in *in,
+				   struct vsg_rule_out *out)
 {
 	unsigned long extra = in->margin + in->floor_margin;
-	unsigned long want_obs = vs_rule_room(in->total, in->used + extra);
+	unsigned long want_obs = vsg_rule_room(in->total, in->used + extra);
 
 	out->need = in->peak + extra;
-	out->want = vs_rule_room(in->total, out->need);
+	out->want = vsg_rule_room(in->total, out->need);
 	out->target = in->cur;
 	out->commit = false;
 	out->reserve = 0;
-	out->action = VS_ACT_HOLD;
+	out->action = VSG_ACT_HOLD;
 
 	if (in->oom) {
-		out->action = VS_ACT_GUARD_OOM;
+		out->action = VSG_ACT_GUARD_OOM;
 		out->target = 0;
 	} else if (in->guard_psi_pct && in->psi_pct >= in->guard_psi_pct) {
-		out->action = VS_ACT_GUARD_PSI;
+		out->action = VSG_ACT_GUARD_PSI;
 		out->target = 0;
 	} else if (in->guard_refault && in->refault >= in->guard_refault) {
-		out->action = VS_ACT_GUARD_REFAULT;
+		out->action = VSG_ACT_GUARD_REFAULT;
 		out->target = 0;
 	} else if (in->avail < in->floor && in->cur) {
 		/* Deflate so that @room is available again, now. */
 		unsigned long room = extra > in->floor ? extra : in->floor;
 
-		out->action = VS_ACT_GUARD_LOW;
+		out->action = VSG_ACT_GUARD_LOW;
 		out->target = in->cur + in->avail > room ?
 			      in->cur + in->avail - room : 0;
 	} else if (out->want + in->hyst <= in->cur) {
 		if (in->conf_pct >= in->commit_pct) {
-			out->action = VS_ACT_GROW_COMMIT;
+			out->action = VSG_ACT_GROW_COMMIT;
 			out->target = out->want;
 			out->commit = true;
 		} else {
@@ -158,18 +158,18 @@ static inline void vs_rule_decide(const struct vs_rule_in *in,
 					     out->want : want_obs;
 
 			if (keep < in->cur) {
-				out->action = VS_ACT_GROW;
+				out->action = VSG_ACT_GROW;
 				out->target = keep;
 			}
 			/* What the prediction still says will be needed. */
 			if (out->target - out->want >= in->reserved + in->block) {
-				out->action = out->action == VS_ACT_GROW ?
-					      VS_ACT_GROW : VS_ACT_RESERVE;
+				out->action = out->action == VSG_ACT_GROW ?
+					      VSG_ACT_GROW : VSG_ACT_RESERVE;
 				out->reserve = out->target - out->want;
 			}
 		}
 	} else if (out->want >= in->cur + in->hyst && !in->guard_holding) {
-		out->action = VS_ACT_SHRINK;
+		out->action = VSG_ACT_SHRINK;
 		out->target = out->want < in->cur + in->step ?
 			      out->want : in->cur + in->step;
 	}

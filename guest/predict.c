@@ -24,10 +24,10 @@
 #include "vshape_guest.h"
 
 /* Adaptation: weight of a new error sample and decay, as predictor/ advises. */
-#define VS_ADAPT_ALPHA		32767
-#define VS_ADAPT_DECAY_SHIFT	4
+#define VSG_ADAPT_ALPHA		32767
+#define VSG_ADAPT_DECAY_SHIFT	4
 
-static void vs_queue_predict(struct vshape_dev *vs, unsigned long delay)
+static void vsg_queue_predict(struct vsg_dev *vs, unsigned long delay)
 {
 	unsigned long flags;
 
@@ -44,7 +44,7 @@ static void vs_queue_predict(struct vshape_dev *vs, unsigned long delay)
  * blended DEMAND output is the band's base), and restart the
  * calibration over that output's horizon.  Called with lock held.
  */
-static void vs_pick_outputs(struct vs_predictor *p)
+static void vsg_pick_outputs(struct vsg_predictor *p)
 {
 	unsigned int want = DIV_ROUND_CLOSEST(p->horizon_ms, p->period_ms);
 	unsigned int i, best_d = UINT_MAX;
@@ -75,7 +75,7 @@ static void vs_pick_outputs(struct vs_predictor *p)
 	p->calib_seq = p->seq;
 }
 
-static bool vs_has_demand(const struct vs_model *m)
+static bool vsg_has_demand(const struct vs_model *m)
 {
 	unsigned int i;
 
@@ -91,10 +91,10 @@ static bool vs_has_demand(const struct vs_model *m)
  * owns @buf (NULL for the built-in model); on error the caller keeps it
  * and nothing changes.
  */
-static int vs_use_model(struct vshape_dev *vs, const void *buf, size_t len,
-			void *owned, const char *name)
+static int vsg_use_model(struct vsg_dev *vs, const void *buf, size_t len,
+			 void *owned, const char *name)
 {
-	struct vs_predictor *p = vs->predictor;
+	struct vsg_predictor *p = vs->predictor;
 	struct vs_model *m;
 	char why[96];
 	void *old;
@@ -104,13 +104,13 @@ static int vs_use_model(struct vshape_dev *vs, const void *buf, size_t len,
 	if (!m)
 		return -ENOMEM;
 	err = vs_model_parse(buf, len, m, why, sizeof(why));
-	if (!err && vs_model_max_channel(m) >= VS_NR_CHANNELS) {
+	if (!err && vs_model_max_channel(m) >= VSG_NR_CHANNELS) {
 		snprintf(why, sizeof(why),
 			 "asks for channel %u, the sampler has 0..%u",
-			 vs_model_max_channel(m), VS_NR_CHANNELS - 1);
+			 vs_model_max_channel(m), VSG_NR_CHANNELS - 1);
 		err = -EINVAL;
 	}
-	if (!err && !vs_has_demand(m)) {
+	if (!err && !vsg_has_demand(m)) {
 		snprintf(why, sizeof(why), "no demand output");
 		err = -EINVAL;
 	}
@@ -127,9 +127,9 @@ static int vs_use_model(struct vshape_dev *vs, const void *buf, size_t len,
 	p->model_buf = owned;
 	strscpy(p->model_name, name, sizeof(p->model_name));
 	vs_lstm_reset(&p->model, &p->state);
-	vs_adapt_init(&p->adapt, VS_ADAPT_ALPHA, VS_ADAPT_DECAY_SHIFT);
+	vs_adapt_init(&p->adapt, VSG_ADAPT_ALPHA, VSG_ADAPT_DECAY_SHIFT);
 	p->reset_seq = p->seq;
-	vs_pick_outputs(p);
+	vsg_pick_outputs(p);
 	mutex_unlock(&p->lock);
 
 	kvfree(old);
@@ -140,15 +140,15 @@ static int vs_use_model(struct vshape_dev *vs, const void *buf, size_t len,
 	return 0;
 }
 
-int vs_predict_load_model(struct vshape_dev *vs, const char *name)
+int vsg_predict_load_model(struct vsg_dev *vs, const char *name)
 {
 	const struct firmware *fw;
 	void *buf;
 	int err;
 
 	if (!strcmp(name, "default"))
-		return vs_use_model(vs, vs_default_model, vs_default_model_len,
-				    NULL, "default");
+		return vsg_use_model(vs, vs_default_model, vs_default_model_len,
+				     NULL, "default");
 	if (!*name || strstr(name, "..") || strlen(name) >= 64)
 		return -EINVAL;
 	err = request_firmware(&fw, name, &vs->vdev->dev);
@@ -165,34 +165,34 @@ int vs_predict_load_model(struct vshape_dev *vs, const char *name)
 		return -ENOMEM;
 	}
 	memcpy(buf, fw->data, fw->size);
-	err = vs_use_model(vs, buf, fw->size, buf, name);
+	err = vsg_use_model(vs, buf, fw->size, buf, name);
 	release_firmware(fw);
 	if (err)
 		kvfree(buf);
 	return err;
 }
 
-static void vs_predict_work(struct work_struct *work)
+static void vsg_predict_work(struct work_struct *work)
 {
-	struct vs_predictor *p = container_of(to_delayed_work(work),
-					      struct vs_predictor, work);
-	struct vshape_dev *vs = p->vs;
+	struct vsg_predictor *p = container_of(to_delayed_work(work),
+					       struct vsg_predictor, work);
+	struct vsg_dev *vs = p->vs;
 	s16 out[VS_MAX_OUT], blended[VS_MAX_OUT], in[VS_MAX_RAW];
-	struct vs_record *rec, latest;
+	struct vsg_record *rec, latest;
 	u64 resolved, shortfalls;
 	unsigned int period;
 	u64 t0;
 
 	mutex_lock(&p->lock);
-	rec = &p->ring[p->seq % VS_RING_LEN];
+	rec = &p->ring[p->seq % VSG_RING_LEN];
 	rec->seq = p->seq++;
 	rec->time_ns = ktime_get_ns();
-	vs_sampler_read(&p->sampler, rec->raw, READ_ONCE(vs->held_pages));
+	vsg_sampler_read(&p->sampler, rec->raw, READ_ONCE(vs->held_pages));
 
 	t0 = ktime_get_ns();
 	vs_model_gather(&p->model, rec->raw, in);
 	vs_lstm_step(&p->model, &p->state, in, out);
-	vs_adapt_step(&p->model, &p->adapt, rec->raw[VS_CH_USED], out,
+	vs_adapt_step(&p->model, &p->adapt, rec->raw[VSG_CH_USED], out,
 		      blended);
 	rec->step_ns = min_t(u64, ktime_get_ns() - t0, U32_MAX);
 
@@ -200,8 +200,8 @@ static void vs_predict_work(struct work_struct *work)
 			  clamp_t(s16, out[p->conf_idx], 0, S16_MAX) : 0;
 	/* The band is calibrated against the used memory it forecasts. */
 	rec->upper = p->upper_idx >= 0 ? out[p->upper_idx] :
-		     p->out_idx >= 0 ? blended[p->out_idx] : rec->raw[VS_CH_USED];
-	rec->band = vs_calib_step(&p->calib, rec->raw[VS_CH_USED], rec->upper);
+		     p->out_idx >= 0 ? blended[p->out_idx] : rec->raw[VSG_CH_USED];
+	rec->band = vs_calib_step(&p->calib, rec->raw[VSG_CH_USED], rec->upper);
 	rec->margin = vs_calib_margin_q12(&p->calib);
 	/* A model without DEMAND outputs: demand is the calibrated band. */
 	rec->demand = clamp_t(s16, p->out_idx >= 0 ? blended[p->out_idx] :
@@ -221,20 +221,20 @@ static void vs_predict_work(struct work_struct *work)
 	trace_vshape_predict(&latest);
 	trace_vshape_calib(&latest, resolved, shortfalls);
 
-	vs_queue_predict(vs, msecs_to_jiffies(period));
+	vsg_queue_predict(vs, msecs_to_jiffies(period));
 }
 
-static long vs_q12_kb(unsigned long total_kb, s16 q)
+static long vsg_q12_kb(unsigned long total_kb, s16 q)
 {
 	return (long)total_kb * q / VS_Q12_ONE;
 }
 
-/* The latest band for the policy (see struct vs_prediction). */
-void vs_predict_get(struct vshape_dev *vs, struct vs_prediction *out)
+/* The latest band for the policy (see struct vsg_prediction). */
+void vsg_predict_get(struct vsg_dev *vs, struct vsg_prediction *out)
 {
-	struct vs_predictor *p = vs->predictor;
+	struct vsg_predictor *p = vs->predictor;
 	unsigned long total_kb = totalram_pages() * (PAGE_SIZE / 1024);
-	struct vs_record r;
+	struct vsg_record r;
 	long band;
 
 	mutex_lock(&p->lock);
@@ -245,20 +245,20 @@ void vs_predict_get(struct vshape_dev *vs, struct vs_prediction *out)
 	mutex_unlock(&p->lock);
 
 	out->seq = r.seq;
-	out->upper_kb = max(vs_q12_kb(total_kb, r.upper), 0L);
-	out->margin_kb = vs_q12_kb(total_kb, r.margin);
-	band = vs_q12_kb(total_kb, r.band);
+	out->upper_kb = max(vsg_q12_kb(total_kb, r.upper), 0L);
+	out->margin_kb = vsg_q12_kb(total_kb, r.margin);
+	band = vsg_q12_kb(total_kb, r.band);
 	out->band_kb = clamp(band, 0L, (long)total_kb);
-	out->demand_kb = max(vs_q12_kb(total_kb, r.demand), 0L);
+	out->demand_kb = max(vsg_q12_kb(total_kb, r.demand), 0L);
 	out->confidence = r.confidence;
-	out->used_kb = max(vs_q12_kb(total_kb, r.raw[VS_CH_USED]), 0L);
-	out->psi_some = r.raw[VS_CH_PSI_SOME];
-	out->refault = r.raw[VS_CH_REFAULT];
+	out->used_kb = max(vsg_q12_kb(total_kb, r.raw[VSG_CH_USED]), 0L);
+	out->psi_some = r.raw[VSG_CH_PSI_SOME];
+	out->refault = r.raw[VSG_CH_REFAULT];
 }
 
-int vs_predict_set_calib_target(struct vshape_dev *vs, unsigned int ppm)
+int vsg_predict_set_calib_target(struct vsg_dev *vs, unsigned int ppm)
 {
-	struct vs_predictor *p = vs->predictor;
+	struct vsg_predictor *p = vs->predictor;
 	int err;
 
 	mutex_lock(&p->lock);
@@ -267,25 +267,25 @@ int vs_predict_set_calib_target(struct vshape_dev *vs, unsigned int ppm)
 	return err;
 }
 
-int vs_predict_set_period(struct vshape_dev *vs, unsigned int ms)
+int vsg_predict_set_period(struct vsg_dev *vs, unsigned int ms)
 {
-	struct vs_predictor *p = vs->predictor;
+	struct vsg_predictor *p = vs->predictor;
 
-	if (ms < VS_MIN_PERIOD_MS || ms > VS_MAX_PERIOD_MS)
+	if (ms < VSG_MIN_PERIOD_MS || ms > VSG_MAX_PERIOD_MS)
 		return -ERANGE;
 	mutex_lock(&p->lock);
 	p->period_ms = ms;
 	if (p->horizon_ms < ms)
 		p->horizon_ms = ms;
-	vs_pick_outputs(p);
+	vsg_pick_outputs(p);
 	mutex_unlock(&p->lock);
-	vs_queue_predict(vs, msecs_to_jiffies(ms));
+	vsg_queue_predict(vs, msecs_to_jiffies(ms));
 	return 0;
 }
 
-int vs_predict_set_horizon(struct vshape_dev *vs, unsigned int ms)
+int vsg_predict_set_horizon(struct vsg_dev *vs, unsigned int ms)
 {
-	struct vs_predictor *p = vs->predictor;
+	struct vsg_predictor *p = vs->predictor;
 	int err = 0;
 
 	mutex_lock(&p->lock);
@@ -293,15 +293,15 @@ int vs_predict_set_horizon(struct vshape_dev *vs, unsigned int ms)
 		err = -ERANGE;
 	} else {
 		p->horizon_ms = ms;
-		vs_pick_outputs(p);
+		vsg_pick_outputs(p);
 	}
 	mutex_unlock(&p->lock);
 	return err;
 }
 
-int vs_predict_init(struct vshape_dev *vs)
+int vsg_predict_init(struct vsg_dev *vs)
 {
-	struct vs_predictor *p;
+	struct vsg_predictor *p;
 	int err;
 
 	p = kvzalloc(sizeof(*p), GFP_KERNEL);
@@ -309,37 +309,37 @@ int vs_predict_init(struct vshape_dev *vs)
 		return -ENOMEM;
 	p->vs = vs;
 	mutex_init(&p->lock);
-	INIT_DELAYED_WORK(&p->work, vs_predict_work);
-	p->period_ms = VS_DEFAULT_PERIOD_MS;
-	p->horizon_ms = VS_DEFAULT_HORIZON_MS;
-	vs_sampler_init(&p->sampler);
-	vs_calib_set_eta(&p->calib, VS_DEFAULT_CALIB_ETA);	/* kept on reset */
+	INIT_DELAYED_WORK(&p->work, vsg_predict_work);
+	p->period_ms = VSG_DEFAULT_PERIOD_MS;
+	p->horizon_ms = VSG_DEFAULT_HORIZON_MS;
+	vsg_sampler_init(&p->sampler);
+	vs_calib_set_eta(&p->calib, VSG_DEFAULT_CALIB_ETA);	/* kept on reset */
 	vs->predictor = p;
-	err = vs_predict_load_model(vs, "default");
+	err = vsg_predict_load_model(vs, "default");
 	if (err) {
-		vs_sampler_release(&p->sampler);
+		vsg_sampler_release(&p->sampler);
 		kvfree(p);
 		vs->predictor = NULL;
 	}
 	return err;
 }
 
-void vs_predict_start(struct vshape_dev *vs)
+void vsg_predict_start(struct vsg_dev *vs)
 {
-	vs_queue_predict(vs, 0);
+	vsg_queue_predict(vs, 0);
 }
 
 /* The caller has set stop_update: the work cannot requeue itself. */
-void vs_predict_stop(struct vshape_dev *vs)
+void vsg_predict_stop(struct vsg_dev *vs)
 {
 	cancel_delayed_work_sync(&vs->predictor->work);
 }
 
-void vs_predict_exit(struct vshape_dev *vs)
+void vsg_predict_exit(struct vsg_dev *vs)
 {
-	struct vs_predictor *p = vs->predictor;
+	struct vsg_predictor *p = vs->predictor;
 
-	vs_sampler_release(&p->sampler);
+	vsg_sampler_release(&p->sampler);
 	kvfree(p->model_buf);
 	kvfree(p);
 	vs->predictor = NULL;

@@ -15,11 +15,11 @@
 #include "lstm.h"
 #include "sampler.h"
 
-#define VS_RING_LEN		256	/* predictions kept for debugfs */
-#define VS_DEFAULT_PERIOD_MS	100
-#define VS_DEFAULT_HORIZON_MS	5000
-#define VS_MIN_PERIOD_MS	10
-#define VS_MAX_PERIOD_MS	60000
+#define VSG_RING_LEN		256	/* predictions kept for debugfs */
+#define VSG_DEFAULT_PERIOD_MS	100
+#define VSG_DEFAULT_HORIZON_MS	5000
+#define VSG_MIN_PERIOD_MS	10
+#define VSG_MAX_PERIOD_MS	60000
 /*
  * The driver's calibration step: 1/64 of RAM per unit of (err - alpha),
  * four times the library default (calib.h), so that the margin of a
@@ -27,13 +27,13 @@
  * 200 s of 100 ms periods (a shortfall raises it by 1/64 of RAM at once);
  * the scenario benchmark's model over-forecast by 130-400 MiB of 2 GiB.
  */
-#define VS_DEFAULT_CALIB_ETA	(VS_CALIB_ONE >> 6)
+#define VSG_DEFAULT_CALIB_ETA	(VS_CALIB_ONE >> 6)
 
 /* One period: what was seen and what was predicted. */
-struct vs_record {
+struct vsg_record {
 	u64 seq;
 	u64 time_ns;
-	s16 raw[VS_NR_CHANNELS];	/* Q3.12 */
+	s16 raw[VSG_NR_CHANNELS];	/* Q3.12 */
 	s16 demand;			/* Q3.12 fraction of RAM, at horizon */
 	u16 confidence;			/* Q0.15 */
 	u32 step_ns;			/* cost of the LSTM step */
@@ -48,7 +48,7 @@ struct vs_record {
  * realised shortfall rate at its target (band = upper + margin), and the
  * model's confidence output.  Valid once a prediction was made.
  */
-struct vs_prediction {
+struct vsg_prediction {
 	bool valid;
 	u64 seq;
 	unsigned long upper_kb;		/* model's upper forecast, >= 0 */
@@ -65,10 +65,10 @@ struct vs_prediction {
 	s16 refault;			/* Q3.12: refaults per second / RAM */
 };
 
-struct vshape_dev;
+struct vsg_dev;
 
-struct vs_predictor {
-	struct vshape_dev *vs;
+struct vsg_predictor {
+	struct vsg_dev *vs;
 	struct delayed_work work;
 
 	/*
@@ -83,7 +83,7 @@ struct vs_predictor {
 	struct vs_model model;
 	struct vs_lstm_state state;
 	struct vs_adapt adapt;
-	struct vs_sampler sampler;
+	struct vsg_sampler sampler;
 	unsigned int period_ms;
 	unsigned int horizon_ms;
 	int out_idx;		/* DEMAND output nearest the horizon */
@@ -95,18 +95,18 @@ struct vs_predictor {
 	u64 seq;
 	u64 steps;
 	u64 step_ns_total;
-	struct vs_record ring[VS_RING_LEN];
-	struct vs_record latest;
+	struct vsg_record ring[VSG_RING_LEN];
+	struct vsg_record latest;
 };
 
-int vs_predict_init(struct vshape_dev *vs);
-void vs_predict_start(struct vshape_dev *vs);
-void vs_predict_stop(struct vshape_dev *vs);
-void vs_predict_exit(struct vshape_dev *vs);
-int vs_predict_load_model(struct vshape_dev *vs, const char *name);
-int vs_predict_set_period(struct vshape_dev *vs, unsigned int ms);
-int vs_predict_set_horizon(struct vshape_dev *vs, unsigned int ms);
-void vs_predict_get(struct vshape_dev *vs, struct vs_prediction *out);
-int vs_predict_set_calib_target(struct vshape_dev *vs, unsigned int ppm);
+int vsg_predict_init(struct vsg_dev *vs);
+void vsg_predict_start(struct vsg_dev *vs);
+void vsg_predict_stop(struct vsg_dev *vs);
+void vsg_predict_exit(struct vsg_dev *vs);
+int vsg_predict_load_model(struct vsg_dev *vs, const char *name);
+int vsg_predict_set_period(struct vsg_dev *vs, unsigned int ms);
+int vsg_predict_set_horizon(struct vsg_dev *vs, unsigned int ms);
+void vsg_predict_get(struct vsg_dev *vs, struct vsg_prediction *out);
+int vsg_predict_set_calib_target(struct vsg_dev *vs, unsigned int ppm);
 
 #endif /* _VSHAPE_PREDICT_H */

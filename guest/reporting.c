@@ -13,7 +13,7 @@
  * and freed again).  While a block is being reported it is not on a free
  * list, so nothing can allocate it before the host has answered.
  *
- * Reporting order: 2 MiB (VS_ORDER_2M, pageblock_order on x86), the unit
+ * Reporting order: 2 MiB (VSG_ORDER_2M, pageblock_order on x86), the unit
  * the host frees best, unless the page_reporting.page_reporting_order
  * boot parameter says otherwise (the kernel then ignores ours).
  */
@@ -43,14 +43,14 @@ MODULE_PARM_DESC(page_reporting, "report free memory to the host (free page repo
  * driver without VIRTIO_BALLOON_F_PAGE_POISON (not implemented here),
  * do not report then.
  */
-static bool vs_free_pages_poisoned(void)
+static bool vsg_free_pages_poisoned(void)
 {
 	return want_init_on_free() || page_poisoning_enabled_static();
 }
 
-int vs_reporting_validate(struct virtio_device *vdev)
+int vsg_reporting_validate(struct virtio_device *vdev)
 {
-	if (!page_reporting || vs_free_pages_poisoned())
+	if (!page_reporting || vsg_free_pages_poisoned())
 		__virtio_clear_bit(vdev, VIRTIO_BALLOON_F_REPORTING);
 	else
 		/* A report must fit the ring without allocating (as in-tree). */
@@ -59,8 +59,8 @@ int vs_reporting_validate(struct virtio_device *vdev)
 }
 
 /* The standard reporting queue: the blocks as one device-writable sg list. */
-static int vs_report_vq(struct vs_reporting *r, struct scatterlist *sg,
-			unsigned int nents)
+static int vsg_report_vq(struct vsg_reporting *r, struct scatterlist *sg,
+			 unsigned int nents)
 {
 	unsigned int unused;
 	int err;
@@ -75,27 +75,27 @@ static int vs_report_vq(struct vs_reporting *r, struct scatterlist *sg,
 	return 0;
 }
 
-void vs_reporting_init(struct vshape_dev *vs)
+void vsg_reporting_init(struct vsg_dev *vs)
 {
-	struct vs_reporting *r = &vs->reporting;
+	struct vsg_reporting *r = &vs->reporting;
 
-	r->commit_grace_ms = VS_DEFAULT_REPORT_COMMIT_GRACE_MS;
+	r->commit_grace_ms = VSG_DEFAULT_REPORT_COMMIT_GRACE_MS;
 	spin_lock_init(&r->commit_lock);
 }
 
-void vs_reporting_note_commit(struct vshape_dev *vs, unsigned long pfn,
-			      unsigned long nr_pages)
+void vsg_reporting_note_commit(struct vsg_dev *vs, unsigned long pfn,
+			       unsigned long nr_pages)
 {
-	struct vs_reporting *r = &vs->reporting;
-	unsigned long b = pfn / VS_PAGES_2M;
-	unsigned long end = DIV_ROUND_UP(pfn + nr_pages, VS_PAGES_2M);
+	struct vsg_reporting *r = &vs->reporting;
+	unsigned long b = pfn / VSG_PAGES_2M;
+	unsigned long end = DIV_ROUND_UP(pfn + nr_pages, VSG_PAGES_2M);
 	unsigned long now = jiffies ?: 1;	/* 0 marks a free slot */
 
 	spin_lock(&r->commit_lock);
 	for (; b < end; b++) {
-		unsigned int last = (r->commit_head + VS_REPORT_COMMIT_SLOTS - 1) %
-				    VS_REPORT_COMMIT_SLOTS;
-		struct vs_commit_slot *c = &r->commit[last];
+		unsigned int last = (r->commit_head + VSG_REPORT_COMMIT_SLOTS - 1) %
+				    VSG_REPORT_COMMIT_SLOTS;
+		struct vsg_commit_slot *c = &r->commit[last];
 
 		/* 4 KiB pages of one block come one after the other */
 		if (c->when && c->block == b) {
@@ -105,28 +105,28 @@ void vs_reporting_note_commit(struct vshape_dev *vs, unsigned long pfn,
 		c = &r->commit[r->commit_head];
 		c->block = b;
 		c->when = now;
-		r->commit_head = (r->commit_head + 1) % VS_REPORT_COMMIT_SLOTS;
+		r->commit_head = (r->commit_head + 1) % VSG_REPORT_COMMIT_SLOTS;
 	}
 	spin_unlock(&r->commit_lock);
 }
 
 /* Was any 2 MiB block of @sg deflated with COMMIT within the grace? */
-static bool vs_report_committed_lately(struct vs_reporting *r,
-				       struct scatterlist *sg)
+static bool vsg_report_committed_lately(struct vsg_reporting *r,
+					struct scatterlist *sg)
 {
 	unsigned long grace = msecs_to_jiffies(READ_ONCE(r->commit_grace_ms));
 	unsigned long pfn = page_to_pfn(sg_page(sg));
-	unsigned long first = pfn / VS_PAGES_2M;
+	unsigned long first = pfn / VSG_PAGES_2M;
 	unsigned long end = DIV_ROUND_UP(pfn + (sg->length >> PAGE_SHIFT),
-					 VS_PAGES_2M);
+					 VSG_PAGES_2M);
 	bool hit = false;
 	unsigned int i;
 
 	if (!grace)
 		return false;
 	spin_lock(&r->commit_lock);
-	for (i = 0; i < VS_REPORT_COMMIT_SLOTS && !hit; i++) {
-		const struct vs_commit_slot *c = &r->commit[i];
+	for (i = 0; i < VSG_REPORT_COMMIT_SLOTS && !hit; i++) {
+		const struct vsg_commit_slot *c = &r->commit[i];
 
 		hit = c->when && c->block >= first && c->block < end &&
 		      time_before(jiffies, c->when + grace);
@@ -144,25 +144,25 @@ static bool vs_report_committed_lately(struct vs_reporting *r,
  * (inflation) is what returns them.  *@sent_blocks and *@sent_bytes: what
  * the host took.
  */
-static int vs_report_shaping(struct vs_reporting *r, struct scatterlist *sgl,
-			     unsigned int nents, u64 *sent_blocks,
-			     u64 *sent_bytes)
+static int vsg_report_shaping(struct vsg_reporting *r, struct scatterlist *sgl,
+			      unsigned int nents, u64 *sent_blocks,
+			      u64 *sent_bytes)
 {
-	struct vs_shaping *sh = r->vs->shaping;
-	unsigned int max_ext = vs_shaping_max_extents(sh), n = 0, i;
-	u64 max_bytes = vs_shaping_max_request_bytes(sh), bytes = 0;
+	struct vsg_shaping *sh = r->vs->shaping;
+	unsigned int max_ext = vsg_shaping_max_extents(sh), n = 0, i;
+	u64 max_bytes = vsg_shaping_max_request_bytes(sh), bytes = 0;
 	struct vshape_resp resp;
 	struct scatterlist *sg;
 	int err;
 
 	for_each_sg(sgl, sg, nents, i) {
-		if (vs_report_committed_lately(r, sg)) {
+		if (vsg_report_committed_lately(r, sg)) {
 			atomic64_inc(&r->skipped);
 			continue;
 		}
 		if (n && (n >= max_ext || bytes + sg->length > max_bytes)) {
-			err = vs_shaping_request(sh, VSHAPE_OP_REPORT, r->ext,
-						 n, &resp);
+			err = vsg_shaping_request(sh, VSHAPE_OP_REPORT, r->ext,
+						  n, &resp);
 			if (!err && le16_to_cpu(resp.status) != VSHAPE_S_DONE)
 				err = -EREMOTEIO;
 			if (err)
@@ -179,7 +179,7 @@ static int vs_report_shaping(struct vs_reporting *r, struct scatterlist *sgl,
 	}
 	if (!n)
 		return 0;
-	err = vs_shaping_request(sh, VSHAPE_OP_REPORT, r->ext, n, &resp);
+	err = vsg_shaping_request(sh, VSHAPE_OP_REPORT, r->ext, n, &resp);
 	if (!err && le16_to_cpu(resp.status) != VSHAPE_S_DONE)
 		err = -EREMOTEIO;
 	if (err)
@@ -189,11 +189,11 @@ static int vs_report_shaping(struct vs_reporting *r, struct scatterlist *sgl,
 	return 0;
 }
 
-static int vs_report(struct page_reporting_dev_info *prdev,
-		     struct scatterlist *sgl, unsigned int nents)
+static int vsg_report(struct page_reporting_dev_info *prdev,
+		      struct scatterlist *sgl, unsigned int nents)
 {
-	struct vs_reporting *r = container_of(prdev, struct vs_reporting,
-					      prdev);
+	struct vsg_reporting *r = container_of(prdev, struct vsg_reporting,
+					       prdev);
 	u64 blocks = 0, bytes = 0;
 	struct scatterlist *sg;
 	unsigned int i;
@@ -203,14 +203,14 @@ static int vs_report(struct page_reporting_dev_info *prdev,
 #ifdef VS_MUTANT_REPORT_NOTHING	/* test-only fault: scripts/check-mutants */
 	return 0;
 #endif
-	if (r->via == VS_REPORT_SHAPING) {
-		err = vs_report_shaping(r, sgl, nents, &blocks, &bytes);
+	if (r->via == VSG_REPORT_SHAPING) {
+		err = vsg_report_shaping(r, sgl, nents, &blocks, &bytes);
 	} else {
 		/* No COMMIT without the shaping feature: nothing to skip. */
 		for_each_sg(sgl, sg, nents, i)
 			bytes += sg->length;
 		blocks = nents;
-		err = vs_report_vq(r, sgl, nents);
+		err = vsg_report_vq(r, sgl, nents);
 	}
 	if (err) {
 		/* The blocks go back unreported; the kernel retries later. */
@@ -229,63 +229,63 @@ static int vs_report(struct page_reporting_dev_info *prdev,
  * Only one device in the system can register; if another one holds it
  * (-EBUSY), this device runs without reporting and says so.
  */
-int vs_reporting_start(struct vshape_dev *vs)
+int vsg_reporting_start(struct vsg_dev *vs)
 {
-	struct vs_reporting *r = &vs->reporting;
+	struct vsg_reporting *r = &vs->reporting;
 	int err;
 
 	r->vs = vs;
-	r->via = VS_REPORT_OFF;
-	if (!page_reporting || vs_free_pages_poisoned())
+	r->via = VSG_REPORT_OFF;
+	if (!page_reporting || vsg_free_pages_poisoned())
 		return 0;
 	if (vs->shaping) {
-		r->via = VS_REPORT_SHAPING;
+		r->via = VSG_REPORT_SHAPING;
 	} else if (r->vq) {
 		if (virtqueue_get_vring_size(r->vq) < PAGE_REPORTING_CAPACITY) {
 			dev_warn(&vs->vdev->dev, "reporting queue too small: page reporting off\n");
 			return 0;
 		}
-		r->via = VS_REPORT_VQ;
+		r->via = VSG_REPORT_VQ;
 	} else {
 		return 0;
 	}
-	r->prdev.report = vs_report;
-	r->prdev.order = VS_ORDER_2M;
+	r->prdev.report = vsg_report;
+	r->prdev.order = VSG_ORDER_2M;
 	err = page_reporting_register(&r->prdev);
 	if (err) {
 		dev_warn(&vs->vdev->dev, "page reporting off: %d\n", err);
-		r->via = VS_REPORT_OFF;
+		r->via = VSG_REPORT_OFF;
 		return err == -EBUSY ? 0 : err;
 	}
 	return 0;
 }
 
 /* Returns once no report is in flight; the queues may go after this. */
-void vs_reporting_stop(struct vshape_dev *vs)
+void vsg_reporting_stop(struct vsg_dev *vs)
 {
-	struct vs_reporting *r = &vs->reporting;
+	struct vsg_reporting *r = &vs->reporting;
 
-	if (r->via != VS_REPORT_OFF)
+	if (r->via != VSG_REPORT_OFF)
 		page_reporting_unregister(&r->prdev);
-	r->via = VS_REPORT_OFF;
+	r->via = VSG_REPORT_OFF;
 }
 
-bool vs_reporting_active(struct vshape_dev *vs)
+bool vsg_reporting_active(struct vsg_dev *vs)
 {
-	return READ_ONCE(vs->reporting.via) != VS_REPORT_OFF;
+	return READ_ONCE(vs->reporting.via) != VSG_REPORT_OFF;
 }
 
-static int vs_reporting_show(struct seq_file *m, void *unused)
+static int vsg_reporting_show(struct seq_file *m, void *unused)
 {
 	static const char * const via[] = {
-		[VS_REPORT_OFF] = "off",
-		[VS_REPORT_VQ] = "reporting_vq",
-		[VS_REPORT_SHAPING] = "shaping_report",
+		[VSG_REPORT_OFF] = "off",
+		[VSG_REPORT_VQ] = "reporting_vq",
+		[VSG_REPORT_SHAPING] = "shaping_report",
 	};
-	struct vs_reporting *r = m->private;
+	struct vsg_reporting *r = m->private;
 
 	seq_printf(m, "via: %s\n", via[READ_ONCE(r->via)]);
-	seq_printf(m, "order: %u\n", (unsigned int)VS_ORDER_2M);
+	seq_printf(m, "order: %u\n", (unsigned int)VSG_ORDER_2M);
 	seq_printf(m, "reports: %lld\n", atomic64_read(&r->reports));
 	seq_printf(m, "reported_blocks: %lld\n", atomic64_read(&r->blocks));
 	seq_printf(m, "reported_bytes: %lld\n", atomic64_read(&r->bytes));
@@ -294,10 +294,10 @@ static int vs_reporting_show(struct seq_file *m, void *unused)
 	seq_printf(m, "last_error: %d\n", atomic_read(&r->last_error));
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(vs_reporting);
+DEFINE_SHOW_ATTRIBUTE(vsg_reporting);
 
-void vs_reporting_debugfs(struct vshape_dev *vs, struct dentry *dir)
+void vsg_reporting_debugfs(struct vsg_dev *vs, struct dentry *dir)
 {
 	debugfs_create_file("reporting", 0400, dir, &vs->reporting,
-			    &vs_reporting_fops);
+			    &vsg_reporting_fops);
 }

@@ -14,15 +14,15 @@
  * Blocks the policy deflated with COMMIT (backed by the host ahead of a
  * predicted rise) are not reported for report_commit_grace_ms after the
  * deflation: reporting them would undo the COMMIT before the demand it
- * was made for arrives.  See vs_reporting_note_commit().
+ * was made for arrives.  See vsg_reporting_note_commit().
  *
  * Lifecycle, called by main.c:
- *   vs_reporting_init()      at probe: the knob and the COMMIT ring
- *   vs_reporting_validate()  from .validate: drop the feature bit if
+ *   vsg_reporting_init()      at probe: the knob and the COMMIT ring
+ *   vsg_reporting_validate()  from .validate: drop the feature bit if
  *                            reporting is off or free pages are poisoned
- *   vs_reporting_start()     once the device is ready and the shaping
+ *   vsg_reporting_start()     once the device is ready and the shaping
  *                            queue is up: registers with page_reporting
- *   vs_reporting_stop()      before the device is reset: unregisters, so
+ *   vsg_reporting_stop()      before the device is reset: unregisters, so
  *                            no report is in flight once it returns
  */
 #ifndef _VSHAPE_REPORTING_H
@@ -34,30 +34,30 @@
 #include <linux/types.h>
 #include <uapi/linux/vshape.h>
 
-struct vshape_dev;
+struct vsg_dev;
 struct virtio_device;
 struct virtqueue;
 struct dentry;
 
-enum vs_report_via {
-	VS_REPORT_OFF,
-	VS_REPORT_VQ,		/* the standard reporting queue */
-	VS_REPORT_SHAPING,	/* VSHAPE_OP_REPORT extents */
+enum vsg_report_via {
+	VSG_REPORT_OFF,
+	VSG_REPORT_VQ,		/* the standard reporting queue */
+	VSG_REPORT_SHAPING,	/* VSHAPE_OP_REPORT extents */
 };
 
 /* 2 MiB blocks remembered as COMMITted: 1 GiB of rise at a time. */
-#define VS_REPORT_COMMIT_SLOTS	512
+#define VSG_REPORT_COMMIT_SLOTS	512
 
-struct vs_reporting {
+struct vsg_reporting {
 	struct page_reporting_dev_info prdev;
-	struct vshape_dev *vs;
+	struct vsg_dev *vs;
 	struct virtqueue *vq;		/* NULL unless REPORTING negotiated */
 	/*
 	 * via is written by start and stop only, which the driver core
 	 * serialises (probe, remove, freeze, restore); page_reporting calls
 	 * the report callback only between register and unregister.
 	 */
-	enum vs_report_via via;
+	enum vsg_report_via via;
 	/*
 	 * Extents of one report.  Only the report callback uses it, and
 	 * page_reporting runs one report at a time per device (one work
@@ -65,7 +65,7 @@ struct vs_reporting {
 	 */
 	struct vshape_extent ext[PAGE_REPORTING_CAPACITY];
 	/*
-	 * The last VS_REPORT_COMMIT_SLOTS 2 MiB blocks of RAM the balloon
+	 * The last VSG_REPORT_COMMIT_SLOTS 2 MiB blocks of RAM the balloon
 	 * deflated with COMMIT (block = pfn / 512) and when (jiffies, 0:
 	 * free slot), a ring: the oldest is forgotten first (then reported
 	 * as any free block).  commit_lock guards the ring and its head;
@@ -74,10 +74,10 @@ struct vs_reporting {
 	 * taken under it.
 	 */
 	spinlock_t commit_lock;
-	struct vs_commit_slot {
+	struct vsg_commit_slot {
 		unsigned long block;
 		unsigned long when;
-	} commit[VS_REPORT_COMMIT_SLOTS];
+	} commit[VSG_REPORT_COMMIT_SLOTS];
 	unsigned int commit_head;
 	unsigned int commit_grace_ms;	/* sysfs knob, 0: off */
 	/* Counters for debugfs: atomics, read without a lock. */
@@ -90,17 +90,17 @@ struct vs_reporting {
 };
 
 /* Default report_commit_grace_ms: twice the default 5 s horizon. */
-#define VS_DEFAULT_REPORT_COMMIT_GRACE_MS	10000
-#define VS_MAX_REPORT_COMMIT_GRACE_MS		3600000
+#define VSG_DEFAULT_REPORT_COMMIT_GRACE_MS	10000
+#define VSG_MAX_REPORT_COMMIT_GRACE_MS		3600000
 
-void vs_reporting_init(struct vshape_dev *vs);
+void vsg_reporting_init(struct vsg_dev *vs);
 /* The balloon deflated @nr_pages at @pfn with COMMIT: hold them back. */
-void vs_reporting_note_commit(struct vshape_dev *vs, unsigned long pfn,
-			      unsigned long nr_pages);
-int vs_reporting_validate(struct virtio_device *vdev);
-int vs_reporting_start(struct vshape_dev *vs);
-void vs_reporting_stop(struct vshape_dev *vs);
-bool vs_reporting_active(struct vshape_dev *vs);
-void vs_reporting_debugfs(struct vshape_dev *vs, struct dentry *dir);
+void vsg_reporting_note_commit(struct vsg_dev *vs, unsigned long pfn,
+			       unsigned long nr_pages);
+int vsg_reporting_validate(struct virtio_device *vdev);
+int vsg_reporting_start(struct vsg_dev *vs);
+void vsg_reporting_stop(struct vsg_dev *vs);
+bool vsg_reporting_active(struct vsg_dev *vs);
+void vsg_reporting_debugfs(struct vsg_dev *vs, struct dentry *dir);
 
 #endif /* _VSHAPE_REPORTING_H */

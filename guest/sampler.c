@@ -25,25 +25,25 @@
 #include "sampler.h"
 #include "fixed.h"
 
-const char * const vs_channel_names[VS_NR_CHANNELS] = {
-	[VS_CH_USED] = "used",
-	[VS_CH_CPU] = "cpu",
-	[VS_CH_ANON] = "anon",
-	[VS_CH_FILE] = "file",
-	[VS_CH_FREE] = "free",
-	[VS_CH_PGFAULT] = "pgfault",
-	[VS_CH_PGMAJFAULT] = "pgmajfault",
-	[VS_CH_REFAULT] = "refault",
-	[VS_CH_SWPIN] = "swpin",
-	[VS_CH_SWPOUT] = "swpout",
-	[VS_CH_PSI_SOME] = "psi_some",
-	[VS_CH_PSI_FULL] = "psi_full",
-	[VS_CH_CG_USAGE] = "cg_usage",
-	[VS_CH_CG_PSI_SOME] = "cg_psi_some",
+const char * const vsg_channel_names[VSG_NR_CHANNELS] = {
+	[VSG_CH_USED] = "used",
+	[VSG_CH_CPU] = "cpu",
+	[VSG_CH_ANON] = "anon",
+	[VSG_CH_FILE] = "file",
+	[VSG_CH_FREE] = "free",
+	[VSG_CH_PGFAULT] = "pgfault",
+	[VSG_CH_PGMAJFAULT] = "pgmajfault",
+	[VSG_CH_REFAULT] = "refault",
+	[VSG_CH_SWPIN] = "swpin",
+	[VSG_CH_SWPOUT] = "swpout",
+	[VSG_CH_PSI_SOME] = "psi_some",
+	[VSG_CH_PSI_FULL] = "psi_full",
+	[VSG_CH_CG_USAGE] = "cg_usage",
+	[VSG_CH_CG_PSI_SOME] = "cg_psi_some",
 };
 
 /* num / den as Q3.12, saturated to [0, S16_MAX]. */
-static s16 vs_q12_ratio(u64 num, u64 den)
+static s16 vsg_q12_ratio(u64 num, u64 den)
 {
 	u64 q;
 
@@ -55,7 +55,7 @@ static s16 vs_q12_ratio(u64 num, u64 den)
 	return q > S16_MAX ? S16_MAX : (s16)q;
 }
 
-static u64 vs_psi_total(struct cgroup *cgrp, int state)
+static u64 vsg_psi_total(struct cgroup *cgrp, int state)
 {
 #ifdef CONFIG_PSI
 	struct psi_group *psi = cgrp ? cgrp->psi : NULL;
@@ -66,7 +66,7 @@ static u64 vs_psi_total(struct cgroup *cgrp, int state)
 	return 0;
 }
 
-static void vs_snapshot(struct vs_sampler *s, struct vs_counters *c)
+static void vsg_snapshot(struct vsg_sampler *s, struct vsg_counters *c)
 {
 	unsigned long ev[NR_VM_EVENT_ITEMS];
 	unsigned int i;
@@ -88,13 +88,13 @@ static void vs_snapshot(struct vs_sampler *s, struct vs_counters *c)
 	c->refault = global_node_page_state(WORKINGSET_REFAULT_ANON) +
 		     global_node_page_state(WORKINGSET_REFAULT_FILE);
 	/* The root cgroup's PSI group is the system-wide one. */
-	c->psi_some_ns = vs_psi_total(s->root, PSI_MEM_SOME);
-	c->psi_full_ns = vs_psi_total(s->root, PSI_MEM_FULL);
+	c->psi_some_ns = vsg_psi_total(s->root, PSI_MEM_SOME);
+	c->psi_full_ns = vsg_psi_total(s->root, PSI_MEM_FULL);
 	for (i = 0; i < s->nr_cg; i++)
-		c->cg_psi_some_ns[i] = vs_psi_total(s->cg[i], PSI_MEM_SOME);
+		c->cg_psi_some_ns[i] = vsg_psi_total(s->cg[i], PSI_MEM_SOME);
 }
 
-static u64 vs_cgroup_usage_pages(struct cgroup *cgrp)
+static u64 vsg_cgroup_usage_pages(struct cgroup *cgrp)
 {
 #ifdef CONFIG_MEMCG
 	struct cgroup_subsys_state *css;
@@ -112,24 +112,24 @@ static u64 vs_cgroup_usage_pages(struct cgroup *cgrp)
 }
 
 /* Per-second rate of a counter delta, as a fraction of RAM pages. */
-static s16 vs_rate(u64 delta, u64 dt_ns, unsigned long total)
+static s16 vsg_rate(u64 delta, u64 dt_ns, unsigned long total)
 {
-	return vs_q12_ratio(delta * NSEC_PER_SEC / max_t(u64, dt_ns, 1),
-			    total);
+	return vsg_q12_ratio(delta * NSEC_PER_SEC / max_t(u64, dt_ns, 1),
+			     total);
 }
 
-void vs_sampler_read(struct vs_sampler *s, s16 raw[VS_NR_CHANNELS],
-		     unsigned long balloon_pages)
+void vsg_sampler_read(struct vsg_sampler *s, s16 raw[VSG_NR_CHANNELS],
+		      unsigned long balloon_pages)
 {
 	unsigned long total = totalram_pages();
 	unsigned long anon, file, used;
-	struct vs_counters c;
+	struct vsg_counters c;
 	u64 dt, cg_pages = 0, busy_us, cpu_us;
 	s16 cg_psi = 0;
 	unsigned int i;
 
-	memset(raw, 0, sizeof(s16) * VS_NR_CHANNELS);
-	vs_snapshot(s, &c);
+	memset(raw, 0, sizeof(s16) * VSG_NR_CHANNELS);
+	vsg_snapshot(s, &c);
 	anon = global_node_page_state(NR_ACTIVE_ANON) +
 	       global_node_page_state(NR_INACTIVE_ANON);
 	file = global_node_page_state(NR_ACTIVE_FILE) +
@@ -142,59 +142,59 @@ void vs_sampler_read(struct vs_sampler *s, s16 raw[VS_NR_CHANNELS],
 	 */
 	used = total - min_t(unsigned long, total, si_mem_available());
 	used -= min(used, balloon_pages);
-	raw[VS_CH_USED] = vs_q12_ratio(used, total);
-	raw[VS_CH_ANON] = vs_q12_ratio(anon, total);
-	raw[VS_CH_FILE] = vs_q12_ratio(file, total);
-	raw[VS_CH_FREE] = vs_q12_ratio(global_zone_page_state(NR_FREE_PAGES),
-				       total);
+	raw[VSG_CH_USED] = vsg_q12_ratio(used, total);
+	raw[VSG_CH_ANON] = vsg_q12_ratio(anon, total);
+	raw[VSG_CH_FILE] = vsg_q12_ratio(file, total);
+	raw[VSG_CH_FREE] = vsg_q12_ratio(global_zone_page_state(NR_FREE_PAGES),
+					 total);
 	for (i = 0; i < s->nr_cg; i++)
-		cg_pages += vs_cgroup_usage_pages(s->cg[i]);
-	raw[VS_CH_CG_USAGE] = vs_q12_ratio(cg_pages, total);
+		cg_pages += vsg_cgroup_usage_pages(s->cg[i]);
+	raw[VSG_CH_CG_USAGE] = vsg_q12_ratio(cg_pages, total);
 
 	if (s->primed && c.time_ns > s->prev.time_ns) {
-		struct vs_counters *p = &s->prev;
+		struct vsg_counters *p = &s->prev;
 
 		dt = c.time_ns - p->time_ns;
 		cpu_us = div_u64(dt, NSEC_PER_USEC) * num_online_cpus();
 		busy_us = cpu_us - min(cpu_us, c.idle_us - p->idle_us);
-		raw[VS_CH_CPU] = vs_q12_ratio(busy_us, cpu_us);
-		raw[VS_CH_PGFAULT] = vs_rate(c.pgfault - p->pgfault, dt, total);
-		raw[VS_CH_PGMAJFAULT] = vs_rate(c.pgmajfault - p->pgmajfault,
-						dt, total);
-		raw[VS_CH_REFAULT] = vs_rate(c.refault - p->refault, dt, total);
-		raw[VS_CH_SWPIN] = vs_rate(c.pswpin - p->pswpin, dt, total);
-		raw[VS_CH_SWPOUT] = vs_rate(c.pswpout - p->pswpout, dt, total);
-		raw[VS_CH_PSI_SOME] = vs_q12_ratio(c.psi_some_ns -
-						   p->psi_some_ns, dt);
-		raw[VS_CH_PSI_FULL] = vs_q12_ratio(c.psi_full_ns -
-						   p->psi_full_ns, dt);
+		raw[VSG_CH_CPU] = vsg_q12_ratio(busy_us, cpu_us);
+		raw[VSG_CH_PGFAULT] = vsg_rate(c.pgfault - p->pgfault, dt, total);
+		raw[VSG_CH_PGMAJFAULT] = vsg_rate(c.pgmajfault - p->pgmajfault,
+						  dt, total);
+		raw[VSG_CH_REFAULT] = vsg_rate(c.refault - p->refault, dt, total);
+		raw[VSG_CH_SWPIN] = vsg_rate(c.pswpin - p->pswpin, dt, total);
+		raw[VSG_CH_SWPOUT] = vsg_rate(c.pswpout - p->pswpout, dt, total);
+		raw[VSG_CH_PSI_SOME] = vsg_q12_ratio(c.psi_some_ns -
+						     p->psi_some_ns, dt);
+		raw[VSG_CH_PSI_FULL] = vsg_q12_ratio(c.psi_full_ns -
+						     p->psi_full_ns, dt);
 		for (i = 0; i < s->nr_cg; i++)
 			cg_psi = max(cg_psi,
-				     vs_q12_ratio(c.cg_psi_some_ns[i] -
-						  p->cg_psi_some_ns[i], dt));
-		raw[VS_CH_CG_PSI_SOME] = cg_psi;
+				     vsg_q12_ratio(c.cg_psi_some_ns[i] -
+						   p->cg_psi_some_ns[i], dt));
+		raw[VSG_CH_CG_PSI_SOME] = cg_psi;
 	}
 	s->prev = c;
 	s->primed = true;
 }
 
-static void vs_put_watched(struct vs_sampler *s)
+static void vsg_put_watched(struct vsg_sampler *s)
 {
 	while (s->nr_cg)
 		cgroup_put(s->cg[--s->nr_cg]);
 	s->cg_paths[0] = '\0';
 }
 
-void vs_sampler_init(struct vs_sampler *s)
+void vsg_sampler_init(struct vsg_sampler *s)
 {
 	s->root = cgroup_get_from_path("/");
 	if (IS_ERR(s->root))
 		s->root = NULL;	/* no cgroup v2: system PSI reads 0 */
 }
 
-void vs_sampler_release(struct vs_sampler *s)
+void vsg_sampler_release(struct vsg_sampler *s)
 {
-	vs_put_watched(s);
+	vsg_put_watched(s);
 	if (s->root)
 		cgroup_put(s->root);
 	s->root = NULL;
@@ -205,9 +205,9 @@ void vs_sampler_release(struct vs_sampler *s)
  * Replace the watched cgroups by the comma-separated cgroup v2 paths in
  * @paths ("" clears).  All or nothing: on error the old set is kept.
  */
-int vs_sampler_set_cgroups(struct vs_sampler *s, const char *paths)
+int vsg_sampler_set_cgroups(struct vsg_sampler *s, const char *paths)
 {
-	struct cgroup *cg[VS_MAX_CGROUPS];
+	struct cgroup *cg[VSG_MAX_CGROUPS];
 	char *buf, *cur, *tok;
 	unsigned int n = 0;
 	int err = 0;
@@ -224,8 +224,8 @@ int vs_sampler_set_cgroups(struct vs_sampler *s, const char *paths)
 		tok = strim(tok);
 		if (!*tok)
 			continue;
-		if (n == VS_MAX_CGROUPS || *tok != '/' ||
-		    strlen(tok) >= VS_CGROUP_PATH_MAX) {
+		if (n == VSG_MAX_CGROUPS || *tok != '/' ||
+		    strlen(tok) >= VSG_CGROUP_PATH_MAX) {
 			err = -EINVAL;
 			break;
 		}
@@ -242,7 +242,7 @@ int vs_sampler_set_cgroups(struct vs_sampler *s, const char *paths)
 		kfree(buf);
 		return err;
 	}
-	vs_put_watched(s);
+	vsg_put_watched(s);
 	memcpy(s->cg, cg, sizeof(cg[0]) * n);
 	s->nr_cg = n;
 	/* Keep the paths as given, less surrounding white space. */

@@ -13,52 +13,52 @@
 
 #include <linux/types.h>
 
-enum vs_channel {
-	VS_CH_USED,		/* (MemTotal - MemAvailable - balloon) / MemTotal */
-	VS_CH_CPU,		/* busy fraction of all CPUs */
-	VS_CH_ANON,		/* anon LRU / MemTotal */
-	VS_CH_FILE,		/* file LRU / MemTotal */
-	VS_CH_FREE,		/* MemFree / MemTotal */
-	VS_CH_PGFAULT,		/* page faults per second / MemTotal pages */
-	VS_CH_PGMAJFAULT,	/* major faults per second / MemTotal pages */
-	VS_CH_REFAULT,		/* workingset refaults per second / MemTotal */
-	VS_CH_SWPIN,		/* pages swapped in per second / MemTotal */
-	VS_CH_SWPOUT,		/* pages swapped out per second / MemTotal */
-	VS_CH_PSI_SOME,		/* memory "some" stall, fraction of time */
-	VS_CH_PSI_FULL,		/* memory "full" stall, fraction of time */
-	VS_CH_CG_USAGE,		/* watched cgroups' memory usage / MemTotal */
-	VS_CH_CG_PSI_SOME,	/* worst watched cgroup's "some" stall */
-	VS_NR_CHANNELS,
+enum vsg_channel {
+	VSG_CH_USED,		/* (MemTotal - MemAvailable - balloon) / MemTotal */
+	VSG_CH_CPU,		/* busy fraction of all CPUs */
+	VSG_CH_ANON,		/* anon LRU / MemTotal */
+	VSG_CH_FILE,		/* file LRU / MemTotal */
+	VSG_CH_FREE,		/* MemFree / MemTotal */
+	VSG_CH_PGFAULT,		/* page faults per second / MemTotal pages */
+	VSG_CH_PGMAJFAULT,	/* major faults per second / MemTotal pages */
+	VSG_CH_REFAULT,		/* workingset refaults per second / MemTotal */
+	VSG_CH_SWPIN,		/* pages swapped in per second / MemTotal */
+	VSG_CH_SWPOUT,		/* pages swapped out per second / MemTotal */
+	VSG_CH_PSI_SOME,		/* memory "some" stall, fraction of time */
+	VSG_CH_PSI_FULL,		/* memory "full" stall, fraction of time */
+	VSG_CH_CG_USAGE,		/* watched cgroups' memory usage / MemTotal */
+	VSG_CH_CG_PSI_SOME,	/* worst watched cgroup's "some" stall */
+	VSG_NR_CHANNELS,
 };
 
-#define VS_MAX_CGROUPS		4
-#define VS_CGROUP_PATH_MAX	128
+#define VSG_MAX_CGROUPS		4
+#define VSG_CGROUP_PATH_MAX	128
 
 /* Cumulative counters; the channels are derived from two snapshots. */
-struct vs_counters {
+struct vsg_counters {
 	u64 time_ns;
 	u64 idle_us;		/* summed over online CPUs */
 	u64 pgfault, pgmajfault, pswpin, pswpout, refault;
 	u64 psi_some_ns, psi_full_ns;
-	u64 cg_psi_some_ns[VS_MAX_CGROUPS];
+	u64 cg_psi_some_ns[VSG_MAX_CGROUPS];
 };
 
 struct cgroup;
 
-struct vs_sampler {
-	struct vs_counters prev;
+struct vsg_sampler {
+	struct vsg_counters prev;
 	bool primed;		/* prev holds a snapshot */
 	struct cgroup *root;	/* reference held; NULL without cgroup v2 */
-	struct cgroup *cg[VS_MAX_CGROUPS];	/* references held */
+	struct cgroup *cg[VSG_MAX_CGROUPS];	/* references held */
 	unsigned int nr_cg;
-	char cg_paths[VS_MAX_CGROUPS * VS_CGROUP_PATH_MAX];
+	char cg_paths[VSG_MAX_CGROUPS * VSG_CGROUP_PATH_MAX];
 };
 
-void vs_sampler_init(struct vs_sampler *s);
-void vs_sampler_read(struct vs_sampler *s, s16 raw[VS_NR_CHANNELS],
-		     unsigned long balloon_pages);
-int vs_sampler_set_cgroups(struct vs_sampler *s, const char *paths);
-void vs_sampler_release(struct vs_sampler *s);
-extern const char * const vs_channel_names[VS_NR_CHANNELS];
+void vsg_sampler_init(struct vsg_sampler *s);
+void vsg_sampler_read(struct vsg_sampler *s, s16 raw[VSG_NR_CHANNELS],
+		      unsigned long balloon_pages);
+int vsg_sampler_set_cgroups(struct vsg_sampler *s, const char *paths);
+void vsg_sampler_release(struct vsg_sampler *s);
+extern const char * const vsg_channel_names[VSG_NR_CHANNELS];
 
 #endif /* _VSHAPE_SAMPLER_H */

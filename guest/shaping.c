@@ -2,7 +2,7 @@
 /*
  * vshape guest: driver side of the shaping queue (VIRTIO_BALLOON_F_VSHAPE).
  *
- * One request is in flight at a time: vs_shaping_request() takes req_lock,
+ * One request is in flight at a time: vsg_shaping_request() takes req_lock,
  * puts the request (header + extents, device-readable) and the response
  * (device-writable) on the queue, kicks, and sleeps until the device
  * returns the buffer.  The queue callback only wakes the sleeper.
@@ -31,8 +31,8 @@
 #include "shaping.h"
 #include "shaping_internal.h"
 
-void vs_sh_count(struct vs_shaping *sh, unsigned int op,
-		 const struct vshape_resp *r, int ret)
+void vsg_sh_count(struct vsg_shaping *sh, unsigned int op,
+		  const struct vshape_resp *r, int ret)
 {
 	unsigned int st;
 
@@ -45,7 +45,7 @@ void vs_sh_count(struct vs_shaping *sh, unsigned int op,
 	sh->nr_status[min_t(unsigned int, st, VSHAPE_S_INVALID + 1)]++;
 }
 
-int vs_sh_xmit(struct vs_shaping *sh, size_t out_len, bool want_resp)
+int vsg_sh_xmit(struct vsg_shaping *sh, size_t out_len, bool want_resp)
 {
 	struct scatterlist out, in, *sgs[2];
 	unsigned int len = 0;
@@ -71,7 +71,7 @@ int vs_sh_xmit(struct vs_shaping *sh, size_t out_len, bool want_resp)
 	left = wait_event_timeout(sh->wq,
 				  (buf = virtqueue_get_buf(sh->vq, &len)) ||
 				  READ_ONCE(sh->removing),
-				  VS_SH_TIMEOUT);
+				  VSG_SH_TIMEOUT);
 	if (!buf) {
 		/* the device still owns the buffers: never reuse them */
 		sh->broken = true;
@@ -80,9 +80,9 @@ int vs_sh_xmit(struct vs_shaping *sh, size_t out_len, bool want_resp)
 	return len;
 }
 
-int vs_shaping_request(struct vs_shaping *sh, u16 op,
-		       const struct vshape_extent *ext, unsigned int nr,
-		       struct vshape_resp *resp)
+int vsg_shaping_request(struct vsg_shaping *sh, u16 op,
+			const struct vshape_extent *ext, unsigned int nr,
+			struct vshape_resp *resp)
 {
 	struct vshape_req_hdr *h;
 	u64 total = 0;
@@ -110,46 +110,46 @@ int vs_shaping_request(struct vs_shaping *sh, u16 op,
 	h->id = cpu_to_le32(++sh->next_id);
 	h->reserved = 0;
 	memcpy(h + 1, ext, nr * sizeof(*ext));
-	ret = vs_sh_xmit(sh, sizeof(*h) + nr * sizeof(*ext), true);
+	ret = vsg_sh_xmit(sh, sizeof(*h) + nr * sizeof(*ext), true);
 	if (ret >= 0 && ret < (int)sizeof(*resp))
 		ret = -EIO;
 	if (ret >= 0) {
 		memcpy(resp, sh->resp, sizeof(*resp));
 		ret = 0;
 	}
-	vs_sh_count(sh, op, resp, ret);
+	vsg_sh_count(sh, op, resp, ret);
 	mutex_unlock(&sh->req_lock);
 	return ret;
 }
 
-unsigned int vs_shaping_max_extents(const struct vs_shaping *sh)
+unsigned int vsg_shaping_max_extents(const struct vsg_shaping *sh)
 {
 	return sh->max_extents;
 }
 
-u64 vs_shaping_max_request_bytes(const struct vs_shaping *sh)
+u64 vsg_shaping_max_request_bytes(const struct vsg_shaping *sh)
 {
 	return sh->max_request_bytes;
 }
 
-u64 vs_shaping_capacity_hint(struct vs_shaping *sh)
+u64 vsg_shaping_capacity_hint(struct vsg_shaping *sh)
 {
 	u64 v;
 
-	virtio_cread_le(sh->vs->vdev, struct vs_sh_config,
+	virtio_cread_le(sh->vs->vdev, struct vsg_sh_config,
 			vshape.capacity_hint, &v);
 	return v;
 }
 
-void vs_shaping_vq_done(struct virtqueue *vq)
+void vsg_shaping_vq_done(struct virtqueue *vq)
 {
-	struct vshape_dev *vs = vq->vdev->priv;
+	struct vsg_dev *vs = vq->vdev->priv;
 
 	if (vs && vs->shaping)
 		wake_up(&vs->shaping->wq);
 }
 
-static int vs_sh_stats_show(struct seq_file *m, void *v)
+static int vsg_sh_stats_show(struct seq_file *m, void *v)
 {
 	static const char * const ops[] = {
 		"bad", "inflate", "deflate", "reserve", "commit", "release",
@@ -158,7 +158,7 @@ static int vs_sh_stats_show(struct seq_file *m, void *v)
 	static const char * const sts[] = {
 		"done", "partial", "refused_capacity", "invalid", "other",
 	};
-	struct vs_shaping *sh = m->private;
+	struct vsg_shaping *sh = m->private;
 	unsigned int i;
 
 	mutex_lock(&sh->req_lock);
@@ -171,22 +171,22 @@ static int vs_sh_stats_show(struct seq_file *m, void *v)
 	mutex_unlock(&sh->req_lock);
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(vs_sh_stats);
+DEFINE_SHOW_ATTRIBUTE(vsg_sh_stats);
 
-static int vs_sh_limits_show(struct seq_file *m, void *v)
+static int vsg_sh_limits_show(struct seq_file *m, void *v)
 {
-	struct vs_shaping *sh = m->private;
+	struct vsg_shaping *sh = m->private;
 
 	seq_printf(m, "max_extents %u\nmin_align %llu\nmax_request_bytes %llu\ncapacity_hint %llu\n",
 		   sh->max_extents, sh->min_align, sh->max_request_bytes,
-		   vs_shaping_capacity_hint(sh));
+		   vsg_shaping_capacity_hint(sh));
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(vs_sh_limits);
+DEFINE_SHOW_ATTRIBUTE(vsg_sh_limits);
 
-static void vs_sh_debugfs_init(struct vs_shaping *sh)
+static void vsg_sh_debugfs_init(struct vsg_shaping *sh)
 {
-	struct vshape_dev *vs = sh->vs;
+	struct vsg_dev *vs = sh->vs;
 	char name[64];
 
 	if (vs->debugfs_dir) {
@@ -197,15 +197,15 @@ static void vs_sh_debugfs_init(struct vs_shaping *sh)
 		sh->dir = debugfs_create_dir(name, NULL);
 		sh->own_dir = true;
 	}
-	debugfs_create_file("stats", 0400, sh->dir, sh, &vs_sh_stats_fops);
-	debugfs_create_file("limits", 0400, sh->dir, sh, &vs_sh_limits_fops);
+	debugfs_create_file("stats", 0400, sh->dir, sh, &vsg_sh_stats_fops);
+	debugfs_create_file("limits", 0400, sh->dir, sh, &vsg_sh_limits_fops);
 }
 
 /* ---- lifecycle ---------------------------------------------------------- */
 
-int vs_shaping_init(struct vshape_dev *vs, struct virtqueue *vq)
+int vsg_shaping_init(struct vsg_dev *vs, struct virtqueue *vq)
 {
-	struct vs_shaping *sh;
+	struct vsg_shaping *sh;
 	u16 version, max_ext;
 	u32 min_align;
 	u64 max_bytes;
@@ -215,16 +215,16 @@ int vs_shaping_init(struct vshape_dev *vs, struct virtqueue *vq)
 	BUILD_BUG_ON(sizeof(struct vshape_req_hdr) != 16);
 	BUILD_BUG_ON(sizeof(struct vshape_extent) != 16);
 	BUILD_BUG_ON(sizeof(struct vshape_resp) != 24);
-	BUILD_BUG_ON(offsetof(struct vs_sh_config, vshape) !=
+	BUILD_BUG_ON(offsetof(struct vsg_sh_config, vshape) !=
 		     VSHAPE_CONFIG_OFFSET);
 
-	virtio_cread_le(vs->vdev, struct vs_sh_config, vshape.version,
+	virtio_cread_le(vs->vdev, struct vsg_sh_config, vshape.version,
 			&version);
-	virtio_cread_le(vs->vdev, struct vs_sh_config, vshape.max_extents,
+	virtio_cread_le(vs->vdev, struct vsg_sh_config, vshape.max_extents,
 			&max_ext);
-	virtio_cread_le(vs->vdev, struct vs_sh_config, vshape.min_align,
+	virtio_cread_le(vs->vdev, struct vsg_sh_config, vshape.min_align,
 			&min_align);
-	virtio_cread_le(vs->vdev, struct vs_sh_config,
+	virtio_cread_le(vs->vdev, struct vsg_sh_config,
 			vshape.max_request_bytes, &max_bytes);
 	if (version != VSHAPE_VERSION || !max_ext ||
 	    min_align < VSHAPE_MIN_ALIGN || (min_align & (min_align - 1)) ||
@@ -238,7 +238,7 @@ int vs_shaping_init(struct vshape_dev *vs, struct virtqueue *vq)
 	sh = kzalloc(sizeof(*sh), GFP_KERNEL);
 	if (!sh)
 		return -ENOMEM;
-	sh->req = kzalloc(VS_SH_REQ_SIZE, GFP_KERNEL);
+	sh->req = kzalloc(VSG_SH_REQ_SIZE, GFP_KERNEL);
 	sh->resp = kzalloc(sizeof(*sh->resp), GFP_KERNEL);
 	if (!sh->req || !sh->resp) {
 		kfree(sh->req);
@@ -248,16 +248,16 @@ int vs_shaping_init(struct vshape_dev *vs, struct virtqueue *vq)
 	}
 	sh->vs = vs;
 	sh->vq = vq;
-	sh->max_extents = min_t(unsigned int, max_ext, VS_SH_BUF_EXTENTS);
+	sh->max_extents = min_t(unsigned int, max_ext, VSG_SH_BUF_EXTENTS);
 	sh->min_align = min_align;
 	sh->max_request_bytes = max_bytes;
 	init_waitqueue_head(&sh->wq);
 	mutex_init(&sh->req_lock);
 	vs->shaping = sh;
-	vs_sh_debugfs_init(sh);
-	ret = vs_sh_test_init(sh);
+	vsg_sh_debugfs_init(sh);
+	ret = vsg_sh_test_init(sh);
 	if (ret)
-		vs_shaping_remove(vs);
+		vsg_shaping_remove(vs);
 	return ret;
 }
 
@@ -266,16 +266,16 @@ int vs_shaping_init(struct vshape_dev *vs, struct virtqueue *vq)
  * before the queues are deleted.  A request still waiting is woken and
  * fails with -ENODEV.
  */
-void vs_shaping_remove(struct vshape_dev *vs)
+void vsg_shaping_remove(struct vsg_dev *vs)
 {
-	struct vs_shaping *sh = vs->shaping;
+	struct vsg_shaping *sh = vs->shaping;
 
 	if (!sh)
 		return;
 	WRITE_ONCE(sh->removing, true);
 	wake_up(&sh->wq);
 	debugfs_remove_recursive(sh->dir);
-	vs_sh_test_remove(sh);
+	vsg_sh_test_remove(sh);
 	/* wait for a request in flight to finish */
 	mutex_lock(&sh->req_lock);
 	mutex_unlock(&sh->req_lock);

@@ -3,15 +3,15 @@
  * vshape guest: driver side of the shaping queue (VIRTIO_BALLOON_F_VSHAPE).
  *
  * Lifecycle, called by main.c:
- *   vs_shaping_init()     after find_vqs, when the feature was negotiated;
+ *   vsg_shaping_init()     after find_vqs, when the feature was negotiated;
  *                         sets vs->shaping
- *   vs_shaping_vq_done()  the shaping queue's callback
- *   vs_shaping_remove()   after virtio_reset_device() and before del_vqs();
+ *   vsg_shaping_vq_done()  the shaping queue's callback
+ *   vsg_shaping_remove()   after virtio_reset_device() and before del_vqs();
  *                         wakes and fails a waiting request, frees
  *                         vs->shaping
  *
  * Requests, called by the policy (process context, may sleep):
- *   vs_shaping_request()  send one request and wait for the device's answer
+ *   vsg_shaping_request()  send one request and wait for the device's answer
  */
 #ifndef _VSHAPE_SHAPING_H
 #define _VSHAPE_SHAPING_H
@@ -19,13 +19,13 @@
 #include <linux/types.h>
 #include <uapi/linux/vshape.h>
 
-struct vshape_dev;
+struct vsg_dev;
 struct virtqueue;
-struct vs_shaping;
+struct vsg_shaping;
 
-int vs_shaping_init(struct vshape_dev *vs, struct virtqueue *vq);
-void vs_shaping_vq_done(struct virtqueue *vq);
-void vs_shaping_remove(struct vshape_dev *vs);
+int vsg_shaping_init(struct vsg_dev *vs, struct virtqueue *vq);
+void vsg_shaping_vq_done(struct virtqueue *vq);
+void vsg_shaping_remove(struct vsg_dev *vs);
 
 /*
  * Send one request: @op is VSHAPE_OP_*, @ext the @nr extents (guest-physical
@@ -35,14 +35,14 @@ void vs_shaping_remove(struct vshape_dev *vs);
  * limits (nothing sent), -EIO if the device answered without a response,
  * -ETIMEDOUT or -ENODEV if the queue is unusable.
  */
-int vs_shaping_request(struct vs_shaping *sh, u16 op,
-		       const struct vshape_extent *ext, unsigned int nr,
-		       struct vshape_resp *resp);
+int vsg_shaping_request(struct vsg_shaping *sh, u16 op,
+			const struct vshape_extent *ext, unsigned int nr,
+			struct vshape_resp *resp);
 
 /* Limits read from the device configuration at init. */
-unsigned int vs_shaping_max_extents(const struct vs_shaping *sh);
-u64 vs_shaping_max_request_bytes(const struct vs_shaping *sh);
+unsigned int vsg_shaping_max_extents(const struct vsg_shaping *sh);
+u64 vsg_shaping_max_request_bytes(const struct vsg_shaping *sh);
 /* Current vshape_config.capacity_hint (reads config space). */
-u64 vs_shaping_capacity_hint(struct vs_shaping *sh);
+u64 vsg_shaping_capacity_hint(struct vsg_shaping *sh);
 
 #endif /* _VSHAPE_SHAPING_H */

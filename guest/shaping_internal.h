@@ -15,21 +15,21 @@
 #include <uapi/linux/vshape.h>
 
 /* Extents the request buffer holds: the device limit plus room to lie. */
-#define VS_SH_BUF_EXTENTS	1024
-#define VS_SH_REQ_SIZE		(sizeof(struct vshape_req_hdr) + \
-				 VS_SH_BUF_EXTENTS * sizeof(struct vshape_extent))
-#define VS_SH_TIMEOUT		(30 * HZ)
+#define VSG_SH_BUF_EXTENTS	1024
+#define VSG_SH_REQ_SIZE		(sizeof(struct vshape_req_hdr) + \
+				 VSG_SH_BUF_EXTENTS * sizeof(struct vshape_extent))
+#define VSG_SH_TIMEOUT		(30 * HZ)
 
 /* Device configuration as the driver sees it. */
-struct vs_sh_config {
+struct vsg_sh_config {
 	struct virtio_balloon_config balloon;
 	struct vshape_config vshape;
 };
 
-struct vs_sh_test;
+struct vsg_sh_test;
 
-struct vs_shaping {
-	struct vshape_dev *vs;
+struct vsg_shaping {
+	struct vsg_dev *vs;
 	struct virtqueue *vq;
 	wait_queue_head_t wq;		/* woken by the queue callback */
 	bool removing;			/* set once by remove, then wake */
@@ -45,7 +45,7 @@ struct vs_shaping {
 	 * flight (the holder sleeps until the device answers).
 	 */
 	struct mutex req_lock;
-	void *req;			/* header + VS_SH_BUF_EXTENTS extents */
+	void *req;			/* header + VSG_SH_BUF_EXTENTS extents */
 	struct vshape_resp *resp;
 	u32 next_id;
 	bool broken;			/* a request timed out: queue unusable */
@@ -53,7 +53,7 @@ struct vs_shaping {
 	u64 nr_status[VSHAPE_S_INVALID + 2];	/* last slot: other values */
 	u64 nr_errors;
 
-	struct vs_sh_test *test;	/* test flavour only; set at init */
+	struct vsg_sh_test *test;	/* test flavour only; set at init */
 	struct dentry *dir;
 	bool own_dir;			/* dir is ours, not under debugfs_dir */
 };
@@ -63,23 +63,23 @@ struct vs_shaping {
  * the writable part.  Called with req_lock held.  Returns the used length
  * or a negative errno.
  */
-int vs_sh_xmit(struct vs_shaping *sh, size_t out_len, bool want_resp);
+int vsg_sh_xmit(struct vsg_shaping *sh, size_t out_len, bool want_resp);
 /* Count one request of @op and its answer @r (or error @ret). */
-void vs_sh_count(struct vs_shaping *sh, unsigned int op,
-		 const struct vshape_resp *r, int ret);
+void vsg_sh_count(struct vsg_shaping *sh, unsigned int op,
+		  const struct vshape_resp *r, int ret);
 
 #ifdef VSHAPE_TEST
 /* Add the injector's debugfs files to sh->dir; undo in remove. */
-int vs_sh_test_init(struct vs_shaping *sh);
+int vsg_sh_test_init(struct vsg_shaping *sh);
 /* After sh->dir is gone: wait for a test command, free its blocks. */
-void vs_sh_test_remove(struct vs_shaping *sh);
+void vsg_sh_test_remove(struct vsg_shaping *sh);
 #else
-static inline int vs_sh_test_init(struct vs_shaping *sh)
+static inline int vsg_sh_test_init(struct vsg_shaping *sh)
 {
 	return 0;
 }
 
-static inline void vs_sh_test_remove(struct vs_shaping *sh)
+static inline void vsg_sh_test_remove(struct vsg_shaping *sh)
 {
 }
 #endif

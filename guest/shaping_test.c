@@ -23,10 +23,10 @@
 
 #include "shaping_internal.h"
 
-#define VS_SH_MAX_BLOCKS	1024
-#define VS_SH_BLOCK_ORDER	(21 - PAGE_SHIFT)
+#define VSG_SH_MAX_BLOCKS	1024
+#define VSG_SH_BLOCK_ORDER	(21 - PAGE_SHIFT)
 
-struct vs_sh_test {
+struct vsg_sh_test {
 	/*
 	 * lock protects blocks, nr_blocks and last, and serialises test
 	 * commands.  Taken before sh->req_lock when both are needed.
@@ -37,22 +37,22 @@ struct vs_sh_test {
 	char last[160];
 };
 
-static void vs_sh_free_blocks(struct vs_sh_test *t)
+static void vsg_sh_free_blocks(struct vsg_sh_test *t)
 {
 	unsigned int i;
 
 	for (i = 0; i < t->nr_blocks; i++)
-		__free_pages(t->blocks[i], VS_SH_BLOCK_ORDER);
+		__free_pages(t->blocks[i], VSG_SH_BLOCK_ORDER);
 	t->nr_blocks = 0;
 }
 
-static int vs_sh_alloc_blocks(struct vs_sh_test *t, unsigned long mib)
+static int vsg_sh_alloc_blocks(struct vsg_sh_test *t, unsigned long mib)
 {
 	unsigned long n = mib / 2;
 
-	while (n-- && t->nr_blocks < VS_SH_MAX_BLOCKS) {
+	while (n-- && t->nr_blocks < VSG_SH_MAX_BLOCKS) {
 		struct page *p = alloc_pages(GFP_HIGHUSER | __GFP_ZERO | __GFP_NOWARN |
-					     __GFP_NORETRY, VS_SH_BLOCK_ORDER);
+					     __GFP_NORETRY, VSG_SH_BLOCK_ORDER);
 
 		if (!p)
 			return -ENOMEM;
@@ -61,7 +61,7 @@ static int vs_sh_alloc_blocks(struct vs_sh_test *t, unsigned long mib)
 	return 0;
 }
 
-static int vs_sh_parse_op(const char *s, unsigned int *op)
+static int vsg_sh_parse_op(const char *s, unsigned int *op)
 {
 	static const char * const names[] = {
 		"", "inflate", "deflate", "reserve", "commit", "release",
@@ -80,8 +80,8 @@ static int vs_sh_parse_op(const char *s, unsigned int *op)
  * Add extents for one token: "GPA:LEN", "bN" (block N) or "bN-M" (blocks N
  * to M, one extent each).
  */
-static int vs_sh_parse_ext(struct vs_shaping *sh, char *tok,
-			   struct vshape_extent *ext, unsigned int *nr)
+static int vsg_sh_parse_ext(struct vsg_shaping *sh, char *tok,
+			    struct vshape_extent *ext, unsigned int *nr)
 {
 	unsigned int first, last, i;
 	char *colon, *dash;
@@ -104,10 +104,10 @@ static int vs_sh_parse_ext(struct vs_shaping *sh, char *tok,
 		if (last < first || last >= sh->test->nr_blocks)
 			return -ERANGE;
 		for (i = first; i <= last; i++) {
-			if (*nr >= VS_SH_BUF_EXTENTS)
+			if (*nr >= VSG_SH_BUF_EXTENTS)
 				return -E2BIG;
 			ext[*nr].gpa = cpu_to_le64(page_to_phys(sh->test->blocks[i]));
-			ext[*nr].len = cpu_to_le64(PAGE_SIZE << VS_SH_BLOCK_ORDER);
+			ext[*nr].len = cpu_to_le64(PAGE_SIZE << VSG_SH_BLOCK_ORDER);
 			(*nr)++;
 		}
 		return 0;
@@ -121,7 +121,7 @@ static int vs_sh_parse_ext(struct vs_shaping *sh, char *tok,
 		ret = kstrtou64(colon + 1, 0, &len);
 	if (ret)
 		return ret;
-	if (*nr >= VS_SH_BUF_EXTENTS)
+	if (*nr >= VSG_SH_BUF_EXTENTS)
 		return -E2BIG;
 	ext[*nr].gpa = cpu_to_le64(gpa);
 	ext[*nr].len = cpu_to_le64(len);
@@ -135,7 +135,7 @@ static int vs_sh_parse_ext(struct vs_shaping *sh, char *tok,
  * short= truncates the readable part to B bytes, noresp sends no
  * writable buffer.  No driver-side check is applied.
  */
-static int vs_sh_test_req(struct vs_shaping *sh, char *args)
+static int vsg_sh_test_req(struct vsg_shaping *sh, char *args)
 {
 	struct vshape_req_hdr *h;
 	struct vshape_extent *ext;
@@ -150,7 +150,7 @@ static int vs_sh_test_req(struct vs_shaping *sh, char *args)
 	h = sh->req;
 	ext = (struct vshape_extent *)(h + 1);
 	tok = strsep(&args, " ");
-	ret = tok ? vs_sh_parse_op(tok, &op) : -EINVAL;
+	ret = tok ? vsg_sh_parse_op(tok, &op) : -EINVAL;
 	while (!ret && (tok = strsep(&args, " "))) {
 		if (!*tok)
 			continue;
@@ -164,7 +164,7 @@ static int vs_sh_test_req(struct vs_shaping *sh, char *args)
 		} else if (!strcmp(tok, "noresp")) {
 			want_resp = false;
 		} else {
-			ret = vs_sh_parse_ext(sh, tok, ext, &nr);
+			ret = vsg_sh_parse_ext(sh, tok, ext, &nr);
 		}
 	}
 	if (ret)
@@ -176,9 +176,9 @@ static int vs_sh_test_req(struct vs_shaping *sh, char *args)
 	out_len = sizeof(*h) + nr * sizeof(*ext);
 	if (short_len && short_len < out_len)
 		out_len = short_len;
-	ret = vs_sh_xmit(sh, out_len, want_resp);
+	ret = vsg_sh_xmit(sh, out_len, want_resp);
 	if (ret < 0) {
-		vs_sh_count(sh, op, NULL, ret);
+		vsg_sh_count(sh, op, NULL, ret);
 		goto out;
 	}
 	if (!want_resp || ret < (int)sizeof(*sh->resp)) {
@@ -187,7 +187,7 @@ static int vs_sh_test_req(struct vs_shaping *sh, char *args)
 		ret = 0;
 		goto out_unlock;
 	}
-	vs_sh_count(sh, op, sh->resp, 0);
+	vsg_sh_count(sh, op, sh->resp, 0);
 	st = le16_to_cpu(sh->resp->status);
 	snprintf(sh->test->last, sizeof(sh->test->last),
 		 "ret=0 used_len=%d id=%u status=%u granted=%llu capacity=%llu\n",
@@ -203,10 +203,10 @@ out_unlock:
 	return ret;
 }
 
-static ssize_t vs_sh_request_write(struct file *file, const char __user *ubuf,
-				   size_t count, loff_t *ppos)
+static ssize_t vsg_sh_request_write(struct file *file, const char __user *ubuf,
+				    size_t count, loff_t *ppos)
 {
-	struct vs_shaping *sh = file->private_data;
+	struct vsg_shaping *sh = file->private_data;
 	unsigned long mib;
 	char *buf, *p;
 	int ret;
@@ -222,15 +222,15 @@ static ssize_t vs_sh_request_write(struct file *file, const char __user *ubuf,
 	if (!strncmp(p, "alloc ", 6)) {
 		ret = kstrtoul(p + 6, 0, &mib);
 		if (!ret)
-			ret = vs_sh_alloc_blocks(sh->test, mib);
+			ret = vsg_sh_alloc_blocks(sh->test, mib);
 		snprintf(sh->test->last, sizeof(sh->test->last),
 			 "ret=%d blocks=%u\n", ret, sh->test->nr_blocks);
 	} else if (!strcmp(p, "free")) {
-		vs_sh_free_blocks(sh->test);
+		vsg_sh_free_blocks(sh->test);
 		snprintf(sh->test->last, sizeof(sh->test->last), "ret=0 blocks=0\n");
 		ret = 0;
 	} else if (!strncmp(p, "req ", 4)) {
-		ret = vs_sh_test_req(sh, p + 4);
+		ret = vsg_sh_test_req(sh, p + 4);
 	} else {
 		ret = -EINVAL;
 	}
@@ -239,27 +239,27 @@ static ssize_t vs_sh_request_write(struct file *file, const char __user *ubuf,
 	return ret ? ret : count;
 }
 
-static const struct file_operations vs_sh_request_fops = {
+static const struct file_operations vsg_sh_request_fops = {
 	.owner = THIS_MODULE,
 	.open = simple_open,
-	.write = vs_sh_request_write,
+	.write = vsg_sh_request_write,
 	.llseek = noop_llseek,
 };
 
-static int vs_sh_last_show(struct seq_file *m, void *v)
+static int vsg_sh_last_show(struct seq_file *m, void *v)
 {
-	struct vs_sh_test *t = m->private;
+	struct vsg_sh_test *t = m->private;
 
 	mutex_lock(&t->lock);
 	seq_puts(m, t->last);
 	mutex_unlock(&t->lock);
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(vs_sh_last);
+DEFINE_SHOW_ATTRIBUTE(vsg_sh_last);
 
-static int vs_sh_blocks_show(struct seq_file *m, void *v)
+static int vsg_sh_blocks_show(struct seq_file *m, void *v)
 {
-	struct vs_sh_test *t = m->private;
+	struct vsg_sh_test *t = m->private;
 	unsigned int i;
 
 	mutex_lock(&t->lock);
@@ -269,37 +269,37 @@ static int vs_sh_blocks_show(struct seq_file *m, void *v)
 	mutex_unlock(&t->lock);
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(vs_sh_blocks);
+DEFINE_SHOW_ATTRIBUTE(vsg_sh_blocks);
 
-int vs_sh_test_init(struct vs_shaping *sh)
+int vsg_sh_test_init(struct vsg_shaping *sh)
 {
-	struct vs_sh_test *t;
+	struct vsg_sh_test *t;
 
 	t = kzalloc(sizeof(*t), GFP_KERNEL);
 	if (!t)
 		return -ENOMEM;
-	t->blocks = kcalloc(VS_SH_MAX_BLOCKS, sizeof(*t->blocks), GFP_KERNEL);
+	t->blocks = kcalloc(VSG_SH_MAX_BLOCKS, sizeof(*t->blocks), GFP_KERNEL);
 	if (!t->blocks) {
 		kfree(t);
 		return -ENOMEM;
 	}
 	mutex_init(&t->lock);
 	sh->test = t;
-	debugfs_create_file("request", 0200, sh->dir, sh, &vs_sh_request_fops);
-	debugfs_create_file("last", 0400, sh->dir, t, &vs_sh_last_fops);
-	debugfs_create_file("blocks", 0400, sh->dir, t, &vs_sh_blocks_fops);
+	debugfs_create_file("request", 0200, sh->dir, sh, &vsg_sh_request_fops);
+	debugfs_create_file("last", 0400, sh->dir, t, &vsg_sh_last_fops);
+	debugfs_create_file("blocks", 0400, sh->dir, t, &vsg_sh_blocks_fops);
 	return 0;
 }
 
-void vs_sh_test_remove(struct vs_shaping *sh)
+void vsg_sh_test_remove(struct vsg_shaping *sh)
 {
-	struct vs_sh_test *t = sh->test;
+	struct vsg_sh_test *t = sh->test;
 
 	if (!t)
 		return;
 	/* the files are gone: wait for a command still running */
 	mutex_lock(&t->lock);
-	vs_sh_free_blocks(t);
+	vsg_sh_free_blocks(t);
 	mutex_unlock(&t->lock);
 	sh->test = NULL;
 	mutex_destroy(&t->lock);

@@ -13,10 +13,10 @@
 
 #include "vshape_guest.h"
 
-static void vs_stat_set(struct vshape_dev *vs, unsigned int *idx, u16 tag,
-			u64 val)
+static void vsg_stat_set(struct vsg_dev *vs, unsigned int *idx, u16 tag,
+			 u64 val)
 {
-	if (WARN_ON_ONCE(*idx >= VS_NR_STATS))
+	if (WARN_ON_ONCE(*idx >= VSG_NR_STATS))
 		return;
 	vs->stats[*idx].tag = cpu_to_virtio16(vs->vdev, tag);
 	vs->stats[*idx].val = cpu_to_virtio64(vs->vdev, val);
@@ -26,7 +26,7 @@ static void vs_stat_set(struct vshape_dev *vs, unsigned int *idx, u16 tag,
 #define pages_to_bytes(x) ((u64)(x) << PAGE_SHIFT)
 
 /* Fill vs->stats from vmstat and meminfo; returns the number of entries. */
-static unsigned int vs_stats_fill(struct vshape_dev *vs)
+static unsigned int vsg_stats_fill(struct vsg_dev *vs)
 {
 	unsigned long events[NR_VM_EVENT_ITEMS];
 	unsigned long caches;
@@ -38,27 +38,27 @@ static unsigned int vs_stats_fill(struct vshape_dev *vs)
 	caches = global_node_page_state(NR_FILE_PAGES);
 
 #ifdef CONFIG_VM_EVENT_COUNTERS
-	vs_stat_set(vs, &idx, VIRTIO_BALLOON_S_SWAP_IN,
-		    pages_to_bytes(events[PSWPIN]));
-	vs_stat_set(vs, &idx, VIRTIO_BALLOON_S_SWAP_OUT,
-		    pages_to_bytes(events[PSWPOUT]));
-	vs_stat_set(vs, &idx, VIRTIO_BALLOON_S_MAJFLT, events[PGMAJFAULT]);
-	vs_stat_set(vs, &idx, VIRTIO_BALLOON_S_MINFLT, events[PGFAULT]);
+	vsg_stat_set(vs, &idx, VIRTIO_BALLOON_S_SWAP_IN,
+		     pages_to_bytes(events[PSWPIN]));
+	vsg_stat_set(vs, &idx, VIRTIO_BALLOON_S_SWAP_OUT,
+		     pages_to_bytes(events[PSWPOUT]));
+	vsg_stat_set(vs, &idx, VIRTIO_BALLOON_S_MAJFLT, events[PGMAJFAULT]);
+	vsg_stat_set(vs, &idx, VIRTIO_BALLOON_S_MINFLT, events[PGFAULT]);
 #endif
-	vs_stat_set(vs, &idx, VIRTIO_BALLOON_S_MEMFREE,
-		    pages_to_bytes(i.freeram));
-	vs_stat_set(vs, &idx, VIRTIO_BALLOON_S_MEMTOT,
-		    pages_to_bytes(i.totalram));
-	vs_stat_set(vs, &idx, VIRTIO_BALLOON_S_AVAIL,
-		    pages_to_bytes(si_mem_available()));
-	vs_stat_set(vs, &idx, VIRTIO_BALLOON_S_CACHES, pages_to_bytes(caches));
+	vsg_stat_set(vs, &idx, VIRTIO_BALLOON_S_MEMFREE,
+		     pages_to_bytes(i.freeram));
+	vsg_stat_set(vs, &idx, VIRTIO_BALLOON_S_MEMTOT,
+		     pages_to_bytes(i.totalram));
+	vsg_stat_set(vs, &idx, VIRTIO_BALLOON_S_AVAIL,
+		     pages_to_bytes(si_mem_available()));
+	vsg_stat_set(vs, &idx, VIRTIO_BALLOON_S_CACHES, pages_to_bytes(caches));
 	return idx;
 }
 
-static int vs_stats_give(struct vshape_dev *vs)
+static int vsg_stats_give(struct vsg_dev *vs)
 {
 	struct scatterlist sg;
-	unsigned int n = vs_stats_fill(vs);
+	unsigned int n = vsg_stats_fill(vs);
 	int err;
 
 	sg_init_one(&sg, vs->stats, sizeof(vs->stats[0]) * n);
@@ -69,27 +69,27 @@ static int vs_stats_give(struct vshape_dev *vs)
 }
 
 /* The host returned the buffer: it wants fresh numbers. */
-void vs_stats_ack(struct virtqueue *vq)
+void vsg_stats_ack(struct virtqueue *vq)
 {
-	struct vshape_dev *vs = vq->vdev->priv;
+	struct vsg_dev *vs = vq->vdev->priv;
 
-	vs_queue_work(vs, &vs->stats_work);
+	vsg_queue_work(vs, &vs->stats_work);
 }
 
-void vs_stats_work(struct work_struct *work)
+void vsg_stats_work(struct work_struct *work)
 {
-	struct vshape_dev *vs = container_of(work, struct vshape_dev,
+	struct vsg_dev *vs = container_of(work, struct vsg_dev,
 					     stats_work);
 	unsigned int len;
 
 	/* The buffer is ours again only once the device returned it. */
 	if (!virtqueue_get_buf(vs->stats_vq, &len))
 		return;
-	vs_stats_give(vs);
+	vsg_stats_give(vs);
 }
 
 /* Prime the queue with a first buffer, as the specification requires. */
-int vs_stats_start(struct vshape_dev *vs)
+int vsg_stats_start(struct vsg_dev *vs)
 {
-	return vs_stats_give(vs);
+	return vsg_stats_give(vs);
 }

@@ -19,7 +19,7 @@
 
 #define KB_PER_PAGE	(PAGE_SIZE / 1024)
 
-static struct vshape_dev *to_vs(struct device *dev)
+static struct vsg_dev *to_vs(struct device *dev)
 {
 	return dev_to_virtio(dev)->priv;
 }
@@ -27,47 +27,47 @@ static struct vshape_dev *to_vs(struct device *dev)
 /* ---- number knobs: one table, one show, one store ---- */
 
 /* Where a number knob's word lives, and so how a store applies it. */
-enum vs_knob_kind {
+enum vsg_knob_kind {
 	/*
-	 * unsigned long of pages in struct vshape_dev, in KiB in sysfs: a
+	 * unsigned long of pages in struct vsg_dev, in KiB in sysfs: a
 	 * store queues the update work, which re-reads it.
 	 */
-	VS_KNOB_DEV_PAGES,
-	/* unsigned int in struct vshape_dev, read where it is used */
-	VS_KNOB_DEV,
-	/* unsigned int in struct vs_policy, read once per decision */
-	VS_KNOB_POLICY,
-	/* unsigned int in struct vs_predictor, set through predict.c */
-	VS_KNOB_PREDICT,
+	VSG_KNOB_DEV_PAGES,
+	/* unsigned int in struct vsg_dev, read where it is used */
+	VSG_KNOB_DEV,
+	/* unsigned int in struct vsg_policy, read once per decision */
+	VSG_KNOB_POLICY,
+	/* unsigned int in struct vsg_predictor, set through predict.c */
+	VSG_KNOB_PREDICT,
 };
 
 /*
  * A number knob: the device attribute, where its word is and what a
- * store accepts: [min, max] for VS_KNOB_DEV and VS_KNOB_POLICY;
+ * store accepts: [min, max] for VSG_KNOB_DEV and VSG_KNOB_POLICY;
  * predict.c's setter, which checks the range and resets what depends on
- * the knob, for VS_KNOB_PREDICT; a page-aligned size up to the guest's
- * RAM for VS_KNOB_DEV_PAGES.
+ * the knob, for VSG_KNOB_PREDICT; a page-aligned size up to the guest's
+ * RAM for VSG_KNOB_DEV_PAGES.
  */
-struct vs_knob {
+struct vsg_knob {
 	struct device_attribute attr;
 	/* the field's type is the kind's: unsigned long or unsigned int */
-	enum vs_knob_kind kind;
+	enum vsg_knob_kind kind;
 	size_t offset;
 	unsigned int min, max;
-	int (*set)(struct vshape_dev *vs, unsigned int val);
+	int (*set)(struct vsg_dev *vs, unsigned int val);
 };
 
-static unsigned long *vs_knob_pages(struct vshape_dev *vs,
-				    const struct vs_knob *k)
+static unsigned long *vsg_knob_pages(struct vsg_dev *vs,
+				     const struct vsg_knob *k)
 {
 	return (unsigned long *)((char *)vs + k->offset);
 }
 
-static unsigned int *vs_knob_uint(struct vshape_dev *vs,
-				  const struct vs_knob *k)
+static unsigned int *vsg_knob_uint(struct vsg_dev *vs,
+				   const struct vsg_knob *k)
 {
-	char *base = k->kind == VS_KNOB_POLICY ? (char *)vs->policy :
-		     k->kind == VS_KNOB_PREDICT ? (char *)vs->predictor :
+	char *base = k->kind == VSG_KNOB_POLICY ? (char *)vs->policy :
+		     k->kind == VSG_KNOB_PREDICT ? (char *)vs->predictor :
 		     (char *)vs;
 
 	return (unsigned int *)(base + k->offset);
@@ -77,7 +77,7 @@ static unsigned int *vs_knob_uint(struct vshape_dev *vs,
  * Parse a size in KiB, a multiple of the page size, at most the guest's
  * RAM.  Returns pages through @pages.
  */
-static int vs_parse_kb(const char *buf, unsigned long *pages)
+static int vsg_parse_kb(const char *buf, unsigned long *pages)
 {
 	unsigned long kb;
 	int err;
@@ -93,103 +93,103 @@ static int vs_parse_kb(const char *buf, unsigned long *pages)
 	return 0;
 }
 
-static ssize_t vs_knob_show(struct device *dev, struct device_attribute *attr,
-			    char *buf)
+static ssize_t vsg_knob_show(struct device *dev, struct device_attribute *attr,
+			     char *buf)
 {
-	const struct vs_knob *k = container_of(attr, struct vs_knob, attr);
-	struct vshape_dev *vs = to_vs(dev);
+	const struct vsg_knob *k = container_of(attr, struct vsg_knob, attr);
+	struct vsg_dev *vs = to_vs(dev);
 
-	if (k->kind == VS_KNOB_DEV_PAGES)
+	if (k->kind == VSG_KNOB_DEV_PAGES)
 		return sysfs_emit(buf, "%lu\n",
-				  READ_ONCE(*vs_knob_pages(vs, k)) * KB_PER_PAGE);
-	return sysfs_emit(buf, "%u\n", READ_ONCE(*vs_knob_uint(vs, k)));
+				  READ_ONCE(*vsg_knob_pages(vs, k)) * KB_PER_PAGE);
+	return sysfs_emit(buf, "%u\n", READ_ONCE(*vsg_knob_uint(vs, k)));
 }
 
-static ssize_t vs_knob_store(struct device *dev, struct device_attribute *attr,
-			     const char *buf, size_t count)
+static ssize_t vsg_knob_store(struct device *dev, struct device_attribute *attr,
+			      const char *buf, size_t count)
 {
-	const struct vs_knob *k = container_of(attr, struct vs_knob, attr);
-	struct vshape_dev *vs = to_vs(dev);
+	const struct vsg_knob *k = container_of(attr, struct vsg_knob, attr);
+	struct vsg_dev *vs = to_vs(dev);
 	unsigned long pages;
 	unsigned int val;
 	int err;
 
-	if (k->kind == VS_KNOB_DEV_PAGES) {
-		err = vs_parse_kb(buf, &pages);
+	if (k->kind == VSG_KNOB_DEV_PAGES) {
+		err = vsg_parse_kb(buf, &pages);
 		if (err)
 			return err;
-		WRITE_ONCE(*vs_knob_pages(vs, k), pages);
-		vs_queue_update(vs);
+		WRITE_ONCE(*vsg_knob_pages(vs, k), pages);
+		vsg_queue_update(vs);
 		return count;
 	}
 	err = kstrtouint(buf, 0, &val);
 	if (err)
 		return err;
-	if (k->kind == VS_KNOB_PREDICT) {
+	if (k->kind == VSG_KNOB_PREDICT) {
 		err = k->set(vs, val);
 		return err ? err : count;
 	}
 	if (val < k->min || val > k->max)
 		return -ERANGE;
-	WRITE_ONCE(*vs_knob_uint(vs, k), val);
+	WRITE_ONCE(*vsg_knob_uint(vs, k), val);
 	return count;
 }
 
-#define VS_KNOB_ATTR(_name)						\
-	__ATTR(_name, 0644, vs_knob_show, vs_knob_store)
+#define VSG_KNOB_ATTR(_name)						\
+	__ATTR(_name, 0644, vsg_knob_show, vsg_knob_store)
 
-/* A KiB knob over an unsigned long of pages in struct vshape_dev. */
-#define VS_PAGES_KNOB(_name, _field)					\
-static struct vs_knob vs_knob_##_name = {				\
-	.attr = VS_KNOB_ATTR(_name),					\
-	.kind = VS_KNOB_DEV_PAGES,					\
-	.offset = offsetof(struct vshape_dev, _field),			\
+/* A KiB knob over an unsigned long of pages in struct vsg_dev. */
+#define VSG_PAGES_KNOB(_name, _field)					\
+static struct vsg_knob vsg_knob_##_name = {				\
+	.attr = VSG_KNOB_ATTR(_name),					\
+	.kind = VSG_KNOB_DEV_PAGES,					\
+	.offset = offsetof(struct vsg_dev, _field),			\
 }
 
-/* A knob over an unsigned int of struct vshape_dev, in [_min, _max]. */
-#define VS_DEV_KNOB(_name, _field, _min, _max)				\
-static struct vs_knob vs_knob_##_name = {				\
-	.attr = VS_KNOB_ATTR(_name),					\
-	.kind = VS_KNOB_DEV,						\
-	.offset = offsetof(struct vshape_dev, _field),			\
+/* A knob over an unsigned int of struct vsg_dev, in [_min, _max]. */
+#define VSG_DEV_KNOB(_name, _field, _min, _max)				\
+static struct vsg_knob vsg_knob_##_name = {				\
+	.attr = VSG_KNOB_ATTR(_name),					\
+	.kind = VSG_KNOB_DEV,						\
+	.offset = offsetof(struct vsg_dev, _field),			\
 	.min = _min,							\
 	.max = _max,							\
 }
 
-/* A knob over an unsigned int of struct vs_policy, in [_min, _max]. */
-#define VS_POLICY_KNOB(_name, _field, _min, _max)			\
-static struct vs_knob vs_knob_##_name = {				\
-	.attr = VS_KNOB_ATTR(_name),					\
-	.kind = VS_KNOB_POLICY,						\
-	.offset = offsetof(struct vs_policy, _field),			\
+/* A knob over an unsigned int of struct vsg_policy, in [_min, _max]. */
+#define VSG_POLICY_KNOB(_name, _field, _min, _max)			\
+static struct vsg_knob vsg_knob_##_name = {				\
+	.attr = VSG_KNOB_ATTR(_name),					\
+	.kind = VSG_KNOB_POLICY,						\
+	.offset = offsetof(struct vsg_policy, _field),			\
 	.min = _min,							\
 	.max = _max,							\
 }
 
-/* A knob over an unsigned int of struct vs_predictor, set by @_set. */
-#define VS_PREDICT_KNOB(_name, _field, _set)				\
-static struct vs_knob vs_knob_##_name = {				\
-	.attr = VS_KNOB_ATTR(_name),					\
-	.kind = VS_KNOB_PREDICT,					\
-	.offset = offsetof(struct vs_predictor, _field),		\
+/* A knob over an unsigned int of struct vsg_predictor, set by @_set. */
+#define VSG_PREDICT_KNOB(_name, _field, _set)				\
+static struct vsg_knob vsg_knob_##_name = {				\
+	.attr = VSG_KNOB_ATTR(_name),					\
+	.kind = VSG_KNOB_PREDICT,					\
+	.offset = offsetof(struct vsg_predictor, _field),		\
 	.set = _set,							\
 }
 
-VS_PAGES_KNOB(guest_target_kb, guest_target_pages);
-VS_PAGES_KNOB(floor_margin_kb, floor_margin_pages);
-VS_PREDICT_KNOB(period_ms, period_ms, vs_predict_set_period);
-VS_PREDICT_KNOB(horizon_ms, horizon_ms, vs_predict_set_horizon);
-VS_PREDICT_KNOB(calib_target_ppm, calib.target_ppm,
-		vs_predict_set_calib_target);
-VS_POLICY_KNOB(commit_confidence_pct, commit_pct, 0, 100);
-VS_POLICY_KNOB(reserve_grace_ms, grace_ms, 100, 3600000);
-VS_DEV_KNOB(report_commit_grace_ms, reporting.commit_grace_ms, 0,
-	    VS_MAX_REPORT_COMMIT_GRACE_MS);
-VS_POLICY_KNOB(guard_psi_some_pct, guard_psi_some_pct, 0, 100);
-VS_POLICY_KNOB(guard_refault_per_s, guard_refault_per_s, 0, 100000000);
-VS_POLICY_KNOB(guard_hold_ms, guard_hold_ms, 0, 3600000);
-VS_POLICY_KNOB(shrink_kb_per_s, shrink_kb_per_s, 1024, 64 * 1024 * 1024);
-VS_POLICY_KNOB(margin_kb, margin_kb, 0, 64 * 1024 * 1024);
+VSG_PAGES_KNOB(guest_target_kb, guest_target_pages);
+VSG_PAGES_KNOB(floor_margin_kb, floor_margin_pages);
+VSG_PREDICT_KNOB(period_ms, period_ms, vsg_predict_set_period);
+VSG_PREDICT_KNOB(horizon_ms, horizon_ms, vsg_predict_set_horizon);
+VSG_PREDICT_KNOB(calib_target_ppm, calib.target_ppm,
+		 vsg_predict_set_calib_target);
+VSG_POLICY_KNOB(commit_confidence_pct, commit_pct, 0, 100);
+VSG_POLICY_KNOB(reserve_grace_ms, grace_ms, 100, 3600000);
+VSG_DEV_KNOB(report_commit_grace_ms, reporting.commit_grace_ms, 0,
+	     VSG_MAX_REPORT_COMMIT_GRACE_MS);
+VSG_POLICY_KNOB(guard_psi_some_pct, guard_psi_some_pct, 0, 100);
+VSG_POLICY_KNOB(guard_refault_per_s, guard_refault_per_s, 0, 100000000);
+VSG_POLICY_KNOB(guard_hold_ms, guard_hold_ms, 0, 3600000);
+VSG_POLICY_KNOB(shrink_kb_per_s, shrink_kb_per_s, 1024, 64 * 1024 * 1024);
+VSG_POLICY_KNOB(margin_kb, margin_kb, 0, 64 * 1024 * 1024);
 
 /* ---- the balloon and its targets ---- */
 
@@ -197,19 +197,19 @@ static ssize_t mode_show(struct device *dev, struct device_attribute *attr,
 			 char *buf)
 {
 	return sysfs_emit(buf, "%s\n",
-			  vs_mode_names[READ_ONCE(to_vs(dev)->mode)]);
+			  vsg_mode_names[READ_ONCE(to_vs(dev)->mode)]);
 }
 
 static ssize_t mode_store(struct device *dev, struct device_attribute *attr,
 			  const char *buf, size_t count)
 {
-	struct vshape_dev *vs = to_vs(dev);
+	struct vsg_dev *vs = to_vs(dev);
 	int mode;
 
-	mode = sysfs_match_string(vs_mode_names, buf);
+	mode = sysfs_match_string(vsg_mode_names, buf);
 	if (mode < 0)
 		return mode;
-	vs_policy_set_mode(vs, mode);
+	vsg_policy_set_mode(vs, mode);
 	return count;
 }
 static DEVICE_ATTR_RW(mode);
@@ -218,7 +218,7 @@ static ssize_t host_target_kb_show(struct device *dev,
 				   struct device_attribute *attr, char *buf)
 {
 	return sysfs_emit(buf, "%lu\n",
-			  (unsigned long)vs_host_target_pages(to_vs(dev)) *
+			  (unsigned long)vsg_host_target_pages(to_vs(dev)) *
 			  KB_PER_PAGE);
 }
 static DEVICE_ATTR_RO(host_target_kb);
@@ -227,7 +227,7 @@ static ssize_t target_kb_show(struct device *dev,
 			      struct device_attribute *attr, char *buf)
 {
 	return sysfs_emit(buf, "%lu\n",
-			  vs_effective_target(to_vs(dev)) * KB_PER_PAGE);
+			  vsg_effective_target(to_vs(dev)) * KB_PER_PAGE);
 }
 static DEVICE_ATTR_RO(target_kb);
 
@@ -243,14 +243,14 @@ static ssize_t floor_kb_show(struct device *dev,
 			     struct device_attribute *attr, char *buf)
 {
 	return sysfs_emit(buf, "%lu\n",
-			  vs_floor_pages(to_vs(dev)) * KB_PER_PAGE);
+			  vsg_floor_pages(to_vs(dev)) * KB_PER_PAGE);
 }
 static DEVICE_ATTR_RO(floor_kb);
 
 static ssize_t page_reporting_show(struct device *dev,
 				   struct device_attribute *attr, char *buf)
 {
-	return sysfs_emit(buf, "%d\n", vs_reporting_active(to_vs(dev)));
+	return sysfs_emit(buf, "%d\n", vsg_reporting_active(to_vs(dev)));
 }
 static DEVICE_ATTR_RO(page_reporting);
 
@@ -260,7 +260,7 @@ static DEVICE_ATTR_RO(page_reporting);
 static ssize_t model_show(struct device *dev, struct device_attribute *attr,
 			  char *buf)
 {
-	struct vs_predictor *p = to_vs(dev)->predictor;
+	struct vsg_predictor *p = to_vs(dev)->predictor;
 	ssize_t n;
 
 	mutex_lock(&p->lock);
@@ -278,7 +278,7 @@ static ssize_t model_store(struct device *dev, struct device_attribute *attr,
 	if (count >= sizeof(name))
 		return -ENAMETOOLONG;
 	strscpy(name, buf, sizeof(name));
-	err = vs_predict_load_model(to_vs(dev), strim(name));
+	err = vsg_predict_load_model(to_vs(dev), strim(name));
 	return err ? err : count;
 }
 static DEVICE_ATTR_RW(model);
@@ -286,7 +286,7 @@ static DEVICE_ATTR_RW(model);
 static ssize_t cgroups_show(struct device *dev, struct device_attribute *attr,
 			    char *buf)
 {
-	struct vs_predictor *p = to_vs(dev)->predictor;
+	struct vsg_predictor *p = to_vs(dev)->predictor;
 	ssize_t n;
 
 	mutex_lock(&p->lock);
@@ -298,22 +298,22 @@ static ssize_t cgroups_show(struct device *dev, struct device_attribute *attr,
 static ssize_t cgroups_store(struct device *dev, struct device_attribute *attr,
 			     const char *buf, size_t count)
 {
-	struct vs_predictor *p = to_vs(dev)->predictor;
+	struct vsg_predictor *p = to_vs(dev)->predictor;
 	int err;
 
 	mutex_lock(&p->lock);
-	err = vs_sampler_set_cgroups(&p->sampler, buf);
+	err = vsg_sampler_set_cgroups(&p->sampler, buf);
 	mutex_unlock(&p->lock);
 	return err ? err : count;
 }
 static DEVICE_ATTR_RW(cgroups);
 
 /* The latest prediction (debugfs "prediction" has the whole snapshot). */
-static struct vs_prediction vs_latest(struct device *dev)
+static struct vsg_prediction vsg_latest(struct device *dev)
 {
-	struct vs_prediction pr;
+	struct vsg_prediction pr;
 
-	vs_predict_get(to_vs(dev), &pr);
+	vsg_predict_get(to_vs(dev), &pr);
 	return pr;
 }
 
@@ -321,7 +321,7 @@ static ssize_t predicted_demand_kb_show(struct device *dev,
 					struct device_attribute *attr,
 					char *buf)
 {
-	return sysfs_emit(buf, "%lu\n", vs_latest(dev).demand_kb);
+	return sysfs_emit(buf, "%lu\n", vsg_latest(dev).demand_kb);
 }
 static DEVICE_ATTR_RO(predicted_demand_kb);
 
@@ -329,7 +329,7 @@ static ssize_t prediction_confidence_pct_show(struct device *dev,
 					      struct device_attribute *attr,
 					      char *buf)
 {
-	return sysfs_emit(buf, "%u\n", vs_q15_to_pct(vs_latest(dev).confidence));
+	return sysfs_emit(buf, "%u\n", vs_q15_to_pct(vsg_latest(dev).confidence));
 }
 static DEVICE_ATTR_RO(prediction_confidence_pct);
 
@@ -338,7 +338,7 @@ static ssize_t calib_shortfall_ppm_show(struct device *dev,
 					struct device_attribute *attr,
 					char *buf)
 {
-	struct vs_predictor *p = to_vs(dev)->predictor;
+	struct vsg_predictor *p = to_vs(dev)->predictor;
 	u64 res, sf;
 
 	mutex_lock(&p->lock);
@@ -352,7 +352,7 @@ static DEVICE_ATTR_RO(calib_shortfall_ppm);
 static ssize_t calib_margin_kb_show(struct device *dev,
 				    struct device_attribute *attr, char *buf)
 {
-	return sysfs_emit(buf, "%ld\n", vs_latest(dev).margin_kb);
+	return sysfs_emit(buf, "%ld\n", vsg_latest(dev).margin_kb);
 }
 static DEVICE_ATTR_RO(calib_margin_kb);
 
@@ -362,14 +362,14 @@ static ssize_t predictor_show(struct device *dev,
 			      struct device_attribute *attr, char *buf)
 {
 	return sysfs_emit(buf, "%s\n",
-			  vs_predictor_names[READ_ONCE(to_vs(dev)->policy->predictor)]);
+			  vsg_predictor_names[READ_ONCE(to_vs(dev)->policy->predictor)]);
 }
 
 static ssize_t predictor_store(struct device *dev,
 			       struct device_attribute *attr,
 			       const char *buf, size_t count)
 {
-	int kind = sysfs_match_string(vs_predictor_names, buf);
+	int kind = sysfs_match_string(vsg_predictor_names, buf);
 
 	if (kind < 0)
 		return kind;
@@ -378,27 +378,27 @@ static ssize_t predictor_store(struct device *dev,
 }
 static DEVICE_ATTR_RW(predictor);
 
-static struct attribute *vs_attrs[] = {
-	&vs_knob_commit_confidence_pct.attr.attr,
-	&vs_knob_reserve_grace_ms.attr.attr,
-	&vs_knob_report_commit_grace_ms.attr.attr,
+static struct attribute *vsg_attrs[] = {
+	&vsg_knob_commit_confidence_pct.attr.attr,
+	&vsg_knob_reserve_grace_ms.attr.attr,
+	&vsg_knob_report_commit_grace_ms.attr.attr,
 	&dev_attr_predictor.attr,
-	&vs_knob_guard_psi_some_pct.attr.attr,
-	&vs_knob_guard_refault_per_s.attr.attr,
-	&vs_knob_guard_hold_ms.attr.attr,
-	&vs_knob_shrink_kb_per_s.attr.attr,
-	&vs_knob_margin_kb.attr.attr,
-	&vs_knob_period_ms.attr.attr,
-	&vs_knob_horizon_ms.attr.attr,
+	&vsg_knob_guard_psi_some_pct.attr.attr,
+	&vsg_knob_guard_refault_per_s.attr.attr,
+	&vsg_knob_guard_hold_ms.attr.attr,
+	&vsg_knob_shrink_kb_per_s.attr.attr,
+	&vsg_knob_margin_kb.attr.attr,
+	&vsg_knob_period_ms.attr.attr,
+	&vsg_knob_horizon_ms.attr.attr,
 	&dev_attr_model.attr,
 	&dev_attr_cgroups.attr,
 	&dev_attr_predicted_demand_kb.attr,
 	&dev_attr_prediction_confidence_pct.attr,
-	&vs_knob_calib_target_ppm.attr.attr,
+	&vsg_knob_calib_target_ppm.attr.attr,
 	&dev_attr_calib_shortfall_ppm.attr,
 	&dev_attr_calib_margin_kb.attr,
-	&vs_knob_guest_target_kb.attr.attr,
-	&vs_knob_floor_margin_kb.attr.attr,
+	&vsg_knob_guest_target_kb.attr.attr,
+	&vsg_knob_floor_margin_kb.attr.attr,
 	&dev_attr_mode.attr,
 	&dev_attr_host_target_kb.attr,
 	&dev_attr_target_kb.attr,
@@ -408,7 +408,7 @@ static struct attribute *vs_attrs[] = {
 	NULL,
 };
 
-const struct attribute_group vs_attr_group = {
+const struct attribute_group vsg_attr_group = {
 	.name = "vshape",
-	.attrs = vs_attrs,
+	.attrs = vsg_attrs,
 };

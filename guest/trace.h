@@ -40,15 +40,15 @@ DEFINE_EVENT(vshape_balloon_pass, vshape_deflate,
 
 /*
  * The events below take the driver's own record of what they show
- * (predict.h's struct vs_record, policy.h's struct vs_decision), defined
+ * (predict.h's struct vsg_record, policy.h's struct vsg_decision), defined
  * where the events are created: main.c includes both headers.
  */
-struct vs_record;
-struct vs_decision;
+struct vsg_record;
+struct vsg_decision;
 
 /* One per prediction: used memory and demand now, the step's cost. */
 TRACE_EVENT(vshape_predict,
-	    TP_PROTO(const struct vs_record *r),
+	    TP_PROTO(const struct vsg_record *r),
 	    TP_ARGS(r),
 	    TP_STRUCT__entry(__field(u64, seq)
 			     __field(s16, used)
@@ -56,7 +56,7 @@ TRACE_EVENT(vshape_predict,
 			     __field(u16, confidence)
 			     __field(u32, step_ns)),
 	    TP_fast_assign(__entry->seq = r->seq;
-			   __entry->used = r->raw[VS_CH_USED];
+			   __entry->used = r->raw[VSG_CH_USED];
 			   __entry->demand = r->demand;
 			   __entry->confidence = r->confidence;
 			   __entry->step_ns = r->step_ns;),
@@ -70,7 +70,7 @@ TRACE_EVENT(vshape_predict,
  * (all Q3.12 of RAM) and the outcomes known so far since the last reset.
  */
 TRACE_EVENT(vshape_calib,
-	    TP_PROTO(const struct vs_record *r, u64 resolved, u64 shortfalls),
+	    TP_PROTO(const struct vsg_record *r, u64 resolved, u64 shortfalls),
 	    TP_ARGS(r, resolved, shortfalls),
 	    TP_STRUCT__entry(__field(u64, seq)
 			     __field(s16, upper)
@@ -89,15 +89,15 @@ TRACE_EVENT(vshape_calib,
 		      __entry->margin, __entry->shortfalls,
 		      __entry->resolved));
 
-#define vs_show_action(a)						\
+#define vsg_show_action(a)						\
 	__print_symbolic(a, { 0, "hold" }, { 1, "shrink" }, { 2, "grow" }, \
 			 { 3, "grow_commit" }, { 4, "reserve" },		\
 			 { 5, "guard_psi" }, { 6, "guard_refault" },	\
 			 { 7, "guard_oom" }, { 8, "guard_low" })
 
-/* One per predict-mode decision; action as enum vs_policy_action. */
+/* One per predict-mode decision; action as enum vsg_policy_action. */
 TRACE_EVENT(vshape_policy,
-	    TP_PROTO(const struct vs_decision *d),
+	    TP_PROTO(const struct vsg_decision *d),
 	    TP_ARGS(d),
 	    TP_STRUCT__entry(__field(u64, seq)
 			     __field(unsigned int, action)
@@ -118,7 +118,7 @@ TRACE_EVENT(vshape_policy,
 			   __entry->psi_some_pct = d->psi_some_pct;
 			   __entry->refault_per_s = d->refault_per_s;),
 	    TP_printk("seq=%llu action=%s used=%lu need=%lu held=%lu target=%lu KiB confidence=%u%% psi_some=%u%% refault=%lu/s",
-		      __entry->seq, vs_show_action(__entry->action),
+		      __entry->seq, vsg_show_action(__entry->action),
 		      __entry->used_kb,
 		      __entry->need_kb, __entry->held_kb, __entry->target_kb,
 		      __entry->conf_pct, __entry->psi_some_pct,

@@ -33,60 +33,60 @@
  * host huge page, one extent for the shaping protocol), 4 KiB pages when
  * no 2 MiB block can be had.
  */
-enum vs_size_class {
-	VS_CLASS_2M,
-	VS_CLASS_4K,
-	VS_NR_CLASSES,
+enum vsg_size_class {
+	VSG_CLASS_2M,
+	VSG_CLASS_4K,
+	VSG_NR_CLASSES,
 };
 
-#define VS_ORDER_2M		(21 - PAGE_SHIFT)
-#define VS_PAGES_2M		BIT(VS_ORDER_2M)
+#define VSG_ORDER_2M		(21 - PAGE_SHIFT)
+#define VSG_PAGES_2M		BIT(VSG_ORDER_2M)
 
 /* PFNs per inflate/deflate message: 16 KiB of __virtio32, 16 MiB of RAM. */
-#define VS_PFNS_PER_MSG		4096
+#define VSG_PFNS_PER_MSG		4096
 
 /* Pages given back per OOM notification (one 2 MiB block's worth). */
-#define VS_OOM_PAGES		VS_PAGES_2M
+#define VSG_OOM_PAGES		VSG_PAGES_2M
 
 /* Default floor margin above the min watermarks, in KiB. */
-#define VS_DEFAULT_FLOOR_MARGIN_KB	(64 * 1024)
+#define VSG_DEFAULT_FLOOR_MARGIN_KB	(64 * 1024)
 
 /*
  * How the host's target (config num_pages) and the guest's own target
  * (sysfs guest_target_kb) combine.  See docs/ABI/testing/sysfs-bus-virtio-vshape.
  */
-enum vs_mode {
-	VS_MODE_HOST,	/* follow the host's target only */
-	VS_MODE_GUEST,	/* follow the guest's target only */
-	VS_MODE_MAX,	/* the larger of the two (default) */
-	VS_MODE_PREDICT, /* the larger of the host's and the prediction's */
-	VS_NR_MODES,
+enum vsg_mode {
+	VSG_MODE_HOST,	/* follow the host's target only */
+	VSG_MODE_GUEST,	/* follow the guest's target only */
+	VSG_MODE_MAX,	/* the larger of the two (default) */
+	VSG_MODE_PREDICT, /* the larger of the host's and the prediction's */
+	VSG_NR_MODES,
 };
 
-#define VS_NR_STATS		16
+#define VSG_NR_STATS		16
 
 /* Extents per shaping request at most (256 MiB of 2 MiB blocks). */
-#define VS_EXT_PER_MSG		128
+#define VSG_EXT_PER_MSG		128
 /*
  * 2 MiB blocks per update-work run with the shaping feature: one request
- * of 64 MiB, where PFN arrays stop at 16 MiB (VS_PFNS_PER_MSG).  A range
+ * of 64 MiB, where PFN arrays stop at 16 MiB (VSG_PFNS_PER_MSG).  A range
  * request costs the host one state update per extent, so larger steps
  * save round trips; 64 MiB still keeps balloon_lock hold times short.
  */
-#define VS_STEP_EXTENTS		32
-struct vs_shaping;
-struct vs_predictor;
-struct vs_policy;
+#define VSG_STEP_EXTENTS		32
+struct vsg_shaping;
+struct vsg_predictor;
+struct vsg_policy;
 
-struct vshape_dev {
+struct vsg_dev {
 	struct virtio_device *vdev;
 	struct virtqueue *inflate_vq;
 	struct virtqueue *deflate_vq;
 	struct virtqueue *stats_vq;	/* NULL unless STATS_VQ negotiated */
-	struct vs_reporting reporting;	/* free page reporting, reporting.c */
-	struct vs_shaping *shaping;	/* NULL unless VSHAPE negotiated */
-	struct vs_predictor *predictor;	/* sampler, model, predictions */
-	struct vs_policy *policy;	/* decisions, policy.c */
+	struct vsg_reporting reporting;	/* free page reporting, reporting.c */
+	struct vsg_shaping *shaping;	/* NULL unless VSHAPE negotiated */
+	struct vsg_predictor *predictor;	/* sampler, model, predictions */
+	struct vsg_policy *policy;	/* decisions, policy.c */
 
 	/* Moves the balloon toward the effective target. */
 	struct work_struct update_work;
@@ -111,8 +111,8 @@ struct vshape_dev {
 	 * shaping queue's req_lock.
 	 */
 	struct mutex balloon_lock;
-	struct list_head pages[VS_NR_CLASSES];
-	unsigned long nr_blocks[VS_NR_CLASSES];
+	struct list_head pages[VSG_NR_CLASSES];
+	unsigned long nr_blocks[VSG_NR_CLASSES];
 	unsigned long held_pages;	/* in PAGE_SIZE units */
 	__virtio32 *pfns;
 	unsigned int nr_pfns;
@@ -146,18 +146,18 @@ struct vshape_dev {
 	 */
 	unsigned long guest_target_pages;
 	unsigned long floor_margin_pages;
-	unsigned int mode;		/* enum vs_mode */
+	unsigned int mode;		/* enum vsg_mode */
 
 	/* Statistics buffer, owned by stats_work once the host returns it. */
-	struct virtio_balloon_stat stats[VS_NR_STATS];
+	struct virtio_balloon_stat stats[VSG_NR_STATS];
 
 	struct notifier_block oom_nb;
 	struct dentry *debugfs_dir;
 };
 
 /* Queue @work unless the device is going away (any context). */
-static inline void vs_queue_work(struct vshape_dev *vs,
-				 struct work_struct *work)
+static inline void vsg_queue_work(struct vsg_dev *vs,
+				  struct work_struct *work)
 {
 	unsigned long flags;
 
@@ -172,35 +172,35 @@ static inline void vs_queue_work(struct vshape_dev *vs,
  * the RESERVE and RELEASE of 2 MiB blocks the balloon holds (each takes
  * balloon_lock; 0 without the shaping feature)
  */
-u32 vs_host_target_pages(struct vshape_dev *vs);
-void vs_update_actual(struct vshape_dev *vs);
-unsigned int vs_msg_reserve(struct vshape_dev *vs, unsigned long nr_pages,
-			    u64 *gpas, unsigned int max);
-unsigned int vs_msg_release(struct vshape_dev *vs, u64 *gpas, unsigned int n);
+u32 vsg_host_target_pages(struct vsg_dev *vs);
+void vsg_update_actual(struct vsg_dev *vs);
+unsigned int vsg_msg_reserve(struct vsg_dev *vs, unsigned long nr_pages,
+			     u64 *gpas, unsigned int max);
+unsigned int vsg_msg_release(struct vsg_dev *vs, u64 *gpas, unsigned int n);
 
 /* policy.c */
-extern const char * const vs_mode_names[VS_NR_MODES];
-void vs_queue_update(struct vshape_dev *vs);
+extern const char * const vsg_mode_names[VSG_NR_MODES];
+void vsg_queue_update(struct vsg_dev *vs);
 
 /* balloon.c */
-void vs_balloon_init(struct vshape_dev *vs);
-unsigned long vs_floor_pages(struct vshape_dev *vs);
-unsigned long vs_inflate(struct vshape_dev *vs, unsigned long nr_pages,
-			 bool reclaim);
-unsigned long vs_deflate(struct vshape_dev *vs, unsigned long nr_pages,
-			 u16 pre_op);
+void vsg_balloon_init(struct vsg_dev *vs);
+unsigned long vsg_floor_pages(struct vsg_dev *vs);
+unsigned long vsg_inflate(struct vsg_dev *vs, unsigned long nr_pages,
+			  bool reclaim);
+unsigned long vsg_deflate(struct vsg_dev *vs, unsigned long nr_pages,
+			  u16 pre_op);
 
 /* stats.c */
-void vs_stats_ack(struct virtqueue *vq);
-void vs_stats_work(struct work_struct *work);
-int vs_stats_start(struct vshape_dev *vs);
+void vsg_stats_ack(struct virtqueue *vq);
+void vsg_stats_work(struct work_struct *work);
+int vsg_stats_start(struct vsg_dev *vs);
 
 /* sysfs.c */
-extern const struct attribute_group vs_attr_group;
+extern const struct attribute_group vsg_attr_group;
 
 /* debugfs.c */
-extern struct dentry *vs_debugfs_root;
-void vs_debugfs_init(struct vshape_dev *vs);
-void vs_debugfs_exit(struct vshape_dev *vs);
+extern struct dentry *vsg_debugfs_root;
+void vsg_debugfs_init(struct vsg_dev *vs);
+void vsg_debugfs_exit(struct vsg_dev *vs);
 
 #endif /* _VSHAPE_GUEST_H */

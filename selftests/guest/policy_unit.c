@@ -16,9 +16,9 @@
 #define TOTAL	(2048 * MIB)
 
 /* An idle 2 GiB guest: 300 MiB used, nothing predicted beyond it. */
-static struct vs_rule_in base(void)
+static struct vsg_rule_in base(void)
 {
-	return (struct vs_rule_in){
+	return (struct vsg_rule_in){
 		.total = TOTAL, .cur = 0, .peak = 300 * MIB, .used = 300 * MIB,
 		.margin = 64 * MIB, .floor_margin = 64 * MIB, .hyst = 32 * MIB,
 		.step = 13 * MIB, .block = 2 * MIB, .reserved = 0,
@@ -31,54 +31,54 @@ static struct vs_rule_in base(void)
 
 TEST(sized_from_peak_plus_margins_not_scaled_by_confidence)
 {
-	struct vs_rule_in in = base();
-	struct vs_rule_out a, b;
+	struct vsg_rule_in in = base();
+	struct vsg_rule_out a, b;
 
 	in.cur = 1600 * MIB;
-	vs_rule_decide(&in, &a);
+	vsg_rule_decide(&in, &a);
 	EXPECT_EQ(TOTAL - 428 * MIB, a.want);
 	in.conf_pct = 14;	/* the confidence the issue saw: same size */
-	vs_rule_decide(&in, &b);
+	vsg_rule_decide(&in, &b);
 	EXPECT_EQ(a.want, b.want);
-	EXPECT_EQ((unsigned int)VS_ACT_HOLD, b.action);	/* 1620 vs 1600: within hyst */
+	EXPECT_EQ((unsigned int)VSG_ACT_HOLD, b.action);	/* 1620 vs 1600: within hyst */
 }
 
 TEST(shrink_at_a_bounded_pace)
 {
-	struct vs_rule_in in = base();
-	struct vs_rule_out o;
+	struct vsg_rule_in in = base();
+	struct vsg_rule_out o;
 
 	in.cur = 200 * MIB;
-	vs_rule_decide(&in, &o);
-	EXPECT_EQ((unsigned int)VS_ACT_SHRINK, o.action);
+	vsg_rule_decide(&in, &o);
+	EXPECT_EQ((unsigned int)VSG_ACT_SHRINK, o.action);
 	EXPECT_EQ(213 * MIB, o.target);		/* cur + step, not want */
 	in.cur = o.want - 5 * MIB;		/* close: no churn */
-	vs_rule_decide(&in, &o);
-	EXPECT_EQ((unsigned int)VS_ACT_HOLD, o.action);
+	vsg_rule_decide(&in, &o);
+	EXPECT_EQ((unsigned int)VSG_ACT_HOLD, o.action);
 	EXPECT_EQ(in.cur, o.target);
 }
 
 TEST(no_shrink_while_a_guard_holds)
 {
-	struct vs_rule_in in = base();
-	struct vs_rule_out o;
+	struct vsg_rule_in in = base();
+	struct vsg_rule_out o;
 
 	in.cur = 200 * MIB;
 	in.guard_holding = true;
-	vs_rule_decide(&in, &o);
-	EXPECT_EQ((unsigned int)VS_ACT_HOLD, o.action);
+	vsg_rule_decide(&in, &o);
+	EXPECT_EQ((unsigned int)VSG_ACT_HOLD, o.action);
 	EXPECT_EQ(200 * MIB, o.target);
 }
 
 TEST(sure_rise_commits_ahead)
 {
-	struct vs_rule_in in = base();
-	struct vs_rule_out o;
+	struct vsg_rule_in in = base();
+	struct vsg_rule_out o;
 
 	in.cur = TOTAL - 428 * MIB;
 	in.peak = 900 * MIB;		/* predicted, not used yet */
-	vs_rule_decide(&in, &o);
-	EXPECT_EQ((unsigned int)VS_ACT_GROW_COMMIT, o.action);
+	vsg_rule_decide(&in, &o);
+	EXPECT_EQ((unsigned int)VSG_ACT_GROW_COMMIT, o.action);
 	EXPECT_TRUE(o.commit);
 	EXPECT_EQ(TOTAL - 1028 * MIB, o.target);
 	EXPECT_EQ(0UL, o.reserve);
@@ -86,34 +86,34 @@ TEST(sure_rise_commits_ahead)
 
 TEST(unsure_rise_reserves_and_keeps_the_blocks)
 {
-	struct vs_rule_in in = base();
-	struct vs_rule_out o;
+	struct vsg_rule_in in = base();
+	struct vsg_rule_out o;
 
 	in.cur = TOTAL - 428 * MIB;
 	in.peak = 900 * MIB;
 	in.conf_pct = 20;
-	vs_rule_decide(&in, &o);
-	EXPECT_EQ((unsigned int)VS_ACT_RESERVE, o.action);
+	vsg_rule_decide(&in, &o);
+	EXPECT_EQ((unsigned int)VSG_ACT_RESERVE, o.action);
 	EXPECT_FALSE(o.commit);
 	EXPECT_EQ(in.cur, o.target);		/* nothing deflated yet */
 	EXPECT_EQ(600 * MIB, o.reserve);
 	in.reserved = 600 * MIB;		/* already reserved: not again */
-	vs_rule_decide(&in, &o);
+	vsg_rule_decide(&in, &o);
 	EXPECT_EQ(0UL, o.reserve);
-	EXPECT_EQ((unsigned int)VS_ACT_HOLD, o.action);
+	EXPECT_EQ((unsigned int)VSG_ACT_HOLD, o.action);
 }
 
 TEST(unsure_rise_deflates_what_is_used_already)
 {
-	struct vs_rule_in in = base();
-	struct vs_rule_out o;
+	struct vsg_rule_in in = base();
+	struct vsg_rule_out o;
 
 	in.cur = TOTAL - 428 * MIB;
 	in.peak = 900 * MIB;
 	in.used = 600 * MIB;		/* half of the rise is here */
 	in.conf_pct = 20;
-	vs_rule_decide(&in, &o);
-	EXPECT_EQ((unsigned int)VS_ACT_GROW, o.action);
+	vsg_rule_decide(&in, &o);
+	EXPECT_EQ((unsigned int)VSG_ACT_GROW, o.action);
 	EXPECT_FALSE(o.commit);
 	EXPECT_EQ(TOTAL - 728 * MIB, o.target);
 	EXPECT_EQ(300 * MIB, o.reserve);
@@ -121,77 +121,77 @@ TEST(unsure_rise_deflates_what_is_used_already)
 
 TEST(guards_deflate_whatever_the_prediction)
 {
-	struct vs_rule_in in = base();
-	struct vs_rule_out o;
+	struct vsg_rule_in in = base();
+	struct vsg_rule_out o;
 
 	in.cur = 1000 * MIB;
 	in.peak = 100 * MIB;		/* the prediction says shrink */
 	in.psi_pct = 12;
-	vs_rule_decide(&in, &o);
-	EXPECT_EQ((unsigned int)VS_ACT_GUARD_PSI, o.action);
+	vsg_rule_decide(&in, &o);
+	EXPECT_EQ((unsigned int)VSG_ACT_GUARD_PSI, o.action);
 	EXPECT_EQ(0UL, o.target);
 	in.psi_pct = 0;
 	in.refault = 3000;
-	vs_rule_decide(&in, &o);
-	EXPECT_EQ((unsigned int)VS_ACT_GUARD_REFAULT, o.action);
+	vsg_rule_decide(&in, &o);
+	EXPECT_EQ((unsigned int)VSG_ACT_GUARD_REFAULT, o.action);
 	EXPECT_EQ(0UL, o.target);
 	in.guard_refault = 0;		/* knob 0: off */
 	in.guard_psi_pct = 0;
 	in.psi_pct = 100;
-	vs_rule_decide(&in, &o);
-	EXPECT_EQ((unsigned int)VS_ACT_SHRINK, o.action);
+	vsg_rule_decide(&in, &o);
+	EXPECT_EQ((unsigned int)VSG_ACT_SHRINK, o.action);
 }
 
 TEST(oom_notifier_deflation_deflates_the_rest)
 {
-	struct vs_rule_in in = base();
-	struct vs_rule_out o;
+	struct vsg_rule_in in = base();
+	struct vsg_rule_out o;
 
 	in.cur = 1000 * MIB;
 	in.peak = 100 * MIB;
 	in.oom = true;
-	vs_rule_decide(&in, &o);
-	EXPECT_EQ((unsigned int)VS_ACT_GUARD_OOM, o.action);
+	vsg_rule_decide(&in, &o);
+	EXPECT_EQ((unsigned int)VSG_ACT_GUARD_OOM, o.action);
 	EXPECT_EQ(0UL, o.target);
 	EXPECT_FALSE(o.commit);
 }
 
 TEST(available_under_the_floor_deflates_at_once)
 {
-	struct vs_rule_in in = base();
-	struct vs_rule_out o;
+	struct vsg_rule_in in = base();
+	struct vsg_rule_out o;
 
 	/* a fast demand took all but 50 MiB; the prediction still lags */
 	in.cur = 1500 * MIB;
 	in.avail = 50 * MIB;
 	in.conf_pct = 95;
-	vs_rule_decide(&in, &o);
-	EXPECT_EQ((unsigned int)VS_ACT_GUARD_LOW, o.action);
+	vsg_rule_decide(&in, &o);
+	EXPECT_EQ((unsigned int)VSG_ACT_GUARD_LOW, o.action);
 	/* 128 MiB (margin + floor margin) available again, no hysteresis */
 	EXPECT_EQ(1500 * MIB - 78 * MIB, o.target);
 	EXPECT_FALSE(o.commit);
 	/* a floor above the margins: that much available again */
 	in.floor = 200 * MIB;
-	vs_rule_decide(&in, &o);
+	vsg_rule_decide(&in, &o);
 	EXPECT_EQ(1500 * MIB - 150 * MIB, o.target);
 	/* nothing held by the policy: nothing to do */
 	in.cur = 0;
-	vs_rule_decide(&in, &o);
-	EXPECT_NE((unsigned int)VS_ACT_GUARD_LOW, o.action);
+	vsg_rule_decide(&in, &o);
+	EXPECT_NE((unsigned int)VSG_ACT_GUARD_LOW, o.action);
 }
 
 TEST(need_beyond_ram_empties_the_balloon)
 {
-	struct vs_rule_in in = base();
-	struct vs_rule_out o;
+	struct vsg_rule_in in = base();
+	struct vsg_rule_out o;
 
 	in.cur = 256 * MIB;
 	in.margin = TOTAL;		/* what the nested COMMIT test does */
 	in.commit_pct = 0;
-	vs_rule_decide(&in, &o);
+	vsg_rule_decide(&in, &o);
 	EXPECT_EQ(0UL, o.want);
 	EXPECT_EQ(0UL, o.target);
-	EXPECT_EQ((unsigned int)VS_ACT_GROW_COMMIT, o.action);
+	EXPECT_EQ((unsigned int)VSG_ACT_GROW_COMMIT, o.action);
 }
 
 /*
@@ -200,42 +200,42 @@ TEST(need_beyond_ram_empties_the_balloon)
  */
 TEST(sureness_is_the_band_coverage)
 {
-	EXPECT_EQ(0U, vs_rule_sure_pct(0, 0, 64));	/* nothing known */
-	EXPECT_EQ(0U, vs_rule_sure_pct(63, 0, 64));	/* not warm yet */
-	EXPECT_EQ(99U, vs_rule_sure_pct(64, 0, 64));	/* never 100 */
-	EXPECT_EQ(95U, vs_rule_sure_pct(100, 5, 64));
-	EXPECT_EQ(89U, vs_rule_sure_pct(100, 11, 64));
-	EXPECT_EQ(90U, vs_rule_sure_pct(1000, 100, 64));
-	EXPECT_EQ(89U, vs_rule_sure_pct(1000, 101, 64));	/* rounds down */
-	EXPECT_EQ(0U, vs_rule_sure_pct(100, 100, 64));
-	EXPECT_EQ(0U, vs_rule_sure_pct(100, 101, 64));	/* nonsense: unsure */
+	EXPECT_EQ(0U, vsg_rule_sure_pct(0, 0, 64));	/* nothing known */
+	EXPECT_EQ(0U, vsg_rule_sure_pct(63, 0, 64));	/* not warm yet */
+	EXPECT_EQ(99U, vsg_rule_sure_pct(64, 0, 64));	/* never 100 */
+	EXPECT_EQ(95U, vsg_rule_sure_pct(100, 5, 64));
+	EXPECT_EQ(89U, vsg_rule_sure_pct(100, 11, 64));
+	EXPECT_EQ(90U, vsg_rule_sure_pct(1000, 100, 64));
+	EXPECT_EQ(89U, vsg_rule_sure_pct(1000, 101, 64));	/* rounds down */
+	EXPECT_EQ(0U, vsg_rule_sure_pct(100, 100, 64));
+	EXPECT_EQ(0U, vsg_rule_sure_pct(100, 101, 64));	/* nonsense: unsure */
 	/* large counts: no overflow, no 64-bit division */
-	EXPECT_EQ(99U, vs_rule_sure_pct(1ULL << 40, 1ULL << 30, 64));
-	EXPECT_EQ(50U, vs_rule_sure_pct(1ULL << 40, 1ULL << 39, 64));
+	EXPECT_EQ(99U, vsg_rule_sure_pct(1ULL << 40, 1ULL << 30, 64));
+	EXPECT_EQ(50U, vsg_rule_sure_pct(1ULL << 40, 1ULL << 39, 64));
 }
 
 /* The driver's default (policy.h: 90) commits a calibrated rise. */
 TEST(calibrated_rise_commits_at_the_default_threshold)
 {
-	struct vs_rule_in in = base();
-	struct vs_rule_out o;
+	struct vsg_rule_in in = base();
+	struct vsg_rule_out o;
 
 	in.cur = TOTAL - 428 * MIB;
 	in.peak = 900 * MIB;
 	in.commit_pct = 90;
-	in.conf_pct = vs_rule_sure_pct(600, 6, 64);	/* 1% shortfalls */
-	vs_rule_decide(&in, &o);
-	EXPECT_EQ((unsigned int)VS_ACT_GROW_COMMIT, o.action);
+	in.conf_pct = vsg_rule_sure_pct(600, 6, 64);	/* 1% shortfalls */
+	vsg_rule_decide(&in, &o);
+	EXPECT_EQ((unsigned int)VSG_ACT_GROW_COMMIT, o.action);
 	EXPECT_TRUE(o.commit);
 	/* a band that missed one peak in five: RESERVE, not COMMIT */
-	in.conf_pct = vs_rule_sure_pct(600, 120, 64);
-	vs_rule_decide(&in, &o);
-	EXPECT_EQ((unsigned int)VS_ACT_RESERVE, o.action);
+	in.conf_pct = vsg_rule_sure_pct(600, 120, 64);
+	vsg_rule_decide(&in, &o);
+	EXPECT_EQ((unsigned int)VSG_ACT_RESERVE, o.action);
 	EXPECT_FALSE(o.commit);
 	/* 100: never, however good the record */
 	in.commit_pct = 100;
-	in.conf_pct = vs_rule_sure_pct(1000000, 0, 64);
-	vs_rule_decide(&in, &o);
+	in.conf_pct = vsg_rule_sure_pct(1000000, 0, 64);
+	vsg_rule_decide(&in, &o);
 	EXPECT_FALSE(o.commit);
 }
 
@@ -246,23 +246,23 @@ TEST(calibrated_rise_commits_at_the_default_threshold)
  */
 TEST(peak_is_the_band_not_below_the_demand)
 {
-	struct vs_rule_in in = base();
-	struct vs_rule_out over, cal;
+	struct vsg_rule_in in = base();
+	struct vsg_rule_out over, cal;
 
-	EXPECT_EQ(500UL * 1024, vs_rule_peak_kb(500 * 1024, 300 * 1024));
-	EXPECT_EQ(300UL * 1024, vs_rule_peak_kb(200 * 1024, 300 * 1024));
-	EXPECT_EQ(300UL * 1024, vs_rule_peak_kb(-100 * 1024, 300 * 1024));
-	EXPECT_EQ(300UL * 1024, vs_rule_peak_kb(0, 300 * 1024));
+	EXPECT_EQ(500UL * 1024, vsg_rule_peak_kb(500 * 1024, 300 * 1024));
+	EXPECT_EQ(300UL * 1024, vsg_rule_peak_kb(200 * 1024, 300 * 1024));
+	EXPECT_EQ(300UL * 1024, vsg_rule_peak_kb(-100 * 1024, 300 * 1024));
+	EXPECT_EQ(300UL * 1024, vsg_rule_peak_kb(0, 300 * 1024));
 	/* upper 530 MiB, used 250 MiB, margin -250 MiB: sized for 280 */
 	in.used = 250 * MIB;
 	in.cur = 1200 * MIB;
-	in.peak = vs_rule_peak_kb(530 * 1024, 250 * 1024) / 4;
-	vs_rule_decide(&in, &over);
-	in.peak = vs_rule_peak_kb(280 * 1024, 250 * 1024) / 4;
-	vs_rule_decide(&in, &cal);
+	in.peak = vsg_rule_peak_kb(530 * 1024, 250 * 1024) / 4;
+	vsg_rule_decide(&in, &over);
+	in.peak = vsg_rule_peak_kb(280 * 1024, 250 * 1024) / 4;
+	vsg_rule_decide(&in, &cal);
 	EXPECT_EQ(TOTAL - 658 * MIB, over.want);
 	EXPECT_EQ(TOTAL - 408 * MIB, cal.want);
-	EXPECT_EQ((unsigned int)VS_ACT_SHRINK, cal.action);
+	EXPECT_EQ((unsigned int)VSG_ACT_SHRINK, cal.action);
 }
 
 TEST_HARNESS_MAIN

@@ -19,8 +19,8 @@
 #include "default_model.h"
 #include "lstm.h"
 
-#define NR_CH		14	/* guest/sampler.h VS_NR_CHANNELS */
-#define MAX_ROWS	256	/* guest/predict.h VS_RING_LEN */
+#define NR_CH		14	/* guest/sampler.h VSG_NR_CHANNELS */
+#define MAX_ROWS	256	/* guest/predict.h VSG_RING_LEN */
 #define CH_USED		0
 
 struct row {
@@ -152,7 +152,7 @@ TEST(records_replay_bit_for_bit)
 	ASSERT_EQ(0, vs_model_parse(buf, vs_default_model_len, &m, err,
 				    sizeof(err)));
 	vs_lstm_reset(&m, &st);
-	/* guest/predict.c: VS_ADAPT_ALPHA, VS_ADAPT_DECAY_SHIFT */
+	/* guest/predict.c: VSG_ADAPT_ALPHA, VSG_ADAPT_DECAY_SHIFT */
 	vs_adapt_init(&ad, 32767, 4);
 	memset(&cal, 0, sizeof(cal));
 	ASSERT_EQ(0, vs_calib_set_target(&cal, pred_info("calib_target_ppm")));

@@ -22,10 +22,10 @@ static int vlt_probe(struct virtio_device *vdev)
 	struct vs_vq_desc desc[3] = {
 		{ "inflate", NULL },
 		{ "deflate", NULL },
-		{ "shaping", vs_shaping_vq_done },
+		{ "shaping", vsg_shaping_vq_done },
 	};
 	struct virtqueue *vqs[3];
-	struct vshape_dev *vs;
+	struct vsg_dev *vs;
 	int ret;
 
 	if (!virtio_has_feature(vdev, VIRTIO_BALLOON_F_VSHAPE))
@@ -38,7 +38,7 @@ static int vlt_probe(struct virtio_device *vdev)
 	ret = vs_find_vqs(vdev, 3, vqs, desc);
 	if (ret)
 		goto err_free;
-	ret = vs_shaping_init(vs, vqs[2]);
+	ret = vsg_shaping_init(vs, vqs[2]);
 	if (ret)
 		goto err_del;
 	virtio_device_ready(vdev);
@@ -54,10 +54,10 @@ err_free:
 
 static void vlt_remove(struct virtio_device *vdev)
 {
-	struct vshape_dev *vs = vdev->priv;
+	struct vsg_dev *vs = vdev->priv;
 
 	virtio_reset_device(vdev);
-	vs_shaping_remove(vs);
+	vsg_shaping_remove(vs);
 	vdev->config->del_vqs(vdev);
 	vdev->priv = NULL;
 	kfree(vs);
