@@ -1,16 +1,24 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * vshape guest driver: shared definitions.
+ * vshape guest driver: shared definitions.  The driver's names start
+ * with vsg_ (the host module's with vsh_; vs_ names are the predictor
+ * library's, predictor/).
  *
- * The driver is split by job, each file calling only the ones below it:
- *   main.c       device lifecycle (probe, remove, freeze, queues)
+ * The driver is split by job; no object calls one listed above it
+ * (scripts/check-layers checks the call graph and each file's job):
+ *   main.c       device lifecycle (probe, remove, freeze, queues) and the
+ *                OOM notifier
+ *   sysfs.c, debugfs.c  thin views over the files below
  *   policy.c     every target and reserve/commit/release decision, and the
  *                work that moves the balloon toward the target
- *   predict.c    the predictor runtime: samples and predicts, nothing more
+ *   predict.c    the predictor runtime: predicts, nothing more, from
+ *   sampler.c    the kernel counters it samples
  *   balloon.c    the pages held and the floor
- *   hostmsg.c    messages to the host about them (PFN arrays, extents)
- *   shaping.c    the shaping queue; reporting.c free page reporting;
- *   stats.c      the statistics queue; sysfs.c and debugfs.c thin views.
+ *   hostmsg.c    messages to the host about them (PFN arrays, extents:
+ *                INFLATE, DEFLATE, COMMIT, RESERVE, RELEASE)
+ *   reporting.c  free page reporting; stats.c the statistics queue
+ *   shaping.c    the shaping queue (shaping_test.c: its raw-request
+ *                injector, built only in the test flavour)
  */
 #ifndef _VSHAPE_GUEST_H
 #define _VSHAPE_GUEST_H
