@@ -112,9 +112,18 @@ policy() {
 }
 
 # settle: let the policy size the balloon and page reporting return what
-# boot touched, so the ramp starts from a footprint close to what L2 uses
+# boot touched, so the ramp starts from a footprint close to what L2 uses.
+# The balloon must have reached its size first: before that, the ramp
+# fits in the memory the balloon has not yet taken and no rise is needed
+# (a fixed 20 s left it at 157 of about 580 MiB under a loaded TCG L1,
+# where it inflates about 1 MiB/s).  Still for 20 s, at most 600 s.
 step "settle"
 sleep 20
+if wait_stable -q 600 20 cat "$SYS/inflated_bytes"; then
+	step "settled: balloon $(($(cat "$SYS/inflated_bytes") / MiB)) MiB"
+else
+	step "not settled in 600 s: balloon $(($(cat "$SYS/inflated_bytes") / MiB)) MiB"
+fi
 
 # --- rise: a stepped ramp of 4 x 64 MiB ---------------------------------
 step "ramp"
