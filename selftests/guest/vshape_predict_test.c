@@ -64,8 +64,8 @@ static int set_fw_path(void)
 	return ok ? 0 : -1;
 }
 
-/* Largest value of channel @ch over the records with seq >= @from. */
-static long long records_max(int ch, long long from)
+/* Largest value of channel @ch over the records with @from <= seq < @to. */
+static long long records_max_in(int ch, long long from, long long to)
 {
 	char path[PATH_MAX], line[1024];
 	long long best = -1;
@@ -86,13 +86,19 @@ static long long records_max(int ch, long long from)
 				break;
 			p = *end == ',' ? end + 1 : end;
 		}
-		if (i < 2 + NR_CH || v[0] < from)
+		if (i < 2 + NR_CH || v[0] < from || v[0] >= to)
 			continue;
 		if (v[2 + ch] > best)
 			best = v[2 + ch];
 	}
 	fclose(f);
 	return best;
+}
+
+/* Largest value of channel @ch over the records with seq >= @from. */
+static long long records_max(int ch, long long from)
+{
+	return records_max_in(ch, from, LLONG_MAX);
 }
 
 /*
@@ -231,7 +237,7 @@ TEST(prediction_follows_a_step_in_demand)
 
 TEST(watched_cgroup_usage_is_sampled)
 {
-	long long total = meminfo_kb("MemTotal"), seq, usage;
+	long long total = meminfo_kb("MemTotal"), seq, usage, outside;
 	char buf[256];
 	pid_t pid;
 
@@ -247,14 +253,25 @@ TEST(watched_cgroup_usage_is_sampled)
 	ASSERT_EQ(0, vs_read("cgroups", buf, sizeof(buf)));
 	EXPECT_STREQ("/vstest", buf);
 
+	/* 200 MiB outside the cgroup: not its usage */
+	seq = prediction("seq");
+	pid = hold_memory(200 * MIB_KB, 2, NULL);
+	ASSERT_GT(pid, 0);
+	sleep_ms(700);
+	outside = records_max(CH_CG_USAGE, seq);
+	EXPECT_EQ(0, reap(pid));
+	/* 200 MiB inside it */
 	seq = prediction("seq");
 	pid = hold_memory(200 * MIB_KB, 2, "/sys/fs/cgroup/vstest");
 	ASSERT_GT(pid, 0);
 	sleep_ms(700);
 	usage = records_max(CH_CG_USAGE, seq);
 	EXPECT_EQ(0, reap(pid));
-	TH_LOG("cgroup usage channel up to %lld (Q3.12)", usage);
+	TH_LOG("cgroup usage channel up to %lld (Q3.12) with 200 MiB inside, %lld with 200 MiB outside",
+	       usage, outside);
 	EXPECT_GE(usage, 200 * MIB_KB * 4096 / total * 8 / 10);
+	EXPECT_GE(outside, 0);
+	EXPECT_LT(outside, 200 * MIB_KB * 4096 / total * 2 / 10);
 	EXPECT_EQ(0, vs_write("cgroups", ""));
 	rmdir("/sys/fs/cgroup/vstest");
 }
@@ -352,7 +369,7 @@ TEST_F(pknob, bad_write_refused_state_unchanged)
 /* ---- model files: every bad one refused, the running model kept ---- */
 
 enum mutation { M_NONE, M_TRUNCATE, M_MAGIC, M_MAJOR, M_HIDDEN, M_CRC,
-		M_SHORT, M_CHANNEL };
+		M_SHORT, M_CHANNEL, M_WEIGHT };
 
 static void put32(uint8_t *p, uint32_t v)
 {
@@ -389,6 +406,10 @@ static int write_model(const char *name, enum mutation mut)
 		break;
 	case M_SHORT:
 		len = 32;	/* not even a header */
+		break;
+	case M_WEIGHT:
+		/* a valid model that differs from the built-in one: one weight */
+		buf[len / 2] ^= 0x01;
 		break;
 	case M_CHANNEL:
 		/* a valid 1.1 file whose input 1 is channel 14: not sampled */
@@ -480,22 +501,38 @@ TEST_F(model, bad_file_refused_old_model_kept)
 	EXPECT_GT(prediction("seq"), seq);
 }
 
+/*
+ * A valid model that is not the built-in one (one weight changed, the
+ * file sealed with its own CRC): the driver reports the file's CRC, so
+ * its bytes, not the built-in ones, are what runs; back to the built-in.
+ */
 TEST(good_model_file_is_loaded)
 {
-	const uint8_t *p;
+	size_t len = vs_default_model_len;
+	long long want, dflt;
+	uint8_t *m = malloc(len);
 	char buf[256];
 
 	VS_REQUIRE_DEV();
+	ASSERT_NE(NULL, m);
+	memcpy(m, vs_default_model, len);
+	m[len / 2] ^= 0x01;
+	want = vs_crc32(0, m, len - 4);
+	free(m);
+	ASSERT_EQ(0, vs_write("model", "default"));
+	dflt = model_crc();
 	ASSERT_EQ(0, set_fw_path());
-	ASSERT_EQ(0, write_model("good.vsm", M_NONE));
+	ASSERT_EQ(0, write_model("good.vsm", M_WEIGHT));
 	ASSERT_EQ(0, vs_write("model", "good.vsm\n"));
 	ASSERT_EQ(0, vs_read("model", buf, sizeof(buf)));
+	TH_LOG("built-in CRC %08llx; loaded %s, CRC %08llx", dflt, buf,
+	       model_crc());
 	EXPECT_STREQ("good.vsm", buf);
-	/* The file's CRC, its last 4 bytes (little endian). */
-	p = vs_default_model + vs_default_model_len - 4;
-	EXPECT_EQ(p[0] | p[1] << 8 | p[2] << 16 | (long long)p[3] << 24,
-		  model_crc());
+	/* the file's bytes run, not the built-in ones */
+	EXPECT_EQ(want, model_crc());
+	EXPECT_NE(dflt, model_crc());
 	ASSERT_EQ(0, vs_write("model", "default"));
+	EXPECT_EQ(dflt, model_crc());
 }
 
 /* ---- calibration of the upper band ---- */
@@ -506,9 +543,42 @@ static long long pred_info(const char *name)
 	return vs_debugfs_in("predictor", name);
 }
 
+/* The calibration's state, from one read of debugfs "predictor". */
+struct calib_snap {
+	long long margin_q28, eta_q28, resolved, shortfalls;
+};
+
+static int calib_snapshot(struct calib_snap *c)
+{
+	char path[PATH_MAX], line[256];
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), VS_DBG_DIR "/%s/predictor", vs_dev_name());
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	/* seq_file: the whole file is made by one show(), under the lock */
+	while (fgets(line, sizeof(line), f))
+		n += sscanf(line, "calib_margin_q28: %lld", &c->margin_q28) +
+		     sscanf(line, "calib_eta_q28: %lld", &c->eta_q28) +
+		     sscanf(line, "calib_resolved: %lld", &c->resolved) +
+		     sscanf(line, "calib_shortfalls: %lld", &c->shortfalls);
+	fclose(f);
+	return n == 4 ? 0 : -1;
+}
+
+/*
+ * The margin follows the adaptive conformal update exactly: from 0 at a
+ * model load, +eta per shortfall and -round(eta * alpha) per outcome
+ * (predictor/calib.c), so margin = shortfalls * eta - resolved * step
+ * while it stays inside +-RAM; the target survives a model reload, and
+ * a target write keeps the outcomes.
+ */
 TEST(calibration_knobs_and_outcomes)
 {
-	long long res, sf, margin;
+	long long alpha_q16, step, resolved;
+	struct calib_snap c;
 	int i;
 
 	VS_REQUIRE_DEV();
@@ -521,18 +591,20 @@ TEST(calibration_knobs_and_outcomes)
 	/* Outcomes arrive once a band's 5 s window has passed. */
 	for (i = 0; i < 150 && pred_info("calib_resolved") < 10; i++)
 		sleep_ms(200);
-	res = vs_read_num("calib_shortfall_ppm");
-	margin = vs_read_num("calib_margin_kb");
-	TH_LOG("%lld bands resolved: realised %lld ppm, margin %lld KiB",
-	       pred_info("calib_resolved"), res, margin);
-	EXPECT_GE(pred_info("calib_resolved"), 10);
-	EXPECT_GE(res, 0);
-	EXPECT_LE(res, 1000000);
-	/* Each outcome moves the margin: down on a hit, up on a shortfall. */
-	EXPECT_TRUE(res > 0 || margin < 0);
+	ASSERT_EQ(0, calib_snapshot(&c));
+	alpha_q16 = (50000LL * 1024 + 15625 / 2) / 15625;
+	step = (c.eta_q28 * alpha_q16 + (1 << 15)) >> 16;
+	TH_LOG("%lld bands resolved, %lld shortfalls, eta %lld: margin %lld (Q3.28), realised %lld ppm",
+	       c.resolved, c.shortfalls, c.eta_q28, c.margin_q28,
+	       vs_read_num("calib_shortfall_ppm"));
+	EXPECT_GE(c.resolved, 10);
+	EXPECT_LE(c.shortfalls, c.resolved);
+	EXPECT_GT(c.eta_q28, 0);
+	EXPECT_EQ(c.shortfalls * c.eta_q28 - c.resolved * step, c.margin_q28);
+	resolved = c.resolved;
 	ASSERT_EQ(0, vs_write("calib_target_ppm", "10000"));
-	sf = vs_read_num("calib_shortfall_ppm");
-	EXPECT_GE(sf, 0);
+	ASSERT_EQ(0, calib_snapshot(&c));
+	EXPECT_GE(c.resolved, resolved);	/* a target write keeps them */
 }
 
 /* ---- predict mode: the balloon follows the prediction ---- */
@@ -576,6 +648,7 @@ static void predict_cycle(struct __test_metadata *_metadata,
 			  const char *predictor)
 {
 	long long idle, busy, avail_idle, avail_busy, grows0, shrinks0;
+	long long shrinks1, back;
 	int alive, status;
 	pid_t pid;
 
@@ -606,6 +679,13 @@ static void predict_cycle(struct __test_metadata *_metadata,
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
 	}
+	/* The demand gone, the policy takes the memory back (shrinks). */
+	shrinks1 = policy_count("shrink");
+	back = vs_wait_above("actual_kb", busy + 256 * MIB_KB, 120);
+	TH_LOG("%s: balloon %lld KiB after the demand ended (shrink +%lld)",
+	       predictor, back, policy_count("shrink") - shrinks1);
+	EXPECT_GE(back, busy + 256 * MIB_KB);
+	EXPECT_GT(policy_count("shrink"), shrinks1);
 	/* A 2 GiB guest, a few hundred MiB used: over 768 MiB is spare. */
 	EXPECT_GT(idle, 768 * MIB_KB);
 	EXPECT_TRUE(alive);

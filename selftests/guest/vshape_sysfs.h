@@ -195,6 +195,24 @@ static inline int vs_wait_eq(const char *knob, long long want, int secs)
 }
 
 /*
+ * Poll knob @knob every 100 ms until it reaches @want or more, for up to
+ * @secs seconds; returns its last value.
+ */
+static inline long long vs_wait_above(const char *knob, long long want,
+				      int secs)
+{
+	struct timespec ts = { 0, 100 * 1000 * 1000 };
+	long long v = vs_read_num(knob);
+	int i;
+
+	for (i = 0; i < secs * 10 && v < want; i++) {
+		nanosleep(&ts, NULL);
+		v = vs_read_num(knob);
+	}
+	return v;
+}
+
+/*
  * Poll debugfs counter @name until it exceeds @than, for up to @secs
  * seconds; returns its last value.  A test that waits for the balloon to
  * reach the floor waits for the driver's own floor_stops counter: under
