@@ -85,7 +85,7 @@ inbox='busybox insmod '"$mods"'/virtio_balloon.ko && wait_for 20 compgen -G "/sy
 	echo "virtio_balloon: features $(cat /sys/bus/virtio/drivers/virtio_balloon/virtio*/features)"'
 
 run_config() {
-	local cfg=$1 dev load drv vdir='' devdir='' ctl='' rc t0 boot_s setup_s wl_s
+	local cfg=$1 dev load drv vdir='' rfile='' devdir='' ctl='' rc t0 boot_s setup_s wl_s
 	# written where L0 sees it while it runs (progress, and no copy)
 	local csv=$out/rep$rep-$1.csv
 	local sock=/tmp/scen-qmp.sock
@@ -128,9 +128,10 @@ run_config() {
 	fi
 	setup_s=$((SECONDS - t0))
 	log "$cfg: $drv"
+	# vshape_guest's knobs and its page reporting counters (debugfs)
 	# shellcheck disable=SC2016 # expanded in L2
-	case $cfg in vshape-*) vdir='$S/vshape';; esac
-	l2 "gdev 2>/dev/null; rm -f /tmp/scenario-phase; ( setsid $sampler l2 /run/vshape/l2.csv $period /tmp/scenario-phase $vdir < /dev/null > /dev/null 2>&1 & )"
+	case $cfg in vshape-*) vdir='$S/vshape' rfile='$D/reporting';; esac
+	l2 "gdev 2>/dev/null; rm -f /tmp/scenario-phase; ( setsid $sampler l2 /run/vshape/l2.csv $period /tmp/scenario-phase $vdir $rfile < /dev/null > /dev/null 2>&1 & )"
 	for _ in $(seq 100); do [ -s /tmp/l2scen/l2.csv ] && break; sleep 0.1; done
 	"$sampler" l1 "$csv" "$period" "$(cat /tmp/l2scen/qemu.pid)" /tmp/l2scen/l2.csv $devdir &
 	local spid=$!

@@ -16,6 +16,12 @@ them on synthetic series.  Times in seconds, sizes in bytes.
   the moment the host footprint had fallen by half the drop (measured
   from the footprint at the drop's start); None when the footprint never
   fell that far before the next rise (or the end);
+- without_spikes(t, y, width): y with its upward spikes narrower than
+  width seconds cut off (a morphological opening): free page reporting
+  takes the blocks it reports off the free lists until the host has
+  freed them, so MemFree and MemAvailable drop, and "guest used" jumps,
+  by up to 64 MiB and more for 0.2-1 s at every report; such a jump is
+  no demand, and ramps and drops are taken on the series without it;
 - rep_ratios(runs, cfg, base, key): cfg's key over base's key within
   each repetition that has both (runs[rep][cfg][key]), so that load
   which moved between repetitions cancels; summary(values): their
@@ -31,6 +37,10 @@ RAMP_BYTES = 64 * MiB
 COVER_SLACK = 0.2
 # Plateau tolerance of a leg's ends, as a fraction of the leg.
 TRIM = 0.1
+# Upward spikes of guest used narrower than this are no demand (see
+# without_spikes): page reporting's blocks in flight lasted 1-5 samples
+# of 200 ms (0.2-1 s) in the committed runs.
+SPIKE_S = 2.0
 
 
 def integral(t, y):
@@ -104,6 +114,26 @@ def legs(t, y, h):
             b2 = a2 + int(np.nonzero(y[a2:b + 1] <= y[b] + tol)[0][0])
             out.append((a2, b2, "drop"))
     return out
+
+
+def _window_extreme(t, y, half, fn):
+    """fn (np.min or np.max) of y over [t_i - half, t_i + half], each i."""
+    lo = np.searchsorted(t, t - half, side="left")
+    hi = np.searchsorted(t, t + half, side="right")
+    return np.array([fn(y[a:b]) for a, b in zip(lo, hi)])
+
+
+def without_spikes(t, y, width=SPIKE_S):
+    """y with its upward spikes narrower than width seconds removed: the
+    maximum over a window of width of the minimum over the same window
+    (an opening).  A plateau at least width long keeps its level; a
+    rise keeps its start, and its end if it holds width."""
+    t = np.asarray(t, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if len(y) < 2:
+        return y.copy()
+    half = width / 2
+    return _window_extreme(t, _window_extreme(t, y, half, np.min), half, np.max)
 
 
 def ramp_coverage(t, used, foot, h=RAMP_BYTES):

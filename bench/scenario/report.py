@@ -90,6 +90,19 @@ def col(rows, k):
     return np.array([float(r[k]) for r in rows])
 
 
+def opt_delta(w, k, unit=1):
+    """Increase of a counter column over the window, in units, or None
+    when the samples do not have it (an older sampler, or no
+    vshape_guest: -1)."""
+    d = M.counter_delta(col(w, k)) if k in w[0] else -1
+    return None if d < 0 else d / unit
+
+
+def frac(a, b):
+    """a / b, or None when b is 0."""
+    return a / b if b else None
+
+
 def analyse(rows, cfg, k=None):
     w = window(rows)
     if k is not None:
@@ -102,18 +115,32 @@ def analyse(rows, cfg, k=None):
     shmem = col(w, "shmem_bytes")
     balloon = np.maximum(col(w, "balloon_kb"), 0) * 1024
     used = (col(w, "total_kb") - col(w, "avail_kb")) * 1024
+    # what the guest holds (not free, not ballooned) and, beside the
+    # footprint, what the host keeps backed that the guest does not hold
+    # (free memory not returned, and L2's memory outside MemTotal)
+    held = (col(w, "total_kb") - col(w, "free_kb")) * 1024
     if cfg.startswith("vshape"):
         used = used - balloon
+        held = held - balloon
     demand = col(w, "demand_kb") * 1024
     phases = [r["phase"] for r in w]
-    covered, nramps, ramps = M.ramp_coverage(t, used, foot)
-    lags = M.reaction_lags(t, used, foot)
-    got = [d["lag"] for d in lags if d["lag"] is not None]
-    # the same at half the issue's 64 MiB, for workloads scaled down
-    # (a 96 MiB batch moves guest used by 60-90 MiB)
-    cov_s, n_s, _ = M.ramp_coverage(t, used, foot, SMALL_RAMP)
-    lags_s = M.reaction_lags(t, used, foot, SMALL_RAMP)
-    got_s = [d["lag"] for d in lags_s if d["lag"] is not None]
+    # ramps and drops of the demand, without page reporting's blocks in
+    # flight (metrics.without_spikes); at the issue's 64 MiB and at half
+    # of it, for workloads scaled down (an 80 MiB batch moves guest used
+    # by 60-90 MiB)
+    demand_used = M.without_spikes(t, used)
+    changes = {}
+    for tag, h in (("", M.RAMP_BYTES), ("_32mib", SMALL_RAMP)):
+        covered, nramps, _ = M.ramp_coverage(t, demand_used, foot, h)
+        lags = M.reaction_lags(t, demand_used, foot, h)
+        got = [d["lag"] for d in lags if d["lag"] is not None]
+        changes.update({
+            "ramps" + tag: nramps,
+            "ramps" + tag + "_backed_before": covered,
+            "drops" + tag: len(lags),
+            "drops" + tag + "_returned": len(got),
+            "reaction_lag" + tag + "_median_s": float(np.median(got)) if got else None,
+        })
     runtimes = M.phase_runtimes(t, phases)
     runtimes.pop("end", None)
     return {
@@ -126,23 +153,19 @@ def analyse(rows, cfg, k=None):
         "shmem_peak_mib": float(shmem.max()) / MiB,
         "used_gib_s": M.integral(t, used) / GiB,
         "used_peak_mib": float(used.max()) / MiB,
+        "backed_not_held_mean_mib": M.integral(t, foot - held) / MiB / max(float(t[-1]), 1e-9),
+        "balloon_mean_mib": M.integral(t, balloon) / MiB / max(float(t[-1]), 1e-9),
+        # vshape_guest's page reporting (sampler.c; -1 where absent)
+        "reported_mib": opt_delta(w, "reported_bytes", MiB),
+        "report_skipped_blocks": opt_delta(w, "report_skipped"),
         "psi_some_s": M.counter_delta(col(w, "psi_some_us")) / 1e6,
         "psi_full_s": M.counter_delta(col(w, "psi_full_us")) / 1e6,
         "major_faults": M.counter_delta(col(w, "pgmajfault")),
         "refaults": M.counter_delta(col(w, "refault_anon")) +
         M.counter_delta(col(w, "refault_file")),
         "oom_kills": M.counter_delta(col(w, "oom_kill")),
-        "ramps": nramps,
-        "ramps_backed_before": covered,
-        "ramp_coverage": covered / nramps if nramps else None,
-        "drops": len(lags),
-        "drops_returned": len(got),
-        "reaction_lag_median_s": float(np.median(got)) if got else None,
-        "ramps_32mib": n_s,
-        "ramps_32mib_backed_before": cov_s,
-        "drops_32mib": len(lags_s),
-        "drops_32mib_returned": len(got_s),
-        "reaction_lag_32mib_median_s": float(np.median(got_s)) if got_s else None,
+        **changes,
+        "ramp_coverage": frac(changes["ramps_backed_before"], changes["ramps"]),
         "samples": len(w),
         "series": {"t": t, "used": used, "foot": foot, "balloon": balloon,
                    "demand": demand, "phases": phases},
@@ -210,8 +233,10 @@ def collect(raw):
 
 
 KEYS = ["footprint_gib_s", "footprint_peak_mib", "footprint_mean_mib", "shmem_gib_s", "used_gib_s",
+        "backed_not_held_mean_mib", "balloon_mean_mib",
         "runtime_s", "psi_some_s", "psi_full_s", "major_faults", "refaults",
-        "oom_kills", "ramp_coverage", "reaction_lag_median_s"]
+        "oom_kills", "ramp_coverage", "reaction_lag_median_s", "reported_mib",
+        "report_skipped_blocks"]
 
 
 def summarise(runs):
@@ -298,10 +323,8 @@ def goals(s):
               ", ".join("%s %d" % kv for kv in ooms.items())))
     if vp and vr:
         ps, rs = med(vp, "psi_some_s"), med(vr, "psi_some_s")
-        pc = vp["ramps_backed_before"] / vp["ramps"] if vp["ramps"] else 0
-        rc = vr["ramps_backed_before"] / vr["ramps"] if vr["ramps"] else 0
-        ps32 = vp["ramps_32mib_backed_before"] / vp["ramps_32mib"] if vp["ramps_32mib"] else 0
-        rs32 = vr["ramps_32mib_backed_before"] / vr["ramps_32mib"] if vr["ramps_32mib"] else 0
+        pc, rc, ps32, rs32 = (frac(x["ramps%s_backed_before" % h], x["ramps" + h]) or 0
+                              for h in ("", "_32mib") for x in (vp, vr))
         g.append(("vshape-predict better than vshape-reactive on stall time or ramp coverage",
                   (ps is not None and rs is not None and ps < rs) or pc > rc,
                   "PSI some %.1f vs %.1f s, ramps backed %.0f%% vs %.0f%% "
@@ -312,9 +335,10 @@ def goals(s):
 
 def table(s, nreps, gl):
     L = []
-    L.append("Medians [min–max] over %d repetitions.  Every ratio is taken within a "
+    L.append("Medians [min–max] over %d repetitions%s.  Every ratio is taken within a "
              "repetition (the same L1 boot, the configurations one after the other), "
-             "then its median and range are given; mean = integral / runtime." % nreps)
+             "then its median and range are given; mean = integral / runtime." % (
+                 nreps, " (the median of two is their mean)" if nreps == 2 else ""))
     L.append("")
     L.append("| configuration | footprint GiB·s | × fpr | × none | mean MiB | × fpr | × none | "
              "peak MiB | runtime s | × fpr | × none | guest used GiB·s | footprint / used | "
@@ -337,23 +361,33 @@ def table(s, nreps, gl):
             fmt(x["runtime_vs_fpr"], 2), fmt(x["runtime_vs_none"], 2),
             fmt(x["used_gib_s"]), fmt(x["footprint_over_used"], 2), fmt(x["shmem_gib_s"])))
     L.append("")
-    L.append("Behaviour (PSI, faults: median [min–max] per run; ramps and drops: "
-             "summed over the repetitions):")
+    L.append("Behaviour (PSI, faults, means and reporting: median [min–max] per run; "
+             "ramps and drops: summed over the repetitions, taken on guest used without "
+             "the spikes of page reporting's blocks in flight; backed, not held: the "
+             "footprint less what the guest holds, MemTotal − MemFree − balloon, i.e. "
+             "free memory still backed plus L2's backed memory outside MemTotal; "
+             "reporting: vshape_guest's own counters, n/a for the in-tree driver):")
     L.append("")
     L.append("| configuration | PSI some / full s | major faults | refaults | OOM kills | "
              "ramps ≥ 64 MiB backed before | drops ≥ 64 MiB returned, lag s | "
-             "ramps ≥ 32 MiB backed before | drops ≥ 32 MiB returned, lag s |")
-    L.append("|---|---|---|---|---|---|---|---|---|")
+             "ramps ≥ 32 MiB backed before | drops ≥ 32 MiB returned, lag s | "
+             "backed, not held, mean MiB | balloon mean MiB | "
+             "reported MiB / skipped (COMMITted) blocks |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for c in ORDER:
         x = s.get(c)
         if not x:
             continue
-        L.append("| %s | %s / %s | %s | %s | %d | %d/%d | %d/%d, %s | %d/%d | %d/%d, %s |" % (
+        L.append("| %s | %s / %s | %s | %s | %d | %d/%d | %d/%d, %s | %d/%d | %d/%d, %s "
+                 "| %s | %s | %s |" % (
             c, fmt(x["psi_some_s"]), fmt(x["psi_full_s"]), fmt(x["major_faults"], 0),
             fmt(x["refaults"], 0), x["oom_kills_total"], x["ramps_backed_before"],
             x["ramps"], x["drops_returned"], x["drops"], fmt(x["reaction_lag_median_s"]),
             x["ramps_32mib_backed_before"], x["ramps_32mib"], x["drops_32mib_returned"],
-            x["drops_32mib"], fmt(x["reaction_lag_32mib_median_s"])))
+            x["drops_32mib"], fmt(x["reaction_lag_32mib_median_s"]),
+            fmt(x["backed_not_held_mean_mib"], 0), fmt(x["balloon_mean_mib"], 0),
+            "n/a" if x["reported_mib"] is None else "%s / %s" % (
+                fmt(x["reported_mib"], 0), fmt(x["report_skipped_blocks"], 0))))
     L.append("")
     phases = []
     for c in ORDER:
@@ -379,16 +413,22 @@ def table(s, nreps, gl):
     return "\n".join(L)
 
 
+def first_runs(runs):
+    """[(configuration, repetition, series)]: each configuration's run in
+    the first repetition that has it (the plots and the phase table)."""
+    out = []
+    for c in ORDER:
+        have = [r for r in sorted(runs) if c in runs[r]]
+        if have:
+            out.append((c, have[0], runs[have[0]][c]["series"]))
+    return out
+
+
 def phase_table(runs):
     """Per configuration of the first repetition, one row per phase
     occurrence: what the guest used and what the host held."""
     L = []
-    for c in ORDER:
-        have = [r for r in sorted(runs) if c in runs[r]]
-        if not have:
-            continue
-        rep = have[0]
-        sr = runs[rep][c]["series"]
+    for c, rep, sr in first_runs(runs):
         t, ph = sr["t"], sr["phases"]
         L.append("%s (repetition %d):" % (c, rep))
         L.append("")
@@ -417,12 +457,7 @@ def plot(runs, img):
     import matplotlib.pyplot as plt
     os.makedirs(img, exist_ok=True)
     paths = []
-    for c in ORDER:
-        have = [r for r in sorted(runs) if c in runs[r]]
-        if not have:
-            continue
-        rep = have[0]
-        sr = runs[rep][c]["series"]
+    for c, rep, sr in first_runs(runs):
         t = sr["t"]
         fig, ax = plt.subplots(figsize=(10, 3.6))
         ax.plot(t, sr["foot"] / MiB, label="host footprint (memfd blocks)", color="C3")

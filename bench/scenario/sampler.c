@@ -3,12 +3,15 @@
  * Scenario benchmark sampler: one process, no fork or exec per sample (in
  * a nested TCG guest every exec costs seconds), one CSV line per period.
  *
- *   sampler l2 OUT PERIOD_MS PHASE_FILE [VSHAPE_SYSDIR]
+ *   sampler l2 OUT PERIOD_MS PHASE_FILE [VSHAPE_SYSDIR [REPORTING_FILE]]
  *	in the L2 guest: MemTotal, MemAvailable, MemFree, Cached, the
  *	balloon (vmstat nr_balloon_pages, or vshape_guest's actual_kb),
  *	the predicted demand (vshape_guest's predicted_demand_kb), memory PSI, major
- *	faults, refaults, OOM kills, and the workload's current phase (the
- *	first line of PHASE_FILE).  OUT is appended to and flushed per line:
+ *	faults, refaults, OOM kills, vshape_guest's free page reporting
+ *	counters (REPORTING_FILE, its debugfs "reporting": reported_bytes
+ *	and skipped_committed, the blocks left backed because they were
+ *	COMMITted lately; -1 without it), and the workload's current phase
+ *	(the first line of PHASE_FILE).  OUT is appended to and flushed per line:
  *	it lives in the run directory that L1 shares with L2.
  *
  *   sampler l1 OUT PERIOD_MS QEMU_PID L2_LOG [DEVICE_SYSDIR]
@@ -36,7 +39,7 @@
 
 #define L2_COLUMNS "t,phase,total_kb,avail_kb,free_kb,cached_kb,balloon_kb," \
 	"demand_kb,psi_some_us,psi_full_us,pgmajfault,refault_anon," \
-	"refault_file,oom_kill"
+	"refault_file,oom_kill,reported_bytes,report_skipped"
 
 static volatile sig_atomic_t stop;
 
@@ -91,7 +94,9 @@ static long long psi_total(const char *text, const char *line)
 static int l2_main(FILE *out, double period, char **argv, int argc)
 {
 	static char mi[8192], vm[16384], psi[512], ph[128], pred[512], sys[256];
+	static char rep[512];
 	const char *phase_file = argv[0], *vdir = argc > 1 ? argv[1] : NULL;
+	const char *rfile = argc > 2 ? argv[2] : NULL;
 	double t0 = mono_now(), next = t0;
 	long long balloon_kb, demand_kb;
 	char *nl;
@@ -124,7 +129,9 @@ static int l2_main(FILE *out, double period, char **argv, int argc)
 			if (!slurp(sys, pred, sizeof(pred)))
 				demand_kb = strtoll(pred, NULL, 10);
 		}
-		fprintf(out, "%.3f,%s,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld\n",
+		if (!rfile || slurp(rfile, rep, sizeof(rep)))
+			rep[0] = 0;
+		fprintf(out, "%.3f,%s,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld\n",
 			mono_now() - t0, ph, field(mi, "MemTotal"),
 			field(mi, "MemAvailable"), field(mi, "MemFree"),
 			field(mi, "Cached"), balloon_kb, demand_kb,
@@ -132,7 +139,8 @@ static int l2_main(FILE *out, double period, char **argv, int argc)
 			field(vm, "pgmajfault"),
 			field(vm, "workingset_refault_anon"),
 			field(vm, "workingset_refault_file"),
-			field(vm, "oom_kill"));
+			field(vm, "oom_kill"), field(rep, "reported_bytes"),
+			field(rep, "skipped_committed"));
 		fflush(out);
 		mono_sleep_until(next);
 	}
@@ -236,7 +244,7 @@ int main(int argc, char **argv)
 	FILE *out;
 
 	if (argc < 5 || (strcmp(argv[1], "l1") && strcmp(argv[1], "l2"))) {
-		fprintf(stderr, "usage: sampler l2 OUT PERIOD_MS PHASE_FILE [VSHAPE_SYSDIR]\n"
+		fprintf(stderr, "usage: sampler l2 OUT PERIOD_MS PHASE_FILE [VSHAPE_SYSDIR [REPORTING_FILE]]\n"
 				"       sampler l1 OUT PERIOD_MS QEMU_PID L2_LOG [DEVICE_SYSDIR]\n");
 		return 2;
 	}

@@ -1,13 +1,20 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0
 """Unit test of bench/scenario/metrics.py on synthetic series: integrals,
-the zigzag legs, ramp coverage (backing before the rise, or with it) and
-reaction lag (the host's drop after the guest's).  TAP on stdout."""
+the zigzag legs, page reporting's spikes taken out, ramp coverage
+(backing before the rise, or with it) and reaction lag (the host's drop
+after the guest's); and of report.py on samples of two repetitions (the
+ratios within each, their median and range).  TAP on stdout."""
+import csv
+import os
+import tempfile
+
 import numpy as np
 
 from tap import ok, done, load
 
 M = load("scenario/metrics.py")
+R = load("scenario/report.py")
 MiB, GiB = M.MiB, M.GiB
 
 
@@ -77,6 +84,25 @@ ok(lags[0]["lag"] == 0,
    "reaction lag: a fall during the drop's first half counts as 0 (%s)" %
    lags[0]["lag"])
 
+# page reporting's blocks in flight: MemAvailable drops for one sample
+# (80 MiB) or five (1 s) while the host frees them; not a demand
+flat = np.full(len(t), 100 * MiB) + noise
+for width in (1, 5):
+    spiky = flat.copy()
+    spiky[150:150 + width] += 80 * MiB
+    ok([k for _, _, k in M.legs(t, spiky, M.RAMP_BYTES)] == ["rise", "drop"] and
+       M.legs(t, M.without_spikes(t, spiky), M.RAMP_BYTES) == [],
+       "a spike of %d sample(s) is a rise and a drop, and none without spikes" % width)
+ns = M.without_spikes(t, used)
+lg2 = M.legs(t, ns, M.RAMP_BYTES)
+ok([k for _, _, k in lg2] == ["rise", "drop"] and
+   abs(np.median(ns[(t > 16) & (t < 28)]) - np.median(used[(t > 16) & (t < 28)])) < 8 * MiB and
+   abs(t[lg2[0][0]] - t[lg[0][0]]) <= 1.2,
+   "without spikes: a ramp held 16 s keeps its legs, start and plateau")
+step3 = np.where((t >= 20) & (t < 23), 200 * MiB, 100 * MiB)
+ok(np.max(M.without_spikes(t, step3)) == 200 * MiB,
+   "without spikes: a plateau of 3 s (longer than %.0f s) stays" % M.SPIKE_S)
+
 ph = ["a"] * 10 + ["b"] * 5 + ["a"] * 5
 pt = np.arange(20) * 1.0
 rt = M.phase_runtimes(pt, ph)
@@ -100,5 +126,45 @@ ok(s == {"median": 2.0, "min": 1.0, "max": 5.0, "n": 3},
 ok(M.rep_ratios({1: {"a": {"f": 1.0}, "b": {"f": 0.0}}}, "a", "b", "f") == [],
    "per-repetition ratios: a zero base is left out")
 ok(M.summary([None]) is None, "summary of nothing is None")
+
+# report.py on two repetitions: samples as bench/scenario/sampler.c's l1
+# mode writes them; none holds 300 MiB in both, fpr 200 then 100 MiB, so
+# none / fpr is 1.5 in the first and 3.0 in the second: median 2.25
+COLS = ("t1,memfd_bytes,shmem_bytes,dev_inflated,dev_committed,t,phase,total_kb,"
+        "avail_kb,free_kb,cached_kb,balloon_kb,demand_kb,psi_some_us,psi_full_us,"
+        "pgmajfault,refault_anon,refault_file,oom_kill").split(",")
+
+
+def fake_run(path, foot_mib, cycles=2):
+    with open(path + ".csv", "w", newline="") as f:
+        w = csv.DictWriter(f, COLS)
+        w.writeheader()
+        k = 0
+        for c in range(cycles):
+            for phase in ["work"] * 20 + ["idle"] * 10 + (["end"] if c == cycles - 1 else []):
+                w.writerow({**{x: 0 for x in COLS}, "t1": 0.2 * k, "t": 0.2 * k,
+                            "phase": phase, "memfd_bytes": foot_mib * MiB,
+                            "total_kb": 1 << 20, "avail_kb": (1 << 20) - 102400,
+                            "free_kb": 1 << 19, "demand_kb": -1})
+                k += 1
+    with open(path + ".meta", "w") as f:
+        f.write("workload_rc=0\n")
+
+
+with tempfile.TemporaryDirectory() as raw:
+    for rep, fpr_mib in ((1, 200), (2, 100)):
+        fake_run(os.path.join(raw, "rep%d-none" % rep), 300)
+        fake_run(os.path.join(raw, "rep%d-fpr" % rep), fpr_mib)
+    runs, notes = R.collect(raw)
+    ok(sorted(runs) == [1, 2] and all(n["cycles"] == 2 for n in notes.values()),
+       "report: two repetitions of two cycles collected (%s)" % notes)
+    s2 = R.summarise(runs)
+    r = s2["none"]["footprint_vs_fpr"]
+    ok(r["n"] == 2 and np.allclose([r["median"], r["min"], r["max"]], [2.25, 1.5, 3.0]),
+       "report: none / fpr within each repetition, median of two = mean (%s)" % r)
+    md = R.table(s2, len(runs), R.goals(s2))
+    ok("over 2 repetitions (the median of two is their mean)" in md and
+       "| none | " in md and "2.25 [1.50–3.00]" in md,
+       "report: the table says 2 repetitions and gives the ratio's median and range")
 
 done()
