@@ -158,6 +158,7 @@ def analyse(rows, cfg, k=None):
         # vshape_guest's page reporting (sampler.c; -1 where absent)
         "reported_mib": opt_delta(w, "reported_bytes", MiB),
         "report_skipped_blocks": opt_delta(w, "report_skipped"),
+        "report_errors": opt_delta(w, "report_errors"),
         "psi_some_s": M.counter_delta(col(w, "psi_some_us")) / 1e6,
         "psi_full_s": M.counter_delta(col(w, "psi_full_us")) / 1e6,
         "major_faults": M.counter_delta(col(w, "pgmajfault")),
@@ -236,7 +237,7 @@ KEYS = ["footprint_gib_s", "footprint_peak_mib", "footprint_mean_mib", "shmem_gi
         "backed_not_held_mean_mib", "balloon_mean_mib",
         "runtime_s", "psi_some_s", "psi_full_s", "major_faults", "refaults",
         "oom_kills", "ramp_coverage", "reaction_lag_median_s", "reported_mib",
-        "report_skipped_blocks"]
+        "report_skipped_blocks", "report_errors"]
 
 
 def summarise(runs):
@@ -372,7 +373,7 @@ def table(s, nreps, gl):
              "ramps ≥ 64 MiB backed before | drops ≥ 64 MiB returned, lag s | "
              "ramps ≥ 32 MiB backed before | drops ≥ 32 MiB returned, lag s | "
              "backed, not held, mean MiB | balloon mean MiB | "
-             "reported MiB / skipped (COMMITted) blocks |")
+             "reported MiB / skipped (COMMITted) blocks / errors |")
     L.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for c in ORDER:
         x = s.get(c)
@@ -386,8 +387,9 @@ def table(s, nreps, gl):
             x["ramps_32mib_backed_before"], x["ramps_32mib"], x["drops_32mib_returned"],
             x["drops_32mib"], fmt(x["reaction_lag_32mib_median_s"]),
             fmt(x["backed_not_held_mean_mib"], 0), fmt(x["balloon_mean_mib"], 0),
-            "n/a" if x["reported_mib"] is None else "%s / %s" % (
-                fmt(x["reported_mib"], 0), fmt(x["report_skipped_blocks"], 0))))
+            "n/a" if x["reported_mib"] is None else "%s / %s / %s" % (
+                fmt(x["reported_mib"], 0), fmt(x["report_skipped_blocks"], 0),
+                fmt(x["report_errors"], 0))))
     L.append("")
     phases = []
     for c in ORDER:

@@ -8,9 +8,10 @@
  *	balloon (vmstat nr_balloon_pages, or vshape_guest's actual_kb),
  *	the predicted demand (vshape_guest's predicted_demand_kb), memory PSI, major
  *	faults, refaults, OOM kills, vshape_guest's free page reporting
- *	counters (REPORTING_FILE, its debugfs "reporting": reported_bytes
- *	and skipped_committed, the blocks left backed because they were
- *	COMMITted lately; -1 without it), and the workload's current phase
+ *	counters (REPORTING_FILE, its debugfs "reporting": reported_bytes,
+ *	skipped_committed, the blocks left backed because they were
+ *	COMMITted lately, and errors, reports the host refused; -1 without
+ *	it), and the workload's current phase
  *	(the first line of PHASE_FILE).  OUT is appended to and flushed per line:
  *	it lives in the run directory that L1 shares with L2.
  *
@@ -39,7 +40,7 @@
 
 #define L2_COLUMNS "t,phase,total_kb,avail_kb,free_kb,cached_kb,balloon_kb," \
 	"demand_kb,psi_some_us,psi_full_us,pgmajfault,refault_anon," \
-	"refault_file,oom_kill,reported_bytes,report_skipped"
+	"refault_file,oom_kill,reported_bytes,report_skipped,report_errors"
 
 static volatile sig_atomic_t stop;
 
@@ -131,7 +132,7 @@ static int l2_main(FILE *out, double period, char **argv, int argc)
 		}
 		if (!rfile || slurp(rfile, rep, sizeof(rep)))
 			rep[0] = 0;
-		fprintf(out, "%.3f,%s,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld\n",
+		fprintf(out, "%.3f,%s,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld\n",
 			mono_now() - t0, ph, field(mi, "MemTotal"),
 			field(mi, "MemAvailable"), field(mi, "MemFree"),
 			field(mi, "Cached"), balloon_kb, demand_kb,
@@ -140,7 +141,7 @@ static int l2_main(FILE *out, double period, char **argv, int argc)
 			field(vm, "workingset_refault_anon"),
 			field(vm, "workingset_refault_file"),
 			field(vm, "oom_kill"), field(rep, "reported_bytes"),
-			field(rep, "skipped_committed"));
+			field(rep, "skipped_committed"), field(rep, "errors"));
 		fflush(out);
 		mono_sleep_until(next);
 	}
