@@ -28,12 +28,16 @@ fail_suite() {
 }
 
 # suite [--tap] [--bg] NAME TIMEOUT-SECONDS CMD...: run a suite and
-# report it.  With --bg the suite runs in the background and is reported
-# by suites_join, in the order the background suites were started: a
-# suite that only waits on a VM's single TCG thread can share the
-# machine's second core with the suites that follow it.
+# report it.  With --bg the suite runs in the background lane and is
+# reported by suites_join, in the order the background suites were
+# started: a suite that only waits on a VM's single TCG thread can share
+# the machine's second core with the suites that follow it.  The lane
+# runs its suites one after another (each starts once the one queued
+# before it has written its .rc file; its time limit counts from then):
+# two VMs in the background beside the foreground's would ask three
+# cores of two.
 suite() {
-	local tap=0 bg=0 name limit
+	local tap=0 bg=0 name limit prev
 	while :; do
 		case $1 in
 		--tap) tap=1; shift ;;
@@ -48,7 +52,9 @@ suite() {
 	matched=$((matched + 1))
 	if [ "$bg" = 1 ]; then
 		echo "# suite $name: $* (in the background)"
-		suite_exec "$name" "$limit" "$@" &
+		prev=''
+		[ ${#bg_suites[@]} -eq 0 ] || prev=${bg_suites[-1]%% *}
+		suite_lane "$prev" "$name" "$limit" "$@" &
 		bg_suites+=("$name $tap $limit")
 		return 0
 	fi
@@ -65,6 +71,17 @@ suite_exec() {
 	timeout --kill-after=10 "$limit" "$@" > "$log" 2>&1 < /dev/null
 	rc=$?
 	echo "$rc $((SECONDS - t0))" > "$log.rc"
+}
+
+# suite_lane PREV NAME LIMIT CMD...: once the background suite PREV
+# (none if empty) has ended, suite_exec NAME.
+suite_lane() {
+	local prev=$1
+	shift
+	while [ -n "$prev" ] && [ ! -f "$logdir/$prev.log.rc" ]; do
+		sleep 1
+	done
+	suite_exec "$@"
 }
 
 # suites_join: wait for the background suites and report each.

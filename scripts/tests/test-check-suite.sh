@@ -104,10 +104,15 @@ tap_check "background suites are reported after the others, in start order" \
 fresh
 t0=$SECONDS
 suite --bg s1 10 sleep 2 > "$tmp/out"
-suite --bg s2 10 sleep 2 >> "$tmp/out"
+suite --bg s2 10 sh -c 'test -f "$0/s1.log.rc" && sleep 2' "$logdir" >> "$tmp/out"
+suite f 10 sleep 3 >> "$tmp/out"
+t1=$SECONDS
 suites_join >> "$tmp/out"
-tap_check "background suites run at the same time (2 x 2 s in $((SECONDS - t0)) s)" \
-	test $((SECONDS - t0)) -lt 4
+tap_check "the foreground runs beside the background lane (3 s in $((t1 - t0)) s)" \
+	test $((t1 - t0)) -lt 4
+is "background suites run one after another (the second after the first ended)" 3 0 0
+tap_check "... so 2 x 2 s take 4 s or more ($((SECONDS - t0)) s)" \
+	test $((SECONDS - t0)) -ge 4
 
 fresh
 suite --tap --bg b 1 sh -c 'echo 1..1; sleep 5; echo ok 1 - late' > "$tmp/out"
