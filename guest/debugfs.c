@@ -85,6 +85,7 @@ static int vsg_predictor_show(struct seq_file *m, void *unused)
 {
 	struct vsg_dev *vs = m->private;
 	struct vsg_predictor *p = vs->predictor;
+	u32 win_res, win_sf;
 
 	mutex_lock(&p->lock);
 	seq_printf(m, "model: %s\n", p->model_name);
@@ -106,10 +107,15 @@ static int vsg_predictor_show(struct seq_file *m, void *unused)
 	seq_printf(m, "reset_seq: %llu\n", p->reset_seq);
 	seq_printf(m, "calib_seq: %llu\n", p->calib_seq);
 	seq_printf(m, "calib_target_ppm: %u\n", p->calib.target_ppm);
-	seq_printf(m, "calib_eta_q28: %d\n", p->calib.eta);
+	seq_printf(m, "calib_window: %u\n", p->calib.window);
 	seq_printf(m, "calib_horizon: %u\n", p->calib.horizon);
-	seq_printf(m, "calib_margin_q28: %d\n", p->calib.margin);
+	seq_printf(m, "calib_margin_q12: %d\n", p->calib.margin);
+	seq_printf(m, "calib_quantile_q12: %d\n", vs_calib_quantile(&p->calib));
 	seq_printf(m, "calib_pending: %u\n", p->calib.count);
+	vs_calib_window_outcomes(&p->calib, &win_res, &win_sf);
+	seq_printf(m, "calib_pending_crossed: %u\n", win_res - p->calib.n_res);
+	seq_printf(m, "calib_ring: %u\n", p->calib.n_res);
+	seq_printf(m, "calib_ring_shortfalls: %u\n", p->calib.res_shortfalls);
 	seq_printf(m, "calib_resolved: %llu\n", p->calib.resolved);
 	seq_printf(m, "calib_shortfalls: %llu\n", p->calib.shortfalls);
 	mutex_unlock(&p->lock);

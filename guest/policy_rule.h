@@ -74,7 +74,7 @@ struct vsg_rule_out {
  * How sure the policy is of a predicted rise, in percent: the share of
  * the calibrated band's resolved outcomes in which the peak demand that
  * followed stayed within the band (predictor/calib.h), i.e. the band's
- * realised coverage since the calibration last restarted.  The online
+ * realised coverage over the calibration window (vsg_prediction).  The online
  * calibration keeps it near 1 - calib_target_ppm on any workload, so
  * unlike the model's own confidence output it means the same on every
  * workload; it is 0 until @warm outcomes are known, and at most

@@ -235,14 +235,17 @@ void vsg_predict_get(struct vsg_dev *vs, struct vsg_prediction *out)
 	struct vsg_predictor *p = vs->predictor;
 	unsigned long total_kb = totalram_pages() * (PAGE_SIZE / 1024);
 	struct vsg_record r;
+	u32 win_res, win_sf;
 	long band;
 
 	mutex_lock(&p->lock);
 	out->valid = p->steps > 0;
 	r = p->latest;
-	out->calib_resolved = p->calib.resolved;
-	out->calib_shortfalls = p->calib.shortfalls;
+	vs_calib_window_outcomes(&p->calib, &win_res, &win_sf);
 	mutex_unlock(&p->lock);
+
+	out->calib_resolved = win_res;
+	out->calib_shortfalls = win_sf;
 
 	out->seq = r.seq;
 	out->upper_kb = max(vsg_q12_kb(total_kb, r.upper), 0L);
@@ -263,6 +266,18 @@ int vsg_predict_set_calib_target(struct vsg_dev *vs, unsigned int ppm)
 
 	mutex_lock(&p->lock);
 	err = vs_calib_set_target(&p->calib, ppm);
+	mutex_unlock(&p->lock);
+	return err;
+}
+
+/* Window of the calibration, in resolved bands (calib.h); kept on reset. */
+int vsg_predict_set_calib_window(struct vsg_dev *vs, unsigned int window)
+{
+	struct vsg_predictor *p = vs->predictor;
+	int err;
+
+	mutex_lock(&p->lock);
+	err = vs_calib_set_window(&p->calib, window);
 	mutex_unlock(&p->lock);
 	return err;
 }
@@ -313,7 +328,6 @@ int vsg_predict_init(struct vsg_dev *vs)
 	p->period_ms = VSG_DEFAULT_PERIOD_MS;
 	p->horizon_ms = VSG_DEFAULT_HORIZON_MS;
 	vsg_sampler_init(&p->sampler);
-	vs_calib_set_eta(&p->calib, VSG_DEFAULT_CALIB_ETA);	/* kept on reset */
 	vs->predictor = p;
 	err = vsg_predict_load_model(vs, "default");
 	if (err) {

@@ -20,14 +20,6 @@
 #define VSG_DEFAULT_HORIZON_MS	5000
 #define VSG_MIN_PERIOD_MS	10
 #define VSG_MAX_PERIOD_MS	60000
-/*
- * The driver's calibration step: 1/64 of RAM per unit of (err - alpha),
- * four times the library default (calib.h), so that the margin of a
- * model that over-forecasts by a third of RAM comes down within about
- * 200 s of 100 ms periods (a shortfall raises it by 1/64 of RAM at once);
- * the scenario benchmark's model over-forecast by 130-400 MiB of 2 GiB.
- */
-#define VSG_DEFAULT_CALIB_ETA	(VS_CALIB_ONE >> 6)
 
 /* One period: what was seen and what was predicted. */
 struct vsg_record {
@@ -56,7 +48,12 @@ struct vsg_prediction {
 	unsigned long band_kb;		/* upper + margin, clamped to [0, RAM] */
 	unsigned long demand_kb;	/* DEMAND output at the horizon, >= 0 */
 	u16 confidence;			/* Q0.15 */
-	/* The band's outcomes since the calibration restarted (calib.h). */
+	/*
+	 * The band's outcomes over the calibration window (calib.h,
+	 * vs_calib_window_outcomes()): the last calib_window resolved bands
+	 * plus the pending ones already exceeded, so that the policy's
+	 * sureness forgets a surprise when the margin does.
+	 */
 	u64 calib_resolved;
 	u64 calib_shortfalls;
 	/* What was observed in the same period (sampler channels). */
@@ -108,5 +105,6 @@ int vsg_predict_set_period(struct vsg_dev *vs, unsigned int ms);
 int vsg_predict_set_horizon(struct vsg_dev *vs, unsigned int ms);
 void vsg_predict_get(struct vsg_dev *vs, struct vsg_prediction *out);
 int vsg_predict_set_calib_target(struct vsg_dev *vs, unsigned int ppm);
+int vsg_predict_set_calib_window(struct vsg_dev *vs, unsigned int window);
 
 #endif /* _VSHAPE_PREDICT_H */

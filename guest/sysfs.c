@@ -181,6 +181,7 @@ VSG_PREDICT_KNOB(period_ms, period_ms, vsg_predict_set_period);
 VSG_PREDICT_KNOB(horizon_ms, horizon_ms, vsg_predict_set_horizon);
 VSG_PREDICT_KNOB(calib_target_ppm, calib.target_ppm,
 		 vsg_predict_set_calib_target);
+VSG_PREDICT_KNOB(calib_window, calib.window, vsg_predict_set_calib_window);
 VSG_POLICY_KNOB(commit_confidence_pct, commit_pct, 0, 100);
 VSG_POLICY_KNOB(reserve_grace_ms, grace_ms, 100, 3600000);
 VSG_DEV_KNOB(report_commit_grace_ms, reporting.commit_grace_ms, 0,
@@ -395,6 +396,7 @@ static struct attribute *vsg_attrs[] = {
 	&dev_attr_predicted_demand_kb.attr,
 	&dev_attr_prediction_confidence_pct.attr,
 	&vsg_knob_calib_target_ppm.attr.attr,
+	&vsg_knob_calib_window.attr.attr,
 	&dev_attr_calib_shortfall_ppm.attr,
 	&dev_attr_calib_margin_kb.attr,
 	&vsg_knob_guest_target_kb.attr.attr,

@@ -16,13 +16,15 @@
  * with the margin tuned on the training span, the slack-shortfall curve,
  * and MAE of the base on phase-change windows (used moves by >= 5% of RAM
  * within [t, t+h]).  Online calibration (predictor/calib.c, fixed point,
- * margin from 0 at the start of each trace): realised shortfall and slack
- * per test trace for the LSTM and for the best baseline.
+ * windowed conformal quantile, empty ring at the start of each trace):
+ * realised shortfall and slack per test trace for the LSTM and for the
+ * best baseline, with the window tuned on the training span and with the
+ * driver's default window.
  *
  * usage: vs-peak (--records A,B,.. [--step-ms N] | --csv FILE --step S)
  *	  [--vsm M.vsm]
  *	  [--vsf M.vsf] --horizons 10,50 --windows 10,50,150 [--train 0.7]
- *	  [--eta Q28] [--test-only NAME,..] --json OUT.json [--label NAME]
+ *	  [--calib-window N] [--test-only NAME,..] --json OUT.json [--label NAME]
  *
  * --test-only: traces (by file base name) the model never trained on;
  * the whole trace is scored and nothing is tuned on it.
@@ -52,8 +54,8 @@ static struct vs_trace *tr;
 static int ntr, nh, hs[8], nwin, wins[8];
 static double train_frac = 0.7;
 static char test_only[256];	/* ",name,name," traces scored whole */
-static s32 eta_q28 = VS_CALIB_DEFAULT_ETA;
-static int eta_fixed;
+static int calib_window = VS_CALIB_DEFAULT_WINDOW;
+static int window_fixed;
 
 /* LSTM outputs over every step of every trace */
 static s16 *qout[MAXTR];
@@ -295,14 +297,14 @@ static void fc_tuned(struct fc *f, enum vs_base_kind kind, int win, int h,
 }
 
 /* The calibrated band of f over trace mi, from its first step. */
-static s16 *calib_run(const struct fc *f, int mi, int h, double r, s32 eta)
+static s16 *calib_run(const struct fc *f, int mi, int h, double r, int w)
 {
 	s16 *band = malloc(sizeof(s16) * tr[mi].n);
 	struct vs_calib c = { 0 };
 	int t;
 
 	vs_calib_set_target(&c, (u32)lrint(r * 1e6));
-	vs_calib_set_eta(&c, eta);
+	vs_calib_set_window(&c, w);
 	vs_calib_reset(&c, h);
 	for (t = 0; t < tr[mi].n; t++) {
 		double b = f->base[mi][t] * 4096.0;
@@ -314,22 +316,22 @@ static s16 *calib_run(const struct fc *f, int mi, int h, double r, s32 eta)
 }
 
 /*
- * eta for f: the one of a grid whose pooled training-span shortfall is
- * within 0.5 points of r with the least slack (else the nearest rate);
- * --eta N fixes it.
+ * The window for f: the one of a grid whose pooled training-span
+ * shortfall is within 0.5 points of r with the least slack (else the
+ * nearest rate); --calib-window N fixes it.
  */
-static s32 tune_eta(const struct fc *f, int h, double r)
+static int tune_window(const struct fc *f, int h, double r)
 {
-	static const int sh[] = { 4, 5, 6, 7, 8, 9, 10 };
+	static const int ws[] = { 50, 100, 200, 400, 600, 800, 1024 };
 	double best = 1e30;
-	s32 be = eta_q28;
+	int bw = calib_window;
 	unsigned int k;
 	int mi, t;
 
-	if (eta_fixed)
-		return eta_q28;
-	for (k = 0; k < sizeof(sh) / sizeof(sh[0]); k++) {
-		s32 eta = VS_CALIB_ONE >> sh[k];
+	if (window_fixed)
+		return calib_window;
+	for (k = 0; k < sizeof(ws) / sizeof(ws[0]); k++) {
+		int w = ws[k];
 		double s = 0, n = 0, sf = 0, rate, cost;
 
 		for (mi = 0; mi < ntr; mi++) {
@@ -337,7 +339,7 @@ static s32 tune_eta(const struct fc *f, int h, double r)
 
 			if (train_end(mi, h) <= WARM)
 				continue;
-			band = calib_run(f, mi, h, r, eta);
+			band = calib_run(f, mi, h, r, w);
 			for (t = WARM; t < train_end(mi, h); t++) {
 				double pk = peak_of(mi, t, h);
 
@@ -352,24 +354,24 @@ static s32 tune_eta(const struct fc *f, int h, double r)
 		       1e6 + fabs(rate - r);
 		if (cost < best) {
 			best = cost;
-			be = eta;
+			bw = w;
 		}
 	}
-	return be;
+	return bw;
 }
 
 /* Online calibration of f over each trace; test-span outcome per trace. */
 static void calibrated(FILE *o, const struct fc *f, int h, double r,
-		       int kernel_eta)
+		       int default_window)
 {
 	int mi, t;
 	double all_sf = 0, all_n = 0, all_s = 0;
-	s32 eta = kernel_eta ? VS_CALIB_DEFAULT_ETA : tune_eta(f, h, r);
+	int w = default_window ? VS_CALIB_DEFAULT_WINDOW : tune_window(f, h, r);
 
-	fprintf(o, "{\"forecaster\": \"%s\", \"eta_q28\": %d, \"traces\": {",
-		f->name, eta);
+	fprintf(o, "{\"forecaster\": \"%s\", \"window\": %d, \"traces\": {",
+		f->name, w);
 	for (mi = 0; mi < ntr; mi++) {
-		s16 *band = calib_run(f, mi, h, r, eta);
+		s16 *band = calib_run(f, mi, h, r, w);
 		long n = 0, sf = 0;
 		double s = 0;
 
@@ -484,9 +486,14 @@ int main(int argc, char **argv)
 			parse_list(argv[i + 1], wins, &nwin);
 		else if (!strcmp(argv[i], "--train"))
 			train_frac = atof(argv[i + 1]);
-		else if (!strcmp(argv[i], "--eta")) {
-			eta_q28 = atoi(argv[i + 1]);
-			eta_fixed = 1;
+		else if (!strcmp(argv[i], "--calib-window")) {
+			calib_window = atoi(argv[i + 1]);
+			window_fixed = 1;
+			if (calib_window < 1 || calib_window > VS_CALIB_WMAX) {
+				fprintf(stderr, "vs-peak: --calib-window 1..%d\n",
+					VS_CALIB_WMAX);
+				return 1;
+			}
 		}
 		else if (!strcmp(argv[i], "--json"))
 			json = argv[i + 1];
@@ -546,8 +553,8 @@ int main(int argc, char **argv)
 	o = fopen(json, "w");
 	if (!o)
 		return 1;
-	fprintf(o, "{\n  \"label\": \"%s\",\n  \"step_ms\": %d,\n  \"train_frac\": %.2f,\n  \"calib_eta_q28\": %d,\n  \"test_only\": \"%s\",\n  \"traces\": {",
-		label, step_ms, train_frac, eta_q28, test_only);
+	fprintf(o, "{\n  \"label\": \"%s\",\n  \"step_ms\": %d,\n  \"train_frac\": %.2f,\n  \"calib_window\": %d,\n  \"test_only\": \"%s\",\n  \"traces\": {",
+		label, step_ms, train_frac, calib_window, test_only);
 	for (mi = 0; mi < ntr; mi++)
 		fprintf(o, "%s\"%s\": %d", mi ? ", " : "", tr[mi].id, tr[mi].n);
 	fprintf(o, "},\n");
@@ -629,7 +636,7 @@ int main(int argc, char **argv)
 				fprintf(o, ", ");
 			}
 			calibrated(o, &fcs[bi], h, r, 0);
-			fprintf(o, "],\n       \"calibrated_kernel_eta\": [");
+			fprintf(o, "],\n       \"calibrated_default_window\": [");
 			if (lq >= 0) {
 				calibrated(o, &fcs[lq], h, r, 1);
 				fprintf(o, ", ");

@@ -280,6 +280,7 @@ TEST(watched_cgroup_usage_is_sampled)
 
 FIXTURE(pknob) {
 	char period[64], horizon[64], cgroups[256], model[256], target[64];
+	char window[64];
 	long long crc;
 };
 
@@ -325,6 +326,15 @@ FIXTURE_VARIANT_ADD(pknob, calib_target_over_half) {
 FIXTURE_VARIANT_ADD(pknob, calib_target_text) {
 	.knob = "calib_target_ppm", .val = "1%", .err = -EINVAL,
 };
+FIXTURE_VARIANT_ADD(pknob, calib_window_zero) {
+	.knob = "calib_window", .val = "0", .err = -ERANGE,
+};
+FIXTURE_VARIANT_ADD(pknob, calib_window_over_max) {
+	.knob = "calib_window", .val = "1025", .err = -ERANGE,
+};
+FIXTURE_VARIANT_ADD(pknob, calib_window_text) {
+	.knob = "calib_window", .val = "1min", .err = -EINVAL,
+};
 FIXTURE_VARIANT_ADD(pknob, model_missing) {
 	.knob = "model", .val = "no-such-model.vsm", .err = -ENOENT,
 };
@@ -342,6 +352,7 @@ FIXTURE_SETUP(pknob)
 	self->crc = model_crc();
 	ASSERT_GE(self->crc, 0);
 	ASSERT_EQ(0, vs_read("calib_target_ppm", self->target, 64));
+	ASSERT_EQ(0, vs_read("calib_window", self->window, 64));
 }
 
 FIXTURE_TEARDOWN(pknob)
@@ -364,6 +375,8 @@ TEST_F(pknob, bad_write_refused_state_unchanged)
 	EXPECT_EQ(self->crc, model_crc());
 	ASSERT_EQ(0, vs_read("calib_target_ppm", buf, sizeof(buf)));
 	EXPECT_STREQ(self->target, buf);
+	ASSERT_EQ(0, vs_read("calib_window", buf, sizeof(buf)));
+	EXPECT_STREQ(self->window, buf);
 }
 
 /* ---- model files: every bad one refused, the running model kept ---- */
@@ -545,7 +558,8 @@ static long long pred_info(const char *name)
 
 /* The calibration's state, from one read of debugfs "predictor". */
 struct calib_snap {
-	long long margin_q28, eta_q28, resolved, shortfalls;
+	long long window, margin, quantile, ring, ring_sf, crossed;
+	long long resolved, shortfalls;
 };
 
 static int calib_snapshot(struct calib_snap *c)
@@ -560,51 +574,83 @@ static int calib_snapshot(struct calib_snap *c)
 		return -1;
 	/* seq_file: the whole file is made by one show(), under the lock */
 	while (fgets(line, sizeof(line), f))
-		n += sscanf(line, "calib_margin_q28: %lld", &c->margin_q28) +
-		     sscanf(line, "calib_eta_q28: %lld", &c->eta_q28) +
+		n += sscanf(line, "calib_window: %lld", &c->window) +
+		     sscanf(line, "calib_margin_q12: %lld", &c->margin) +
+		     sscanf(line, "calib_quantile_q12: %lld", &c->quantile) +
+		     sscanf(line, "calib_ring: %lld", &c->ring) +
+		     sscanf(line, "calib_ring_shortfalls: %lld", &c->ring_sf) +
+		     sscanf(line, "calib_pending_crossed: %lld", &c->crossed) +
 		     sscanf(line, "calib_resolved: %lld", &c->resolved) +
 		     sscanf(line, "calib_shortfalls: %lld", &c->shortfalls);
 	fclose(f);
-	return n == 4 ? 0 : -1;
+	return n == 8 ? 0 : -1;
 }
 
 /*
- * The margin follows the adaptive conformal update exactly: from 0 at a
- * model load, +eta per shortfall and -round(eta * alpha) per outcome
- * (predictor/calib.c), so margin = shortfalls * eta - resolved * step
- * while it stays inside +-RAM; the target survives a model reload, and
- * a target write keeps the outcomes.
+ * The windowed conformal rule (predictor/calib.h) as the kernel runs
+ * it: the ring of resolved residuals never holds more than calib_window
+ * (a shorter window drops the oldest at once, then the ring refills to
+ * exactly the window), the margin is the ring's quantile unless a
+ * pending band was already crossed (then at least that quantile), the
+ * ring's shortfalls are among those counted since the reset; the target
+ * and window survive a model reload, the outcomes restart; a target
+ * write keeps them.  The exact arithmetic, step by step, is the replay
+ * test's (vshape_replay_test.c) and predictor/test_calib.c's.
  */
 TEST(calibration_knobs_and_outcomes)
 {
-	long long alpha_q16, step, resolved;
 	struct calib_snap c;
+	long long resolved;
 	int i;
 
 	VS_REQUIRE_DEV();
 	EXPECT_EQ(10000, vs_read_num("calib_target_ppm"));	/* default 1% */
+	EXPECT_EQ(600, vs_read_num("calib_window"));		/* default */
 	ASSERT_EQ(0, vs_write("calib_target_ppm", "50000"));
 	EXPECT_EQ(50000, vs_read_num("calib_target_ppm"));
-	/* The target survives a model reload; the outcomes restart. */
+	ASSERT_EQ(0, vs_write("calib_window", "8"));
+	/* Target and window survive a model reload; the outcomes restart. */
 	ASSERT_EQ(0, vs_write("model", "default"));
 	EXPECT_EQ(50000, vs_read_num("calib_target_ppm"));
+	EXPECT_EQ(8, vs_read_num("calib_window"));
 	/* Outcomes arrive once a band's 5 s window has passed. */
-	for (i = 0; i < 150 && pred_info("calib_resolved") < 10; i++)
+	for (i = 0; i < 150 && (pred_info("calib_resolved") < 20 ||
+				pred_info("calib_ring") < 8); i++)
 		sleep_ms(200);
 	ASSERT_EQ(0, calib_snapshot(&c));
-	alpha_q16 = (50000LL * 1024 + 15625 / 2) / 15625;
-	step = (c.eta_q28 * alpha_q16 + (1 << 15)) >> 16;
-	TH_LOG("%lld bands resolved, %lld shortfalls, eta %lld: margin %lld (Q3.28), realised %lld ppm",
-	       c.resolved, c.shortfalls, c.eta_q28, c.margin_q28,
+	TH_LOG("window %lld: ring %lld (%lld shortfalls), %lld crossed pending, %lld resolved, %lld shortfalls: quantile %lld, margin %lld (Q3.12), realised %lld ppm",
+	       c.window, c.ring, c.ring_sf, c.crossed, c.resolved,
+	       c.shortfalls, c.quantile, c.margin,
 	       vs_read_num("calib_shortfall_ppm"));
-	EXPECT_GE(c.resolved, 10);
+	EXPECT_GE(c.resolved, 20);
+	EXPECT_EQ(8, c.window);
+	EXPECT_EQ(8, c.ring);		/* bounded by the window, full */
+	EXPECT_LE(c.ring_sf, c.ring);
+	EXPECT_LE(c.ring_sf + c.crossed, c.shortfalls);
 	EXPECT_LE(c.shortfalls, c.resolved);
-	EXPECT_GT(c.eta_q28, 0);
-	EXPECT_EQ(c.shortfalls * c.eta_q28 - c.resolved * step, c.margin_q28);
+	if (c.crossed) {
+		EXPECT_GE(c.margin, c.quantile);
+	} else {
+		EXPECT_EQ(c.quantile, c.margin);
+	}
+	/* A shorter window drops the oldest residuals at once. */
+	ASSERT_EQ(0, vs_write("calib_window", "3"));
+	ASSERT_EQ(0, calib_snapshot(&c));
+	EXPECT_EQ(3, c.ring);
+	EXPECT_EQ(3, c.window);
+	/* A longer one keeps them and refills. */
+	ASSERT_EQ(0, vs_write("calib_window", "600"));
+	resolved = c.resolved;
+	for (i = 0; i < 50 && pred_info("calib_resolved") < resolved + 10; i++)
+		sleep_ms(200);
+	ASSERT_EQ(0, calib_snapshot(&c));
+	EXPECT_GE(c.ring, 3 + 10 - c.crossed);
+	EXPECT_LE(c.ring, 600);
 	resolved = c.resolved;
 	ASSERT_EQ(0, vs_write("calib_target_ppm", "10000"));
 	ASSERT_EQ(0, calib_snapshot(&c));
 	EXPECT_GE(c.resolved, resolved);	/* a target write keeps them */
+	EXPECT_EQ(10000, vs_read_num("calib_target_ppm"));
 }
 
 /* ---- predict mode: the balloon follows the prediction ---- */

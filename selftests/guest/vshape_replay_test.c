@@ -117,12 +117,19 @@ TEST(records_replay_bit_for_bit)
 	static struct vs_adapt ad;
 	static struct vs_calib cal;
 	long long reset, outi, confi, upi, first_seq;
+	char window[64];
 	int n, i, k, replayed = 0, bad = 0;
 	struct vs_model m;
 	char err[128];
 	void *buf;
 
 	VS_REQUIRE_DEV();
+	/*
+	 * A window of 4 residuals, so that the ring slides (the oldest
+	 * dropped) within the 10-odd outcomes known after 60 steps.
+	 */
+	ASSERT_EQ(0, vs_read("calib_window", window, sizeof(window)));
+	ASSERT_EQ(0, vs_write("calib_window", "4"));
 	ASSERT_EQ(0, vs_write("model", "default"));
 	reset = pred_info("reset_seq");
 	ASSERT_GE(reset, 0);
@@ -156,8 +163,10 @@ TEST(records_replay_bit_for_bit)
 	vs_adapt_init(&ad, 32767, 4);
 	memset(&cal, 0, sizeof(cal));
 	ASSERT_EQ(0, vs_calib_set_target(&cal, pred_info("calib_target_ppm")));
-	ASSERT_EQ(0, vs_calib_set_eta(&cal, pred_info("calib_eta_q28")));
+	ASSERT_EQ(4, pred_info("calib_window"));
+	ASSERT_EQ(0, vs_calib_set_window(&cal, 4));
 	vs_calib_reset(&cal, pred_info("calib_horizon"));
+	ASSERT_EQ(0, vs_write("calib_window", window));	/* restored */
 
 	for (i = 0; i < n; i++) {
 		s16 in[VS_MAX_RAW], out[VS_MAX_OUT], bl[VS_MAX_OUT];
