@@ -97,7 +97,10 @@ def phase_table(d):
 
 
 def calib_table(d, key):
-    out = ['| horizon | target | forecaster | window (steps) | ' +
+    # results of the former additive rule (no calib_window) have an eta
+    win = 'calib_window' in d
+    out = ['| horizon | target | forecaster | %s | ' % (
+           'window (steps)' if win else 'eta (RAM)') +
            ' | '.join(sorted(d['traces'])) + ' | pooled | slack |']
     out.append('|---' * (len(d['traces']) + 6) + '|')
     for h in d['horizons']:
@@ -110,9 +113,11 @@ def calib_table(d, key):
                     cells.append('%s%.2f%%%s' % ('' if ok else '**',
                                                 100 * v['shortfall'],
                                                 '' if ok else '**'))
-                out.append('| %s | %g%% | %s | %d | %s | %.2f%% | %.2f |' % (
+                par = ('%d' % c['window'] if win else
+                       '1/%d' % round(2 ** 28 / c['eta_q28']))
+                out.append('| %s | %g%% | %s | %s | %s | %.2f%% | %.2f |' % (
                     fmt_h(h), 100 * x['rate'], c['forecaster'],
-                    c['window'], ' | '.join(cells),
+                    par, ' | '.join(cells),
                     100 * c['pooled']['shortfall'], c['pooled']['slack']))
     return out
 
@@ -199,10 +204,14 @@ def main():
         md += tuned_table(d)
         md += ['', '#### MAE (points of RAM) of the base forecast against the peak on phase-change windows, skill = 1 - MAE / MAE(last value)', '']
         md += phase_table(d)
-        md += ['', '#### Online calibration (window tuned on the training span): realised shortfall per test trace (bold: more than 0.5 points off)', '']
+        md += ['', '#### Online calibration (%s tuned on the training span): realised shortfall per test trace (bold: more than 0.5 points off)' % ('window' if 'calib_window' in d else 'eta'), '']
         md += calib_table(d, 'calibrated')
-        md += ['', '#### Online calibration with the default window (600 outcomes)', '']
-        md += calib_table(d, 'calibrated_default_window')
+        if 'calib_window' in d:
+            md += ['', '#### Online calibration with the default window (600 outcomes)', '']
+            md += calib_table(d, 'calibrated_default_window')
+        else:
+            md += ['', '#### Online calibration with the kernel default eta (1/256 of RAM)', '']
+            md += calib_table(d, 'calibrated_kernel_eta')
         md.append('')
     if a.ablation:
         md += ['### Channel ablation (VM traces, LSTM fixed, slack % of RAM at the rate)', '']
