@@ -133,11 +133,17 @@ suite_report() {
 	account "$name" "$p" "$f" "$s"
 }
 
-# per_kernel NAME-PREFIX NAME-SUFFIX [--tap] TIMEOUT CMD... with @K@ for
-# the kernel version: one suite per series, failed when it is missing.
+# per_kernel NAME-PREFIX NAME-SUFFIX [--tap] [--bg] TIMEOUT CMD... with
+# @K@ for the kernel version: one suite per series of $SERIES (a caller
+# may narrow it: SERIES=6.1 per_kernel ...), failed when it is missing.
 per_kernel() {
-	local pre=$1 post=$2 series k a args
+	local pre=$1 post=$2 series k a args opts
 	shift 2
+	opts=()
+	while [ "$1" = --tap ] || [ "$1" = --bg ]; do
+		opts+=("$1")
+		shift
+	done
 	for series in $SERIES; do
 		k=${kver[$series]}
 		if [ -z "$k" ]; then
@@ -146,11 +152,7 @@ per_kernel() {
 		fi
 		args=()
 		for a in "$@"; do args+=("${a//@K@/$k}"); done
-		if [ "${args[0]}" = --tap ]; then
-			suite --tap "$pre$series$post" "${args[@]:1}"
-		else
-			suite "$pre$series$post" "${args[@]}"
-		fi
+		suite "${opts[@]}" "$pre$series$post" "${args[@]}"
 	done
 }
 
