@@ -13,12 +13,15 @@
  *    margins, so it holds what the guest will not need (page reporting
  *    already returns what is free; the balloon's shrink reclaims clean
  *    page cache too, at shrink_kb_per_s at most);
- *  - a predicted rise deflates ahead with COMMIT when the policy is sure
- *    of the band (its realised coverage, vsg_rule_sure_pct(), is at least
- *    commit_confidence_pct): the host backs the blocks before the guest
- *    touches them, and page reporting leaves them alone for
- *    report_commit_grace_ms; it RESERVEs the blocks when less sure; a
- *    reservation is RELEASEd after reserve_grace_ms if still held;
+ *  - a predicted rise deflates ahead when the policy is sure of the band
+ *    (its realised coverage, vsg_rule_sure_pct(), is at least
+ *    commit_confidence_pct), COMMITting as much of the deflation as the
+ *    predicted rise of demand (peak - used): the host backs those blocks
+ *    before the guest touches them, and page reporting leaves them alone
+ *    for report_commit_grace_ms; the rest (the margins, what is already
+ *    in use) is a plain DEFLATE, backed on the guest's first touch.  It
+ *    RESERVEs the same rise when less sure; a reservation is RELEASEd
+ *    after reserve_grace_ms if still held;
  *  - memory PSI "some" or the refault rate over their knob deflates the
  *    whole policy target at once, whatever the prediction, and holds
  *    shrinking off for guard_hold_ms;
@@ -102,13 +105,45 @@ static unsigned long vsg_step_pages(struct vsg_dev *vs)
 }
 
 /*
+ * Predict mode: deflate up to @want pages, the first of them COMMITted
+ * while the decision's commit budget lasts.  One message is all COMMIT
+ * or all plain (@want is at most one message), so the message takes
+ * min(@want, budget) when there is a budget.  The claim is taken from
+ * the budget before the message is sent (a decision made meanwhile
+ * sets a new budget, which this message must not eat into); a message
+ * that fails loses its claim, and the next decision decides again.
+ */
+static unsigned long vsg_policy_deflate(struct vsg_dev *vs, unsigned long want)
+{
+	struct vsg_policy *p = vs->policy;
+	unsigned long claim, done;
+	u64 commits;
+
+	mutex_lock(&p->lock);
+	claim = min(want, p->commit_pages);
+	p->commit_pages -= claim;
+	mutex_unlock(&p->lock);
+	if (!claim)
+		return vsg_deflate(vs, want, 0);
+
+	/* only this work sends COMMIT; vs->nr_commits counts 2 MiB extents */
+	commits = READ_ONCE(vs->nr_commits);
+	done = vsg_deflate(vs, claim, VSHAPE_OP_COMMIT);
+	commits = READ_ONCE(vs->nr_commits) - commits;
+	mutex_lock(&p->lock);
+	p->committed_pages += commits << VSG_ORDER_2M;
+	mutex_unlock(&p->lock);
+	return done;
+}
+
+/*
  * One step toward the target per run: at most one message to the host
  * (VSG_PFNS_PER_MSG PFNs, or VSG_STEP_EXTENTS extents with the shaping
  * feature), then the work requeues itself.  Short runs keep balloon_lock
  * free for the OOM notifier, let a new target take effect at once, and
  * keep "actual" current for the host.  In predict mode inflation may
- * reclaim page cache (the floor counts available memory), and deflation
- * is preceded by COMMIT when the policy decided a sure rise.
+ * reclaim page cache (the floor counts available memory), and the first
+ * pages of a sure rise's deflation are COMMITted (vsg_policy_deflate()).
  */
 static void vsg_update_work(struct work_struct *work)
 {
@@ -125,8 +160,8 @@ static void vsg_update_work(struct work_struct *work)
 		done = vsg_inflate(vs, want, predict);
 	} else if (target < held) {
 		want = min(held - target, step);
-		done = vsg_deflate(vs, want, predict ?
-				   READ_ONCE(vs->policy->deflate_op) : 0);
+		done = predict ? vsg_policy_deflate(vs, want) :
+				 vsg_deflate(vs, want, 0);
 	}
 	vsg_update_actual(vs);
 	/*
@@ -243,6 +278,9 @@ static unsigned int vsg_q12_pct(s16 q)
 static void vsg_policy_input(struct vsg_dev *vs, unsigned int kind,
 			     struct vsg_policy_input *in)
 {
+#ifdef VSHAPE_TEST
+	unsigned long test_peak_kb = READ_ONCE(vs->policy->test_peak_kb);
+#endif
 	unsigned long total = totalram_pages();
 	struct vsg_prediction pr;
 
@@ -264,6 +302,10 @@ static void vsg_policy_input(struct vsg_dev *vs, unsigned int kind,
 						 pr.calib_shortfalls,
 						 VSG_SURE_WARM_OUTCOMES);
 	}
+#ifdef VSHAPE_TEST
+	if (test_peak_kb)
+		in->peak_kb = max(test_peak_kb, in->used_kb);
+#endif
 }
 
 static void vsg_policy_record(struct vsg_policy *p, const struct vsg_decision *d)
@@ -346,7 +388,7 @@ static void vsg_policy_decide(struct vsg_policy *p)
 	};
 	vsg_rule_decide(&r, &out);
 #ifdef VS_MUTANT_POLICY_NO_COMMIT	/* test-only fault: scripts/check-mutants */
-	out.commit = false;
+	out.commit = 0;
 #endif
 #ifdef VS_MUTANT_POLICY_NO_GUARD	/* test-only fault: scripts/check-mutants */
 	if (out.action >= VSG_ACT_GUARD_PSI)
@@ -362,12 +404,13 @@ static void vsg_policy_decide(struct vsg_policy *p)
 		vsg_policy_reserve(p, out.reserve);
 	if (out.action != VSG_ACT_HOLD) {
 		/*
-		 * The deflation this decision asks for is COMMITted only if
-		 * the decision is a sure rise; the op is written before the
-		 * target and the update work is queued after both, so it
-		 * never deflates toward this target with an older op.
+		 * Of the deflation this decision asks for, the predicted
+		 * rise is COMMITted (a sure rise only), the rest deflated
+		 * plainly.  The budget replaces what is left of an earlier
+		 * decision's and is set before the target, so the update
+		 * work never deflates toward this target with an older one.
 		 */
-		WRITE_ONCE(p->deflate_op, out.commit ? VSHAPE_OP_COMMIT : 0);
+		p->commit_pages = out.commit;
 		WRITE_ONCE(p->target_pages, out.target);
 	}
 
@@ -382,6 +425,7 @@ static void vsg_policy_decide(struct vsg_policy *p)
 		.need_kb = PAGES_TO_KB(out.need),
 		.held_kb = PAGES_TO_KB(held),
 		.target_kb = PAGES_TO_KB(READ_ONCE(p->target_pages)),
+		.commit_kb = PAGES_TO_KB(out.commit),
 	};
 	vsg_policy_record(p, &d);
 	mutex_unlock(&p->lock);
@@ -417,7 +461,7 @@ void vsg_policy_set_mode(struct vsg_dev *vs, unsigned int mode)
 
 	mutex_lock(&p->lock);
 	if (enter) {
-		WRITE_ONCE(p->deflate_op, 0);
+		p->commit_pages = 0;
 		WRITE_ONCE(p->target_pages, READ_ONCE(vs->held_pages));
 		p->oom_seen = READ_ONCE(vs->nr_oom_deflates);
 		/* a guard of an earlier predict-mode run holds nothing now */
@@ -485,6 +529,7 @@ void vsg_policy_stop(struct vsg_dev *vs)
 	mutex_lock(&p->lock);
 	p->nr_resv = 0;
 	p->resv_head = 0;
+	p->commit_pages = 0;
 	WRITE_ONCE(p->target_pages, 0);
 	mutex_unlock(&p->lock);
 }
@@ -510,16 +555,20 @@ static int vsg_policy_show(struct seq_file *m, void *unused)
 	seq_printf(m, "target_kb: %lu\nwant_kb: %lu\nreservations: %u\n",
 		   PAGES_TO_KB(p->target_pages), PAGES_TO_KB(p->want_pages),
 		   p->nr_resv);
-	seq_puts(m, "seq,time_ns,action,used_kb,need_kb,held_kb,target_kb,confidence_pct,psi_some_pct,refault_per_s\n");
+	seq_printf(m, "commit_left_kb: %lu\ncommitted_kb: %llu\n",
+		   PAGES_TO_KB(p->commit_pages),
+		   (unsigned long long)PAGES_TO_KB(p->committed_pages));
+	seq_puts(m, "seq,time_ns,action,used_kb,need_kb,held_kb,target_kb,confidence_pct,psi_some_pct,refault_per_s,commit_kb\n");
 	first = p->nr_decisions > VSG_NR_DECISIONS ?
 		p->nr_decisions - VSG_NR_DECISIONS : 0;
 	for (n = first; n < p->nr_decisions; n++) {
 		const struct vsg_decision *d = &p->ring[n % VSG_NR_DECISIONS];
 
-		seq_printf(m, "%llu,%llu,%s,%lu,%lu,%lu,%lu,%u,%u,%lu\n",
+		seq_printf(m, "%llu,%llu,%s,%lu,%lu,%lu,%lu,%u,%u,%lu,%lu\n",
 			   d->seq, d->time_ns, vsg_action_names[d->action],
 			   d->used_kb, d->need_kb, d->held_kb, d->target_kb,
-			   d->conf_pct, d->psi_some_pct, d->refault_per_s);
+			   d->conf_pct, d->psi_some_pct, d->refault_per_s,
+			   d->commit_kb);
 	}
 	mutex_unlock(&p->lock);
 	return 0;
@@ -529,4 +578,8 @@ DEFINE_SHOW_ATTRIBUTE(vsg_policy);
 void vsg_policy_debugfs(struct vsg_dev *vs, struct dentry *dir)
 {
 	debugfs_create_file("policy", 0400, dir, vs->policy, &vsg_policy_fops);
+#ifdef VSHAPE_TEST
+	debugfs_create_ulong("policy_test_peak_kb", 0600, dir,
+			     &vs->policy->test_peak_kb);
+#endif
 }

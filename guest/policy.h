@@ -56,6 +56,7 @@ struct vsg_decision {
 	unsigned long need_kb;		/* peak + margins + floor margin */
 	unsigned long held_kb;
 	unsigned long target_kb;
+	unsigned long commit_kb;	/* of the deflation: COMMIT first */
 };
 
 #define VSG_NR_DECISIONS		128	/* kept for debugfs */
@@ -79,16 +80,28 @@ struct vsg_policy {
 	struct delayed_work release_work;
 
 	/*
-	 * lock guards the decision state below (target, guard deadline,
-	 * reservations, the ring and its counters).  Taken by the policy
-	 * work, the release work and debugfs readers; held across balloon
+	 * lock guards the decision state below (target, commit budget,
+	 * guard deadline, reservations, the ring and its counters).  Taken
+	 * by the policy work, the release work, the update work (to claim
+	 * from the commit budget and count what it committed, never across
+	 * a message to the host) and debugfs readers; held across balloon
 	 * calls, so it comes before balloon_lock, never after.
-	 * target_pages and deflate_op are also read without it by the
-	 * update work (READ_ONCE; they are single words).
+	 * target_pages is also read without it by the update work
+	 * (READ_ONCE; a single word).
 	 */
 	struct mutex lock;
 	unsigned long target_pages;	/* predict mode's balloon size */
-	u16 deflate_op;			/* VSHAPE_OP_COMMIT or 0 */
+	/*
+	 * commit_pages: how much of the deflation toward target_pages is
+	 * still to be COMMITted (the rule's predicted rise).  Set by each
+	 * decision other than hold (0 for any but grow_commit), before
+	 * target_pages; the update work claims up to one message of it,
+	 * under lock, and sends that message as COMMIT + DEFLATE, the rest
+	 * as plain DEFLATE.  committed_pages counts what the host granted
+	 * for those COMMITs (2 MiB extents).
+	 */
+	unsigned long commit_pages;
+	u64 committed_pages;
 	unsigned long guard_until;	/* jiffies: no shrink before */
 	unsigned long want_pages;	/* last sizing: debugfs prediction spare_kb */
 	u64 oom_seen;			/* vs->nr_oom_deflates last decision */
@@ -113,6 +126,15 @@ struct vsg_policy {
 	unsigned int guard_hold_ms;	/* no shrink this long after a guard */
 	unsigned int shrink_kb_per_s;	/* inflation pace */
 	unsigned int margin_kb;		/* added to the predicted peak */
+#ifdef VSHAPE_TEST
+	/*
+	 * Test flavour only, debugfs policy_test_peak_kb (a single word,
+	 * read with READ_ONCE()): when not 0, the peak demand the rule
+	 * reads instead of the predictor's (never below the demand now),
+	 * so a suite can ask for a known predicted rise.
+	 */
+	unsigned long test_peak_kb;
+#endif
 };
 
 /*

@@ -18,9 +18,16 @@
  *    decision, no hysteresis);
  *  - grow: want is below the balloon (cur) by the hysteresis or more:
  *    sure (confidence >= commit_pct, see vsg_rule_sure_pct() for what the
- *    confidence is): target want, COMMIT before the
- *    deflation; unsure: deflate only what the observed demand needs
- *    (target max(want, want_obs)), RESERVE the rest of the predicted rise;
+ *    confidence is): target want, and COMMIT the first pages of the
+ *    deflation, as many as the predicted rise of demand (peak - used, in
+ *    whole blocks, at most the deflation), the rest a plain deflation:
+ *    the host backs only what the guest is predicted to touch, not the
+ *    margins the policy keeps for safety (they are populated by the
+ *    guest's first touch, if ever).  With nothing to commit (peak ==
+ *    used, always so with predictor=last) the decision is a plain grow;
+ *    unsure: deflate only what the observed demand needs (target
+ *    max(want, want_obs)), RESERVE the predicted rise still in the
+ *    balloon (the same peak - used, at most target - want);
  *  - shrink: want is above cur by the hysteresis or more and no guard is
  *    holding: target min(want, cur + step), step = the pace per period;
  *  - otherwise hold.
@@ -32,7 +39,7 @@ enum vsg_policy_action {
 	VSG_ACT_HOLD,		/* within the hysteresis: nothing moves */
 	VSG_ACT_SHRINK,		/* spare memory: inflate, at a bounded pace */
 	VSG_ACT_GROW,		/* demand is here: deflate (no COMMIT) */
-	VSG_ACT_GROW_COMMIT,	/* a sure rise: COMMIT, then deflate */
+	VSG_ACT_GROW_COMMIT,	/* a sure rise: COMMIT its increment, deflate */
 	VSG_ACT_RESERVE,		/* an unsure rise: RESERVE, keep the blocks */
 	/* the guards, last (policy.c holds shrinking off after any of them) */
 	VSG_ACT_GUARD_PSI,	/* memory PSI over the knob: deflate it all */
@@ -66,7 +73,7 @@ struct vsg_rule_out {
 	unsigned int action;		/* enum vsg_policy_action */
 	unsigned long target;
 	unsigned long need, want;
-	bool commit;			/* COMMIT before deflating */
+	unsigned long commit;		/* pages of the deflation to COMMIT */
 	unsigned long reserve;		/* pages to RESERVE (head blocks) */
 };
 
@@ -119,6 +126,22 @@ static inline unsigned long vsg_rule_room(unsigned long total,
 	return total > need ? total - need : 0;
 }
 
+/*
+ * The predicted rise of demand, peak - used, rounded up to whole blocks
+ * (the balloon gives back 2 MiB blocks whole) and at most @room, the
+ * deflation it may name: what a sure rise COMMITs and an unsure one
+ * RESERVEs, so both announce the same pages to the host.
+ */
+static inline unsigned long vsg_rule_rise(const struct vsg_rule_in *in,
+					  unsigned long room)
+{
+	unsigned long rise = in->peak > in->used ? in->peak - in->used : 0;
+
+	if (in->block)
+		rise = (rise + in->block - 1) / in->block * in->block;
+	return rise < room ? rise : room;
+}
+
 static inline void vsg_rule_decide(const struct vsg_rule_in *in,
 				   struct vsg_rule_out *out)
 {
@@ -128,7 +151,7 @@ static inline void vsg_rule_decide(const struct vsg_rule_in *in,
 	out->need = in->peak + extra;
 	out->want = vsg_rule_room(in->total, out->need);
 	out->target = in->cur;
-	out->commit = false;
+	out->commit = 0;
 	out->reserve = 0;
 	out->action = VSG_ACT_HOLD;
 
@@ -150,22 +173,25 @@ static inline void vsg_rule_decide(const struct vsg_rule_in *in,
 			      in->cur + in->avail - room : 0;
 	} else if (out->want + in->hyst <= in->cur) {
 		if (in->conf_pct >= in->commit_pct) {
-			out->action = VSG_ACT_GROW_COMMIT;
 			out->target = out->want;
-			out->commit = true;
+			out->commit = vsg_rule_rise(in, in->cur - out->want);
+			out->action = out->commit ? VSG_ACT_GROW_COMMIT :
+						    VSG_ACT_GROW;
 		} else {
 			unsigned long keep = out->want > want_obs ?
 					     out->want : want_obs;
+			unsigned long rise;
 
 			if (keep < in->cur) {
 				out->action = VSG_ACT_GROW;
 				out->target = keep;
 			}
 			/* What the prediction still says will be needed. */
-			if (out->target - out->want >= in->reserved + in->block) {
+			rise = vsg_rule_rise(in, out->target - out->want);
+			if (rise >= in->reserved + in->block) {
 				out->action = out->action == VSG_ACT_GROW ?
 					      VSG_ACT_GROW : VSG_ACT_RESERVE;
-				out->reserve = out->target - out->want;
+				out->reserve = rise;
 			}
 		}
 	} else if (out->want >= in->cur + in->hyst && !in->guard_holding) {

@@ -107,7 +107,8 @@ TRACE_EVENT(vshape_policy,
 			     __field(unsigned long, target_kb)
 			     __field(unsigned int, conf_pct)
 			     __field(unsigned int, psi_some_pct)
-			     __field(unsigned long, refault_per_s)),
+			     __field(unsigned long, refault_per_s)
+			     __field(unsigned long, commit_kb)),
 	    TP_fast_assign(__entry->seq = d->seq;
 			   __entry->action = d->action;
 			   __entry->used_kb = d->used_kb;
@@ -116,12 +117,13 @@ TRACE_EVENT(vshape_policy,
 			   __entry->target_kb = d->target_kb;
 			   __entry->conf_pct = d->conf_pct;
 			   __entry->psi_some_pct = d->psi_some_pct;
-			   __entry->refault_per_s = d->refault_per_s;),
-	    TP_printk("seq=%llu action=%s used=%lu need=%lu held=%lu target=%lu KiB confidence=%u%% psi_some=%u%% refault=%lu/s",
+			   __entry->refault_per_s = d->refault_per_s;
+			   __entry->commit_kb = d->commit_kb;),
+	    TP_printk("seq=%llu action=%s used=%lu need=%lu held=%lu target=%lu commit=%lu KiB confidence=%u%% psi_some=%u%% refault=%lu/s",
 		      __entry->seq, vsg_show_action(__entry->action),
 		      __entry->used_kb,
 		      __entry->need_kb, __entry->held_kb, __entry->target_kb,
-		      __entry->conf_pct, __entry->psi_some_pct,
+		      __entry->commit_kb, __entry->conf_pct, __entry->psi_some_pct,
 		      __entry->refault_per_s));
 
 #endif /* _VSHAPE_TRACE_H */

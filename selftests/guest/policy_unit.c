@@ -79,9 +79,98 @@ TEST(sure_rise_commits_ahead)
 	in.peak = 900 * MIB;		/* predicted, not used yet */
 	vsg_rule_decide(&in, &o);
 	EXPECT_EQ((unsigned int)VSG_ACT_GROW_COMMIT, o.action);
-	EXPECT_TRUE(o.commit);
+	EXPECT_EQ(600 * MIB, o.commit);		/* the whole rise, all predicted */
 	EXPECT_EQ(TOTAL - 1028 * MIB, o.target);
 	EXPECT_EQ(0UL, o.reserve);
+}
+
+/*
+ * A sure rise COMMITs the predicted increment of demand (peak - used),
+ * not the whole deflation: what the observed demand already needs and
+ * the margins are deflated plainly (the host populates them on the
+ * guest's first touch, if ever).
+ */
+TEST(sure_rise_commits_only_the_predicted_increment)
+{
+	struct vsg_rule_in in = base();
+	struct vsg_rule_out o;
+
+	/* sized for 300 MiB; 600 used now, 900 predicted */
+	in.cur = TOTAL - 428 * MIB;
+	in.used = 600 * MIB;
+	in.peak = 900 * MIB;
+	vsg_rule_decide(&in, &o);
+	EXPECT_EQ((unsigned int)VSG_ACT_GROW_COMMIT, o.action);
+	EXPECT_EQ(TOTAL - 1028 * MIB, o.target);	/* 600 MiB deflated */
+	EXPECT_EQ(300 * MIB, o.commit);			/* 300 of them committed */
+	/* a margin raised beyond RAM: the target is 0, the rise the same */
+	in.margin = TOTAL;
+	vsg_rule_decide(&in, &o);
+	EXPECT_EQ(0UL, o.target);
+	EXPECT_EQ(300 * MIB, o.commit);
+	/* a rise of 1 MiB in a deflation of 29: one whole 2 MiB block */
+	in.margin = 64 * MIB;
+	in.cur = TOTAL - 400 * MIB;
+	in.used = 300 * MIB;
+	in.peak = 301 * MIB;
+	in.hyst = 0;
+	vsg_rule_decide(&in, &o);
+	EXPECT_EQ((unsigned int)VSG_ACT_GROW_COMMIT, o.action);
+	EXPECT_EQ(TOTAL - 429 * MIB, o.target);
+	EXPECT_EQ(2 * MIB, o.commit);
+	/* ... but never more than the deflation (1 MiB here) */
+	in.cur = TOTAL - 428 * MIB;
+	vsg_rule_decide(&in, &o);
+	EXPECT_EQ(1 * MIB, o.commit);
+	/* a peak below the demand (never from the driver): nothing */
+	in.peak = 200 * MIB;
+	in.margin = TOTAL;
+	vsg_rule_decide(&in, &o);
+	EXPECT_EQ((unsigned int)VSG_ACT_GROW, o.action);
+	EXPECT_EQ(0UL, o.commit);
+}
+
+/*
+ * predictor=last: the peak is the demand observed now, sure.  A rise is
+ * deflated once it is observed, with nothing to COMMIT: a plain grow
+ * (reactive means the host populates on the guest's touch).
+ */
+TEST(last_value_predictor_commits_nothing)
+{
+	struct vsg_rule_in in = base();
+	struct vsg_rule_out o;
+
+	in.cur = TOTAL - 428 * MIB;
+	in.used = 900 * MIB;
+	in.peak = in.used;
+	in.conf_pct = 99;
+	vsg_rule_decide(&in, &o);
+	EXPECT_EQ((unsigned int)VSG_ACT_GROW, o.action);
+	EXPECT_EQ(TOTAL - 1028 * MIB, o.target);
+	EXPECT_EQ(0UL, o.commit);
+	EXPECT_EQ(0UL, o.reserve);
+}
+
+/*
+ * RESERVE (unsure) and COMMIT (sure) announce the same pages for the
+ * same prediction: the predicted rise still to come.
+ */
+TEST(reserve_and_commit_name_the_same_rise)
+{
+	struct vsg_rule_in in = base();
+	struct vsg_rule_out sure, unsure;
+
+	in.cur = TOTAL - 428 * MIB;
+	in.used = 450 * MIB;
+	in.peak = 777 * MIB;
+	vsg_rule_decide(&in, &sure);
+	in.conf_pct = 20;
+	vsg_rule_decide(&in, &unsure);
+	EXPECT_EQ((unsigned int)VSG_ACT_GROW_COMMIT, sure.action);
+	EXPECT_EQ((unsigned int)VSG_ACT_GROW, unsure.action);
+	EXPECT_EQ(328 * MIB, sure.commit);		/* 327, whole blocks */
+	EXPECT_EQ(327 * MIB, unsure.reserve);		/* covered by whole blocks */
+	EXPECT_EQ(TOTAL - 578 * MIB, unsure.target);	/* the observed 150 */
 }
 
 TEST(unsure_rise_reserves_and_keeps_the_blocks)
@@ -94,7 +183,7 @@ TEST(unsure_rise_reserves_and_keeps_the_blocks)
 	in.conf_pct = 20;
 	vsg_rule_decide(&in, &o);
 	EXPECT_EQ((unsigned int)VSG_ACT_RESERVE, o.action);
-	EXPECT_FALSE(o.commit);
+	EXPECT_EQ(0UL, o.commit);
 	EXPECT_EQ(in.cur, o.target);		/* nothing deflated yet */
 	EXPECT_EQ(600 * MIB, o.reserve);
 	in.reserved = 600 * MIB;		/* already reserved: not again */
@@ -114,7 +203,7 @@ TEST(unsure_rise_deflates_what_is_used_already)
 	in.conf_pct = 20;
 	vsg_rule_decide(&in, &o);
 	EXPECT_EQ((unsigned int)VSG_ACT_GROW, o.action);
-	EXPECT_FALSE(o.commit);
+	EXPECT_EQ(0UL, o.commit);
 	EXPECT_EQ(TOTAL - 728 * MIB, o.target);
 	EXPECT_EQ(300 * MIB, o.reserve);
 }
@@ -153,7 +242,7 @@ TEST(oom_notifier_deflation_deflates_the_rest)
 	vsg_rule_decide(&in, &o);
 	EXPECT_EQ((unsigned int)VSG_ACT_GUARD_OOM, o.action);
 	EXPECT_EQ(0UL, o.target);
-	EXPECT_FALSE(o.commit);
+	EXPECT_EQ(0UL, o.commit);
 }
 
 TEST(available_under_the_floor_deflates_at_once)
@@ -169,7 +258,7 @@ TEST(available_under_the_floor_deflates_at_once)
 	EXPECT_EQ((unsigned int)VSG_ACT_GUARD_LOW, o.action);
 	/* 128 MiB (margin + floor margin) available again, no hysteresis */
 	EXPECT_EQ(1500 * MIB - 78 * MIB, o.target);
-	EXPECT_FALSE(o.commit);
+	EXPECT_EQ(0UL, o.commit);
 	/* a floor above the margins: that much available again */
 	in.floor = 200 * MIB;
 	vsg_rule_decide(&in, &o);
@@ -191,7 +280,14 @@ TEST(need_beyond_ram_empties_the_balloon)
 	vsg_rule_decide(&in, &o);
 	EXPECT_EQ(0UL, o.want);
 	EXPECT_EQ(0UL, o.target);
+	/* no rise predicted: the margin alone is not committed */
+	EXPECT_EQ((unsigned int)VSG_ACT_GROW, o.action);
+	EXPECT_EQ(0UL, o.commit);
+	/* a predicted rise beyond the balloon: all of it committed */
+	in.peak = TOTAL;
+	vsg_rule_decide(&in, &o);
 	EXPECT_EQ((unsigned int)VSG_ACT_GROW_COMMIT, o.action);
+	EXPECT_EQ(256 * MIB, o.commit);
 }
 
 /*
@@ -226,17 +322,17 @@ TEST(calibrated_rise_commits_at_the_default_threshold)
 	in.conf_pct = vsg_rule_sure_pct(600, 6, 64);	/* 1% shortfalls */
 	vsg_rule_decide(&in, &o);
 	EXPECT_EQ((unsigned int)VSG_ACT_GROW_COMMIT, o.action);
-	EXPECT_TRUE(o.commit);
+	EXPECT_EQ(600 * MIB, o.commit);
 	/* a band that missed one peak in five: RESERVE, not COMMIT */
 	in.conf_pct = vsg_rule_sure_pct(600, 120, 64);
 	vsg_rule_decide(&in, &o);
 	EXPECT_EQ((unsigned int)VSG_ACT_RESERVE, o.action);
-	EXPECT_FALSE(o.commit);
+	EXPECT_EQ(0UL, o.commit);
 	/* 100: never, however good the record */
 	in.commit_pct = 100;
 	in.conf_pct = vsg_rule_sure_pct(1000000, 0, 64);
 	vsg_rule_decide(&in, &o);
-	EXPECT_FALSE(o.commit);
+	EXPECT_EQ(0UL, o.commit);
 }
 
 /*

@@ -54,8 +54,8 @@ tap_check "vshape_guest binds the vshape_host device" bind ||
 tap_is "the shaping feature is negotiated" "$(gst shaping)" on
 # the raw-request injector is in the test flavour only (docs/host.md)
 sdir=/sys/kernel/debug/vshape_guest/$name/shaping
-tap_check "default build: shaping debugfs has stats and limits, no injector" \
-	bash -c "[ -e $sdir/stats ] && [ -e $sdir/limits ] && [ ! -e $sdir/request ] && [ ! -e $sdir/last ] && [ ! -e $sdir/blocks ]"
+tap_check "default build: shaping debugfs has stats and limits, no injector, no policy_test_peak_kb" \
+	bash -c "[ -e $sdir/stats ] && [ -e $sdir/limits ] && [ ! -e $sdir/request ] && [ ! -e $sdir/last ] && [ ! -e $sdir/blocks ] && [ -e $sdir/../policy ] && [ ! -e $sdir/../policy_test_peak_kb ]"
 
 # --- a guest target moves 2 MiB blocks as INFLATE/DEFLATE extents ---
 echo guest > "$dev/vshape/mode"

@@ -138,19 +138,38 @@ l2_suite() {
 		[ "$(hst req_deflate)" -gt "$d0" ]
 
 	step "$t: commit"
-	# --- COMMIT before deflation (predict mode, commit_confidence_pct 0) ---
+	# --- COMMIT only the predicted rise (predict mode, commit_confidence_pct 0) ---
 	# Inflate 256 MiB in guest mode, raise the policy's margin_kb above
 	# RAM (only predict mode reads it), then switch to predict mode: the
 	# policy starts from the balloon as it is, its first decision sizes
 	# the spare memory at 0, a sure rise, so the balloon deflates
-	# entirely, each message preceded by COMMIT.  (Not floor_margin_kb:
-	# available memory under the floor is the low-memory guard, which
-	# deflates at once without COMMIT.)  Nobody touches the deflated
-	# pages, so L1's Shmem rises only by what COMMIT populated.
+	# entirely.  (Not floor_margin_kb: available memory under the floor
+	# is the low-memory guard, which deflates at once without COMMIT.)
+	# A sure rise COMMITs only the predicted rise of demand (peak -
+	# used), never the margin: first with predictor=last (peak = used)
+	# nothing is COMMITted and the host populates nothing; then with a
+	# predicted peak above RAM (the test flavour's policy_test_peak_kb)
+	# all 256 MiB are, each DEFLATE preceded by COMMIT.  Nobody touches
+	# the deflated pages, so L1's Shmem rises only by what COMMIT
+	# populated.
 	l2 'gdev; knob guest_target_kb 262144'
 	wait_host $SYS/inflated_bytes $((256 * MiB)) 120
 	# shellcheck disable=SC2016 # expanded in L2
-	l2 'gdev; knob commit_confidence_pct 0; knob margin_kb $(awk "/^MemTotal:/{print \$2}" /proc/meminfo)'
+	l2 'gdev; knob commit_confidence_pct 0; knob predictor last; knob margin_kb $(awk "/^MemTotal:/{print \$2}" /proc/meminfo)'
+	sleep 0.5
+	p0=$(hst populated_bytes) r0=$(hst req_commit) d0=$(hst req_deflate)
+	l2 'gdev; knob mode predict'
+	wait_host $SYS/inflated_bytes 0 120
+	sleep 0.5
+	# shellcheck disable=SC2016 # expanded in L2
+	ck=$(l2 'gdev; while IFS=": " read -r k v; do [ "$k" = committed_kb ] && echo "$v"; done < $D/policy')
+	tap_check "$t: a rise with nothing predicted beyond the demand (predictor last) deflates 256 MiB with no COMMIT: COMMIT requests +$(($(hst req_commit) - r0)), DEFLATE +$(($(hst req_deflate) - d0)), host populated +$(mb $(($(hst populated_bytes) - p0))) MiB, policy committed_kb $ck" \
+		test "$(hst req_commit)" = "$r0" -a "$(hst req_deflate)" -gt "$d0" \
+			-a $(($(hst populated_bytes) - p0)) -lt $((16 * MiB)) -a "$ck" = 0
+	l2 'gdev; knob mode guest; knob guest_target_kb 262144'
+	wait_host $SYS/inflated_bytes $((256 * MiB)) 120
+	# shellcheck disable=SC2016 # expanded in L2
+	l2 'gdev; knob predictor lstm; awk "/^MemTotal:/{print \$2}" /proc/meminfo > $D/policy_test_peak_kb'
 	sleep 0.5
 	p0=$(hst populated_bytes) s0=$(shmem) r0=$(hst req_commit) m0=$(memfd_bytes)
 	trace_requests on
@@ -173,6 +192,10 @@ l2_suite() {
 	# DEFLATE that follows must drop it
 	tap_check "$t: DEFLATE after COMMIT drops the charge: $(mb "$tc") MiB committed, then ledger $(cat $LEDGER/charged_bytes)" \
 		test "$tc" -ge $((240 * MiB)) -a "$(cat $LEDGER/charged_bytes)" = 0
+	# shellcheck disable=SC2016 # expanded in L2
+	ck=$(l2 'gdev; echo 0 > $D/policy_test_peak_kb; while IFS=": " read -r k v; do [ "$k" = committed_kb ] && echo "$v"; done < $D/policy')
+	tap_check "$t: ... and the policy counted it: committed_kb $ck = the COMMIT granted ($((tc >> 10)) KiB)" \
+		test "$ck" = $((tc >> 10))
 
 	step "$t: reserve"
 	# --- RESERVE beyond capacity: refused ---
