@@ -15,9 +15,10 @@
 #          peak within 60 s, the driver counting REPORTed bytes on the
 #          shaping queue (issue #10's nested page reporting test);
 #   rise   a stepped ramp (four 64 MiB jobs, started 4 s apart): the
-#          policy decided sure rises (grow_commit), the host received
-#          COMMITs, and at some sample the memfd had grown by 32 MiB
-#          more than L2's used memory had (backing ahead of use), all
+#          policy decided sure rises (grow_commit: a rise predicted
+#          beyond the demand now, whose increment, not the whole
+#          deflation, is COMMITted), the host received COMMITs and
+#          populated >= 32 MiB for them (backing ahead of use), all
 #          with the driver's defaults: the policy is sure of a rise when
 #          the calibrated band covered the peaks that followed (coverage
 #          >= commit_confidence_pct, 90), and page reporting leaves the
@@ -140,6 +141,7 @@ out=$(l2 "echo ramp > /tmp/loop-phase
 	$jobs_left; wait_for 300 '! jobs_left'
 	gdev; n=0; while IFS=': ' read -r k v; do [ \"\$k\" = grow_commit ] && n=\$v; done < \$D/policy
 	echo \$n; grep -E ',(grow|grow_commit|reserve|guard_[a-z]+),' \$D/policy | tail -n 12
+	grep -E '^(committed_kb|commit_left_kb):' \$D/policy
 	grep -E '^(skipped_committed|reported_bytes):' \$D/reporting
 	for k in calib_shortfall_ppm calib_margin_kb commit_confidence_pct; do echo \$k=\$(knob \$k); done")
 c1=$(hst req_commit)
