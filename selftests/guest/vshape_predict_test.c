@@ -694,7 +694,8 @@ static void predict_cycle(struct __test_metadata *_metadata,
 			  const char *predictor)
 {
 	long long idle, busy, avail_idle, avail_busy, grows0, shrinks0;
-	long long shrinks1, back;
+	long long shrinks1, back, margin_end;
+	struct timespec t0, t1;
 	int alive, status;
 	pid_t pid;
 
@@ -727,9 +728,16 @@ static void predict_cycle(struct __test_metadata *_metadata,
 	}
 	/* The demand gone, the policy takes the memory back (shrinks). */
 	shrinks1 = policy_count("shrink");
+	margin_end = vs_read_num("calib_margin_kb");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	back = vs_wait_above("actual_kb", busy + 256 * MIB_KB, 120);
-	TH_LOG("%s: balloon %lld KiB after the demand ended (shrink +%lld)",
-	       predictor, back, policy_count("shrink") - shrinks1);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	/* How long the calibration's memory of the demand held it back. */
+	TH_LOG("%s: balloon %lld KiB %.1f s after the demand ended (shrink +%lld); calibration margin %lld KiB when it ended, %lld KiB now",
+	       predictor, back, (t1.tv_sec - t0.tv_sec) +
+	       (t1.tv_nsec - t0.tv_nsec) / 1e9,
+	       policy_count("shrink") - shrinks1, margin_end,
+	       vs_read_num("calib_margin_kb"));
 	EXPECT_GE(back, busy + 256 * MIB_KB);
 	EXPECT_GT(policy_count("shrink"), shrinks1);
 	/* A 2 GiB guest, a few hundred MiB used: over 768 MiB is spare. */
