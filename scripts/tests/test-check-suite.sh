@@ -104,6 +104,7 @@ tap_check "background suites are reported after the others, in start order" \
 fresh
 t0=$SECONDS
 suite --bg s1 10 sleep 2 > "$tmp/out"
+# shellcheck disable=SC2016 # \$0 is the child shell's: the log directory
 suite --bg s2 10 sh -c 'test -f "$0/s1.log.rc" && sleep 2' "$logdir" >> "$tmp/out"
 suite f 10 sleep 3 >> "$tmp/out"
 t1=$SECONDS
