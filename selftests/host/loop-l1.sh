@@ -181,11 +181,10 @@ tap_diag "memfd $((peak / MiB)) MiB at the peak, $(($(memfd_bytes) / MiB)) MiB a
 # --- guard: pressure with a large balloon --------------------------------
 step "guard"
 # The guards do not depend on the predictor; this phase uses the same
-# policy with predictor=last to get a large balloon soon.  After the
-# ramp's surprise the LSTM's calibrated band stays high for minutes (the
-# adaptive margin rose with each shortfall of the ramp and falls by
-# alpha times that step per covered outcome): in one run it still read
-# 830-877 MiB of 972 a minute later, so the balloon stayed at 0.
+# policy with predictor=last to get a large balloon soon: after the
+# ramp's surprise the LSTM's calibrated band stays high until the ramp's
+# residuals leave the calibration window (calib_window outcomes, 60 s by
+# default), time this phase need not spend.
 l2 'echo idle > /tmp/loop-phase; gdev; knob predictor last'
 # idle: the policy shrinks the guest; wait until the balloon holds 256 MiB
 # (L2 inflates about 1-2 MiB/s under a loaded TCG L1)
