@@ -92,7 +92,7 @@ t_start=$SECONDS
 ( while :; do echo "$(date -u +%s) $(cut -d' ' -f1-3 /proc/loadavg)"; sleep 30; done ) \
 	> "$out/load.txt" 2>/dev/null &
 loadmon=$!
-trap 'kill $loadmon 2>/dev/null' EXIT
+trap 'kill $loadmon 2>/dev/null || :' EXIT
 
 # one_rep REP: one L1 boot, every configuration; repetition r starts
 # with configuration (2r - 2) mod n, so the first configurations of
@@ -138,7 +138,7 @@ for p in "${pids[@]}"; do wait "$p" || rc=1; done
 for rep in $(seq "$reps"); do
 	grep -a '^# ' "$out/rep$rep.console" | tr -d '\r' || true
 done
-kill $loadmon 2>/dev/null
+kill $loadmon 2>/dev/null || :
 {
 	echo "end_utc=$(date -u +%FT%TZ)"
 	echo "wall_s=$((SECONDS - t_start))"
