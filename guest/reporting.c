@@ -75,36 +75,12 @@ static int vsg_report_vq(struct vsg_reporting *r, struct scatterlist *sg,
 	return 0;
 }
 
-/*
- * The grace of a deferred report's blocks has passed: ask page_reporting
- * for a new pass.  mm/page_reporting.c exports no call for that; a free
- * of a block of the reporting order is what requests one (its
- * page_reporting_notify_free()), so take one free 2 MiB block, if there
- * is one, without reclaim or compaction, and give it back at once.  If
- * there is none, nothing waits to be reported either.
- */
-static void vsg_report_retry(struct work_struct *work)
-{
-	struct vsg_reporting *r = container_of(to_delayed_work(work),
-					       struct vsg_reporting,
-					       retry_work);
-	struct page *page;
-
-	page = alloc_pages((GFP_HIGHUSER_MOVABLE & ~__GFP_RECLAIM) |
-			   __GFP_NOWARN, VSG_ORDER_2M);
-	if (!page)
-		return;
-	__free_pages(page, VSG_ORDER_2M);
-	atomic64_inc(&r->retries);
-}
-
 void vsg_reporting_init(struct vsg_dev *vs)
 {
 	struct vsg_reporting *r = &vs->reporting;
 
 	r->commit_grace_ms = VSG_DEFAULT_REPORT_COMMIT_GRACE_MS;
 	spin_lock_init(&r->commit_lock);
-	INIT_DELAYED_WORK(&r->retry_work, vsg_report_retry);
 }
 
 void vsg_reporting_note_commit(struct vsg_dev *vs, unsigned long pfn,
@@ -160,11 +136,13 @@ static bool vsg_report_committed_lately(struct vsg_reporting *r,
 }
 
 /*
- * The shaping queue: the blocks as REPORT extents, split at the limits.
- * A list holding a block COMMITted within the grace period is not sent
- * at all: -EAGAIN, the kernel puts every block back unreported (see
- * reporting.h), and they are offered again in a pass after the grace.
- * *@sent_blocks and *@sent_bytes: what the host took.
+ * The shaping queue: the blocks as REPORT extents, split at the limits,
+ * leaving out the blocks COMMITted within the grace period.  Those are
+ * marked reported by the kernel all the same (only the whole list can
+ * fail), so they are reported again once they were allocated and freed;
+ * if the rise they were committed for never comes, the policy's shrink
+ * (inflation) is what returns them.  *@sent_blocks and *@sent_bytes: what
+ * the host took.
  */
 static int vsg_report_shaping(struct vsg_reporting *r, struct scatterlist *sgl,
 			      unsigned int nents, u64 *sent_blocks,
@@ -177,13 +155,11 @@ static int vsg_report_shaping(struct vsg_reporting *r, struct scatterlist *sgl,
 	struct scatterlist *sg;
 	int err;
 
-	for_each_sg(sgl, sg, nents, i)
-		n += vsg_report_committed_lately(r, sg);
-	if (n) {
-		atomic64_add(n, &r->skipped);
-		return -EAGAIN;
-	}
 	for_each_sg(sgl, sg, nents, i) {
+		if (vsg_report_committed_lately(r, sg)) {
+			atomic64_inc(&r->skipped);
+			continue;
+		}
 		if (n && (n >= max_ext || bytes + sg->length > max_bytes)) {
 			err = vsg_shaping_request(sh, VSHAPE_OP_REPORT, r->ext,
 						  n, &resp);
@@ -235,13 +211,6 @@ static int vsg_report(struct page_reporting_dev_info *prdev,
 			bytes += sg->length;
 		blocks = nents;
 		err = vsg_report_vq(r, sgl, nents);
-	}
-	if (err == -EAGAIN) {
-		/* Deferred for COMMITted blocks: a new pass after the grace. */
-		atomic64_inc(&r->deferred);
-		mod_delayed_work(system_freezable_wq, &r->retry_work,
-				 msecs_to_jiffies(READ_ONCE(r->commit_grace_ms)) + 1);
-		return err;
 	}
 	if (err) {
 		/* The blocks go back unreported; the kernel retries later. */
@@ -298,8 +267,6 @@ void vsg_reporting_stop(struct vsg_dev *vs)
 
 	if (r->via != VSG_REPORT_OFF)
 		page_reporting_unregister(&r->prdev);
-	/* No callback runs now, so nothing re-arms it. */
-	cancel_delayed_work_sync(&r->retry_work);
 	r->via = VSG_REPORT_OFF;
 }
 
@@ -324,8 +291,6 @@ static int vsg_reporting_show(struct seq_file *m, void *unused)
 	seq_printf(m, "reported_bytes: %lld\n", atomic64_read(&r->bytes));
 	seq_printf(m, "errors: %lld\n", atomic64_read(&r->errors));
 	seq_printf(m, "skipped_committed: %lld\n", atomic64_read(&r->skipped));
-	seq_printf(m, "deferred_reports: %lld\n", atomic64_read(&r->deferred));
-	seq_printf(m, "retry_passes: %lld\n", atomic64_read(&r->retries));
 	seq_printf(m, "last_error: %d\n", atomic_read(&r->last_error));
 	return 0;
 }

@@ -14,15 +14,7 @@
  * Blocks the policy deflated with COMMIT (backed by the host ahead of a
  * predicted rise) are not reported for report_commit_grace_ms after the
  * deflation: reporting them would undo the COMMIT before the demand it
- * was made for arrives.  See vsg_reporting_note_commit().  A report that
- * holds such a block is failed as a whole (-EAGAIN), so that the kernel
- * puts its blocks back unreported: it marks the blocks of a successful
- * report "reported" and never offers them again until they are
- * allocated and freed, so a block left out of a successful report would
- * stay backed for good if the rise never came.  A failed report ends the
- * kernel's pass, and only a free of a block of the reporting order asks
- * for the next one, so once the grace has passed the retry work frees
- * one such block (see vsg_report_retry()).
+ * was made for arrives.  See vsg_reporting_note_commit().
  *
  * Lifecycle, called by main.c:
  *   vsg_reporting_init()      at probe: the knob and the COMMIT ring
@@ -40,7 +32,6 @@
 #include <linux/page_reporting.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
-#include <linux/workqueue.h>
 #include <uapi/linux/vshape.h>
 
 struct vsg_dev;
@@ -89,21 +80,12 @@ struct vsg_reporting {
 	} commit[VSG_REPORT_COMMIT_SLOTS];
 	unsigned int commit_head;
 	unsigned int commit_grace_ms;	/* sysfs knob, 0: off */
-	/*
-	 * Asks page_reporting for a new pass once the grace of the blocks
-	 * of a deferred report has passed.  Armed by the report callback,
-	 * cancelled by vsg_reporting_stop() after unregistering (so no
-	 * callback re-arms it).
-	 */
-	struct delayed_work retry_work;
 	/* Counters for debugfs: atomics, read without a lock. */
 	atomic64_t reports;		/* calls of the report callback */
 	atomic64_t blocks;		/* free blocks reported */
 	atomic64_t bytes;		/* bytes the host acknowledged */
 	atomic64_t errors;		/* reports the host did not take */
 	atomic64_t skipped;		/* blocks left alone: COMMITted lately */
-	atomic64_t deferred;		/* reports failed for them (-EAGAIN) */
-	atomic64_t retries;		/* passes the retry work asked for */
 	atomic_t last_error;
 };
 

@@ -147,7 +147,7 @@ out=$(l2 "echo ramp > /tmp/loop-phase
 	gdev; n=0; while IFS=': ' read -r k v; do [ \"\$k\" = grow_commit ] && n=\$v; done < \$D/policy
 	echo \$n; grep -E ',(grow|grow_commit|reserve|guard_[a-z]+),' \$D/policy | tail -n 12
 	grep -E '^(committed_kb|commit_left_kb):' \$D/policy
-	grep -E '^(skipped_committed|deferred_reports|retry_passes|reported_bytes):' \$D/reporting
+	grep -E '^(skipped_committed|reported_bytes):' \$D/reporting
 	for k in calib_shortfall_ppm calib_margin_kb commit_confidence_pct; do echo \$k=\$(knob \$k); done")
 c1=$(hst req_commit)
 r1=$(($(wc -l < "$csv")))
