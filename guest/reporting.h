@@ -89,8 +89,16 @@ struct vsg_reporting {
 	atomic_t last_error;
 };
 
-/* Default report_commit_grace_ms: twice the default 5 s horizon. */
-#define VSG_DEFAULT_REPORT_COMMIT_GRACE_MS	10000
+/*
+ * Default report_commit_grace_ms: 0, COMMITted blocks are reported like
+ * any free block.  The kernel marks the blocks of a successful report
+ * "reported" and does not offer them again until they are reallocated,
+ * so a block left out stays backed for good if the rise never comes
+ * (the scenario benchmark of 2026-12-01: 35-55 MiB more than free page
+ * reporting from the second cycle on, at a 10 s grace); failing the
+ * whole report instead stalled reporting while COMMITs kept coming.
+ */
+#define VSG_DEFAULT_REPORT_COMMIT_GRACE_MS	0
 #define VSG_MAX_REPORT_COMMIT_GRACE_MS		3600000
 
 void vsg_reporting_init(struct vsg_dev *vs);

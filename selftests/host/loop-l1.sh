@@ -27,8 +27,7 @@
 #          coverage at the 5 s horizon read 72-76% before one ramp on
 #          2026-12-01, so it RESERVEd and the check failed with 16 MiB),
 #          and the threshold itself is policy_unit's and
-#          shaping-loopback's; page reporting leaves the COMMITted blocks
-#          alone for report_commit_grace_ms;
+#          shaping-loopback's;
 #   drop   the jobs end together: the memfd gives back at least half of
 #          what they used, within 60 s, with no host target set;
 #   guard  idle, the balloon holds most free memory, then the guest's
