@@ -139,10 +139,9 @@ static bool vsg_report_committed_lately(struct vsg_reporting *r,
  * The shaping queue: the blocks as REPORT extents, split at the limits,
  * leaving out the blocks COMMITted within the grace period.  Those are
  * marked reported by the kernel all the same (only the whole list can
- * fail), so they are reported again once they were allocated and freed;
- * if the rise they were committed for never comes, the policy's shrink
- * (inflation) is what returns them.  *@sent_blocks and *@sent_bytes: what
- * the host took.
+ * fail), so they stay backed until they are allocated and freed again,
+ * which is why the grace is 0 by default (reporting.h).  *@sent_blocks
+ * and *@sent_bytes: what the host took.
  */
 static int vsg_report_shaping(struct vsg_reporting *r, struct scatterlist *sgl,
 			      unsigned int nents, u64 *sent_blocks,
