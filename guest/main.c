@@ -190,6 +190,9 @@ static void vsg_stop(struct vsg_dev *vs)
 	if (virtio_has_feature(vs->vdev, VIRTIO_BALLOON_F_DEFLATE_ON_OOM))
 		unregister_oom_notifier(&vs->oom_nb);
 
+#ifdef VS_MUTANT_RESET_KEEPS_LEDGER	/* test-only fault: scripts/check-mutants */
+	WRITE_ONCE(vs->held_pages, 0);	/* forget the balloon, tell no one */
+#endif
 	while (READ_ONCE(vs->held_pages))
 		if (!vsg_deflate(vs, READ_ONCE(vs->held_pages), 0))
 			break;
