@@ -215,38 +215,22 @@ static ssize_t mode_store(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RW(mode);
 
-static ssize_t host_target_kb_show(struct device *dev,
-				   struct device_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%lu\n",
-			  (unsigned long)vsg_host_target_pages(to_vs(dev)) *
-			  KB_PER_PAGE);
-}
-static DEVICE_ATTR_RO(host_target_kb);
+/* A read-only view, in KiB, of a page count (@_pages, an expression of vs). */
+#define VSG_KB_VIEW(_name, _pages)					\
+static ssize_t _name##_show(struct device *dev,				\
+			    struct device_attribute *attr, char *buf)	\
+{									\
+	struct vsg_dev *vs = to_vs(dev);				\
+									\
+	return sysfs_emit(buf, "%lu\n",					\
+			  (unsigned long)(_pages) * KB_PER_PAGE);	\
+}									\
+static DEVICE_ATTR_RO(_name)
 
-static ssize_t target_kb_show(struct device *dev,
-			      struct device_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%lu\n",
-			  vsg_effective_target(to_vs(dev)) * KB_PER_PAGE);
-}
-static DEVICE_ATTR_RO(target_kb);
-
-static ssize_t actual_kb_show(struct device *dev,
-			      struct device_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%lu\n",
-			  READ_ONCE(to_vs(dev)->held_pages) * KB_PER_PAGE);
-}
-static DEVICE_ATTR_RO(actual_kb);
-
-static ssize_t floor_kb_show(struct device *dev,
-			     struct device_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%lu\n",
-			  vsg_floor_pages(to_vs(dev)) * KB_PER_PAGE);
-}
-static DEVICE_ATTR_RO(floor_kb);
+VSG_KB_VIEW(host_target_kb, vsg_host_target_pages(vs));
+VSG_KB_VIEW(target_kb, vsg_effective_target(vs));
+VSG_KB_VIEW(actual_kb, READ_ONCE(vs->held_pages));
+VSG_KB_VIEW(floor_kb, vsg_floor_pages(vs));
 
 static ssize_t page_reporting_show(struct device *dev,
 				   struct device_attribute *attr, char *buf)
