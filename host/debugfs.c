@@ -58,6 +58,9 @@ static int vsh_stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "big_buf %llu\n", s->big_buf);
 	seq_printf(m, "slices %llu\n", s->slices);
 	seq_printf(m, "max_hold_ns %llu\n", s->max_hold_ns);
+	seq_printf(m, "refilled_bytes %llu\n", s->refilled_bytes);
+	seq_printf(m, "refill_scanned_bytes %llu\n", s->refill_scanned_bytes);
+	seq_printf(m, "refill_sweeps %llu\n", s->refill_sweeps);
 	seq_printf(m, "regions %u\n", vsh_map_nr(d));
 	for (i = 0; i < VSH_MAX_VQS; i++)
 		seq_printf(m, "vq%u_num %u\nvq%u_ready %u\n", i, d->vqs[i].num,

@@ -63,6 +63,7 @@ static int vsh_dev_add(struct vdpa_mgmt_dev *mdev, const char *name,
 	spin_lock_init(&d->map_lock);
 	xa_init(&d->pages);
 	kthread_init_delayed_work(&d->work, vsh_work_fn);
+	kthread_init_delayed_work(&d->refill_work, vsh_refill_fn);
 	d->tokens = vsh_rate_burst;
 	d->last_refill = jiffies;
 	d->byte_tokens = vsh_rate_bytes;

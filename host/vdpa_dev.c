@@ -66,7 +66,8 @@ static void vsh_spend_bytes(struct vsh_dev *d, u64 bytes)
 	d->byte_tokens -= min(d->byte_tokens, bytes);
 }
 
-static bool vsh_running(struct vsh_dev *d)
+/* The driver is up and the device has not asked for a reset. */
+bool vsh_running(const struct vsh_dev *d)
 {
 	return (d->status & VIRTIO_CONFIG_S_DRIVER_OK) &&
 	       !(d->status & VIRTIO_CONFIG_S_NEEDS_RESET);
@@ -449,6 +450,7 @@ void vsh_reset_locked(struct vsh_dev *d)
 	/* a request in execution is dropped unanswered with its ring */
 	d->req.active = false;
 	vsh_pages_reset(d);
+	d->refill_pos = 0;
 	WRITE_ONCE(d->features, 0);
 	WRITE_ONCE(d->status, 0);
 	spin_lock_irqsave(&d->cfg_lock, flags);
@@ -475,8 +477,10 @@ static void vsh_set_status(struct vdpa_device *vdpa, u8 status)
 		   !strcmp(d->vdpa.dev.driver->name, "virtio_vdpa"));
 	kick = status & VIRTIO_CONFIG_S_DRIVER_OK;
 	mutex_unlock(&d->lock);
-	if (kick)
+	if (kick) {
 		vsh_kick(d, 0);
+		vsh_refill_start(d);
+	}
 }
 
 static int vsh_reset(struct vdpa_device *vdpa)
@@ -627,6 +631,8 @@ static void vsh_free(struct vdpa_device *vdpa)
 	struct vsh_dev *d = vdpa_to_vsh(vdpa);
 
 	if (d->worker) {
+		/* both works requeue themselves: cancel blocks that */
+		kthread_cancel_delayed_work_sync(&d->refill_work);
 		kthread_cancel_delayed_work_sync(&d->work);
 		kthread_destroy_worker(d->worker);
 		d->worker = NULL;	/* vsh_map_publish kicks no worker */

@@ -174,6 +174,9 @@ struct vsh_stats {
 	u64 big_buf;		/* standard buffers over VSH_MAX_PFN_BYTES */
 	u64 slices;		/* shaping slices executed */
 	u64 max_hold_ns;	/* longest hold of vsh_dev.lock by the worker */
+	u64 refilled_bytes;	/* INFLATED pages found populated, punched */
+	u64 refill_scanned_bytes;	/* INFLATED bytes the refill scan saw */
+	u64 refill_sweeps;	/* refill scans that reached the balloon's end */
 };
 
 struct vsh_dev {
@@ -182,11 +185,13 @@ struct vsh_dev {
 	/* Processing context: kick_vq only queues @work on @worker. */
 	struct kthread_worker *worker;
 	struct kthread_delayed_work work;
+	/* periodic pass over INFLATED pages (refill.c), on @worker too */
+	struct kthread_delayed_work refill_work;
 
 	/*
 	 * @lock serialises the vdpa config ops that change device state with
 	 * the worker.  It protects @vqs, @features, @status, @snap,
-	 * @pages_gen, @req,
+	 * @pages_gen, @req, @refill_pos,
 	 * @mm, @loopback, @pages, the page counters, @stats, @guest_stats,
 	 * @stats_want, @tokens, @byte_tokens, @last_refill and
 	 * @last_byte_refill.  Holding it
@@ -205,6 +210,7 @@ struct vsh_dev {
 	struct vsh_map *snap;		/* the map of the current worker step */
 	unsigned long pages_gen;	/* @map_gen the page states match */
 	struct vsh_req req;		/* shaping request in execution */
+	u64 refill_pos;			/* gpa the refill scan resumes at */
 	struct mm_struct *mm;		/* bound mm (use_va), mmgrab'ed */
 	bool loopback;			/* bound to virtio_vdpa: PA mode */
 	struct xarray pages;		/* gpa >> 21 -> block state, pages.c */
@@ -283,6 +289,7 @@ extern unsigned long long vsh_rate_bytes;
 /* vdpa_dev.c */
 extern const struct vdpa_config_ops vsh_config_ops;
 void vsh_work_fn(struct kthread_work *work);
+bool vsh_running(const struct vsh_dev *d);
 void vsh_reset_locked(struct vsh_dev *d);
 void vsh_needs_reset(struct vsh_dev *d, struct vsh_vq *vq);
 void vsh_set_target(struct vsh_dev *d, u32 pages);
@@ -334,6 +341,10 @@ void vsh_pages_reset(struct vsh_dev *d);
 void vsh_pages_prune(struct vsh_dev *d);
 bool vsh_pages_next_run(struct vsh_dev *d, u64 from, struct vsh_run *r);
 const char *vsh_pstate_name(enum vsh_pstate st);
+
+/* refill.c */
+void vsh_refill_fn(struct kthread_work *work);
+void vsh_refill_start(struct vsh_dev *d);
 
 /* balloon.c */
 void vsh_balloon_process(struct vsh_dev *d, struct vsh_vq *vq, bool inflate,

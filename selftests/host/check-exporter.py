@@ -137,7 +137,8 @@ def expected():
                           ("inflate_pages", "inflate_pages_total"),
                           ("deflate_pages", "deflate_pages_total"),
                           ("punched_bytes", "punched_bytes_total"),
-                          ("populated_bytes", "populated_bytes_total")):
+                          ("populated_bytes", "populated_bytes_total"),
+                          ("refilled_bytes", "refilled_bytes_total")):
             want[("vshape_host_device_" + metric, frozenset([dev]))] = st[k]
     return want, devs
 

@@ -1172,6 +1172,8 @@ static long long ledger_charged(void)
  * 0: the usual ones.
  */
 static uint64_t ov_desc, ov_avail, ov_used;
+/* feature bits the next reinit leaves out of the usual ones */
+static uint64_t feat_drop;
 
 static int reinit_feat(uint16_t base, unsigned int num_, uint64_t extra)
 {
@@ -1179,6 +1181,8 @@ static int reinit_feat(uint16_t base, unsigned int num_, uint64_t extra)
 			    (1ULL << VIRTIO_BALLOON_F_MUST_TELL_HOST) |
 			    (1ULL << VIRTIO_BALLOON_F_VSHAPE) | extra;
 	uint8_t status = 0;
+
+	features &= ~feat_drop;
 	int q, bad = 0;
 
 	bad |= ioctl(vfd, VHOST_VDPA_SET_STATUS, &status);
@@ -1422,6 +1426,88 @@ static int fault_commit(const char *dev)
 	   "... DEFLATE: DONE, charge back to %lld", c0);
 	printf("1..%d\n", n);
 	return fails ? 1 : 0;
+}
+
+/* ---- INFLATED pages the guest touches again (issue 12) ---- */
+
+/* Poll the debugfs counter @key for up to @ms until it is at least @want. */
+static long long wait_stat(const char *key, long long want, int ms)
+{
+	long long v;
+
+	while ((v = stat_of(key)) < want && ms > 0) {
+		usleep(50000);
+		ms -= 50;
+	}
+	return v;
+}
+
+/* The first data (populated) offset of the RAM file at or after @off. */
+static long long data_from(long long off)
+{
+	return lseek(memfd, off, SEEK_DATA);
+}
+
+/*
+ * The guest breaks its promise: it writes 1 MiB and one more page of
+ * 4 MiB it inflated (through the RAM file's mapping, as a guest's access
+ * through the VMM's mapping does), which populates them again in the
+ * file, uncharged.  The device's periodic scan must find them in the
+ * page cache and punch them again: refilled_bytes grows by exactly what
+ * was touched, the file has no block left in the inflated range, the
+ * pages stay INFLATED, and the GUEST page after the range keeps its
+ * content.  Before the touch, full sweeps over the untouched balloon
+ * punch nothing.  Without MUST_TELL_HOST (a driver may then use deflated
+ * pages before the device saw the deflate) the scan leaves them alone.
+ */
+static void test_refill(void)
+{
+	const long long lo = DATA_BASE, hi = DATA_BASE + (4 << 20);
+	const long long touched = (1 << 20) + 4096;
+	struct vshape_extent e = { DATA_BASE, 4 << 20 };
+	long long r0, s0, b1, b2, got, d0, sw;
+	int st;
+
+	memset(mem + lo, 0x5a, (4 << 20) + 4096);	/* and the page after */
+	r0 = stat_of("refilled_bytes");
+	shaping(VSHAPE_OP_INFLATE, &e, 1);
+	st = resp()->status;
+	b1 = memfd_bytes();
+	s0 = stat_of("refill_sweeps");
+	sw = wait_stat("refill_sweeps", s0 + 2, 20000);
+	ok(st == VSHAPE_S_DONE && sw >= s0 + 2 &&
+	   stat_of("refilled_bytes") == r0 && memfd_bytes() == b1,
+	   "refill scan: INFLATE 4 MiB (status %d); %lld full sweeps over the untouched balloon punch nothing (refilled_bytes +%lld)",
+	   st, sw - s0, stat_of("refilled_bytes") - r0);
+	memset(mem + lo + (1 << 20), 0xa5, 1 << 20);
+	mem[lo + (3 << 20) + 8192] = 1;
+	b2 = memfd_bytes();
+	got = wait_stat("refilled_bytes", r0 + touched, 20000) - r0;
+	d0 = data_from(lo);
+	ok(b2 - b1 == touched && got == touched && d0 == hi &&
+	   memfd_bytes() == b1 && read_sys("inflated_bytes") == 4 << 20 &&
+	   mem[hi] == 0x5a,
+	   "refill scan: %lld KiB of the balloon touched (the file grew %lld KiB) are punched again: refilled_bytes +%lld KiB, first data at +%lld KiB of the range (4096: none in it), %lld KiB inflated, the next GUEST page kept",
+	   touched >> 10, (b2 - b1) >> 10, got >> 10, (d0 - lo) >> 10,
+	   read_sys("inflated_bytes") >> 10);
+	shaping(VSHAPE_OP_DEFLATE, &e, 1);
+
+	/* without MUST_TELL_HOST: left alone */
+	feat_drop = 1ULL << VIRTIO_BALLOON_F_MUST_TELL_HOST;
+	st = reinit(0);
+	feat_drop = 0;
+	e.len = 1 << 20;
+	shaping(VSHAPE_OP_INFLATE, &e, 1);
+	st = st || resp()->status != VSHAPE_S_DONE;
+	r0 = stat_of("refilled_bytes");
+	mem[lo] = 1;
+	sleep(3);
+	d0 = data_from(lo);
+	ok(!st && d0 == lo && stat_of("refilled_bytes") == r0,
+	   "refill scan: without MUST_TELL_HOST a touched INFLATED page stays populated (3 s, first data at +%lld KiB, refilled_bytes +%lld)",
+	   (d0 - lo) >> 10, stat_of("refilled_bytes") - r0);
+	shaping(VSHAPE_OP_DEFLATE, &e, 1);
+	ok(!reinit(0) && healthy(), "... device healthy with MUST_TELL_HOST again");
 }
 
 /* ---- chain shapes, memory map edges, charging (issue 12) ---- */
@@ -2238,6 +2324,7 @@ int main(int argc, char **argv)
 	test_extent_limits();
 	test_release_cases();
 	test_punch_refused();
+	test_refill();
 	test_random();
 	test_extents_dump();
 	test_chain_limits();
