@@ -10,20 +10,26 @@
 # WORKLOAD-SCRIPT (default bench/scenario/workload.sh) runs inside L2,
 # chrooted in the workload disk (bench/scenario/mkdisk.sh: the script,
 # the programs it runs, the page-cache phase's file and the compile
-# phase's sources, SCEN_CC_FILES, default selftests/guest/memtouch.c,
-# the batch phase's own program); its
-# contract is in the default's header.  Each repetition is ONE L1 boot (6.12 under TCG, one vCPU, KVM inside) that
+# phase's sources, SCEN_CC_FILES); its contract is in the default's
+# header.  The default workload (docs/benchmarks.md, Method) is sized so
+# that reclaim matters: 3 cycles of a compile of the checkout's own
+# userspace C (SCEN_CC_FILES), sqlite, a 160 MiB page-cache read
+# (SCEN_CACHE_MIB, a quarter of L2's MemTotal) and a 128 MiB anonymous
+# batch (workload.sh), with idle gaps.  Each repetition is ONE L1 boot
+# (6.12 under TCG, one vCPU, KVM inside) that
 # runs every configuration one after the other (bench/scenario/l1.sh); the
 # order rotates between repetitions so that none always goes first.
 # SCEN_PARALLEL > 1 runs that many repetitions (L1 VMs) at once: ratios
 # are taken within a repetition, so they stay comparable.
 # Environment: SCEN_REPS (3), SCEN_CONFIGS, SCEN_PERIOD_MS (200),
 # SCEN_MARGIN_MIB (host-reactive's margin, 192), SCEN_L2_MIB (L2's RAM,
-# 768), SCEN_CACHE_MIB (size of
-# the page-cache phase's file, 16), SCEN_CC_FILES, SCEN_WL_ENV (VAR=VAL words passed to
+# 768), SCEN_CACHE_MIB (size of the page-cache phase's file, 160),
+# SCEN_CC_FILES (the compile phase's C files, default $cc_default
+# below), SCEN_WL_ENV (VAR=VAL words passed to
 # the workload, e.g. "SCEN_CYCLES=4 SCEN_BATCH_MIB=300"), SCEN_PARALLEL
 # (repetitions run at once, each its own L1 VM; default 1), SCEN_NO_REPORT=1
-# (only collect).  Raw samples go to build/bench-scenario/; then
+# (only collect), SCEN_SETTLE_S (l1.sh: the longest wait for the balloon's
+# steady state before each workload, 90).  Raw samples go to build/bench-scenario/; then
 # bench/scenario/report.py writes bench/results/scenario.json, the table
 # in docs/benchmarks.md and docs/img/scenario-*.png.
 set -euo pipefail
@@ -44,11 +50,15 @@ make -s -C selftests/guest memtouch > /dev/null
 gcc -O2 -Wall -Wextra -static -o "$out/sampler" bench/scenario/sampler.c
 # the page-cache phase's file: random data, so nothing compresses it
 cache=$top/build/scenario-cache.dat
-want=$((${SCEN_CACHE_MIB:-16} << 20))
+want=$((${SCEN_CACHE_MIB:-160} << 20))
 [ "$(stat -c %s "$cache" 2>/dev/null || echo 0)" = "$want" ] ||
 	head -c "$want" /dev/urandom > "$cache"
 # the disk L2 runs the workload from (bench/scenario/mkdisk.sh)
-read -r -a cc_files <<<"${SCEN_CC_FILES:-selftests/guest/memtouch.c}"
+# the compile phase: two files of the checkout's predictor library
+# (0.06 s of gcc -O2 natively; L2 runs gcc 200-400 times slower at load
+# 3-7: five files of 0.5 s natively took 34-115 s a cycle in a smoke run)
+cc_default="predictor/fixed.c predictor/default_model.c"
+read -r -a cc_files <<<"${SCEN_CC_FILES:-$cc_default}"
 bench/scenario/mkdisk.sh "$out/disk.img" "$workload" "$cache" "${cc_files[@]}"
 # L2's modules for that disk (virtio_pmem, nd_pmem, squashfs and what
 # they need, in load order: disk.order) and the in-tree balloon driver,
@@ -113,6 +123,7 @@ one_rep() {
 		--env "SCEN_MARGIN_MIB=${SCEN_MARGIN_MIB:-192}" \
 		--env "SCEN_DISK=$out/disk.img" --env "SCEN_MODS=$mods" \
 		--env "SCEN_WL_ENV=${SCEN_WL_ENV:-}" --env "SCEN_L2_MIB=${SCEN_L2_MIB:-768}" \
+		--env "SCEN_SETTLE_S=${SCEN_SETTLE_S:-90}" \
 		-- bench/scenario/l1.sh > "$out/rep$rep.log" 2>&1 ||
 		{ echo "scenario: repetition $rep exit $? (log: $out/rep$rep.log)" >&2; return 1; }
 }

@@ -9,19 +9,20 @@
 #
 #   compile   gcc -O2 -c of each SCEN_CC_SRC (default src/*.i: C files
 #             of the checkout, preprocessed by mkdisk.sh, so that gcc
-#             reads no header), SCEN_CC_JOBS compilers at once, objects
+#             reads no header), SCEN_CC_JOBS (2) compilers at once, objects
 #             in /tmp
 #   sqlite    one sqlite3 process: a database in /tmp (tmpfs, so its
-#             pages are the guest's memory), SCEN_SQL_ROWS rows of 16 KiB
+#             pages are the guest's memory), SCEN_SQL_ROWS (300) rows of 16 KiB
 #             inserted, then an aggregate query and an indexed lookup;
 #             the database is deleted at the end of the phase
 #   cache     read SCEN_CACHE_FILE (default cache.dat, on the disk,
 #             through the page cache): used memory stays flat, the cache
 #             grows (the first cycle; later cycles hit the cache unless
 #             it was reclaimed)
-#   batch     an anonymous-memory job: memtouch SCEN_BATCH_MIB MiB, held
-#             SCEN_BATCH_HOLD seconds, then freed (the process exits)
-#   idle      SCEN_IDLE seconds of nothing
+#   batch     an anonymous-memory job: memtouch SCEN_BATCH_MIB (128) MiB,
+#             held SCEN_BATCH_HOLD (4) seconds, then freed (the process
+#             exits)
+#   idle      SCEN_IDLE (4) seconds of nothing
 #
 # SCEN_PHASES (default "compile sqlite cache batch idle", spaces or
 # commas) chooses the phases and their order.
@@ -40,12 +41,12 @@ phases_s=${SCEN_PHASES:-compile sqlite cache batch idle}
 read -r -a phases <<<"${phases_s//,/ }"
 cc_src=(src/*.i)
 [ -z "${SCEN_CC_SRC:-}" ] || read -r -a cc_src <<<"${SCEN_CC_SRC//,/ }"
-cc_jobs=${SCEN_CC_JOBS:-1}
-rows=${SCEN_SQL_ROWS:-150}
+cc_jobs=${SCEN_CC_JOBS:-2}
+rows=${SCEN_SQL_ROWS:-300}
 cache=${SCEN_CACHE_FILE:-cache.dat}
-batch_mib=${SCEN_BATCH_MIB:-80}
-batch_hold=${SCEN_BATCH_HOLD:-5}
-idle=${SCEN_IDLE:-6}
+batch_mib=${SCEN_BATCH_MIB:-128}
+batch_hold=${SCEN_BATCH_HOLD:-4}
+idle=${SCEN_IDLE:-4}
 memtouch=${SCEN_MEMTOUCH:-./memtouch}
 
 mkfifo /tmp/workload-snooze.fifo 2>/dev/null
