@@ -178,14 +178,21 @@ void vsh_refill_fn(struct kthread_work *work)
 	for (steps = 0; more && steps < VSH_REFILL_STEPS; steps++) {
 		u64 t0, held;
 
+		struct mem_cgroup *memcg, *old;
+
 		mutex_lock(&d->lock);
 		t0 = ktime_get_ns();
 		if (!vsh_refill_wanted(d)) {
 			mutex_unlock(&d->lock);
 			return;
 		}
-		/* page states in line with the map before they are trusted */
+		/*
+		 * page states in line with the map before they are trusted
+		 * (pruning may split a block: charged to the VMM)
+		 */
+		memcg = vsh_memcg_begin(d, &old);
 		vsh_map_sync(d);
+		vsh_memcg_end(memcg, old);
 		d->snap = vsh_map_get(d);
 		more = vsh_refill_step(d);
 		vsh_map_put(d->snap);

@@ -14,6 +14,7 @@
 #include <linux/ktime.h>
 #include <linux/math64.h>
 #include <linux/sched/task.h>
+#include <linux/memcontrol.h>
 
 #include "vshape_host.h"
 
@@ -203,26 +204,54 @@ out:
 }
 
 /*
+ * Charge this kernel thread's __GFP_ACCOUNT allocations (page-state
+ * blocks, xarray nodes) to the memory cgroup of the VMM's mm until
+ * vsh_memcg_end(): a kernel thread's are charged to no cgroup unless it
+ * names one (set_active_memcg), whatever cgroup it sits in.  Under
+ * vsh_dev.lock (d->mm); *@old is what to restore.  Returns the memcg
+ * held (NULL without an mm: nothing is charged).
+ */
+struct mem_cgroup *vsh_memcg_begin(struct vsh_dev *d, struct mem_cgroup **old)
+{
+	struct mem_cgroup *memcg;
+
+	lockdep_assert_held(&d->lock);
+	memcg = d->mm ? get_mem_cgroup_from_mm(d->mm) : NULL;
+	*old = set_active_memcg(memcg);
+	return memcg;
+}
+
+void vsh_memcg_end(struct mem_cgroup *memcg, struct mem_cgroup *old)
+{
+	set_active_memcg(old);
+	mem_cgroup_put(memcg);
+}
+
+/*
  * A worker pass: round robin over the queues, one step each, until there
  * is nothing to do, the rate bound defers, or the pass has done
  * VSH_BATCH rounds or VSH_PASS_BYTES of work; then it requeues itself.
  * It runs in the bound mm (kthread_use_mm), like vdpa_sim's worker, and
- * the worker thread is in the VMM's cgroups (vsh_bind_mm).
+ * the worker thread is in the VMM's cgroups (vsh_bind_mm); what it
+ * allocates is charged to the VMM's memory cgroup (vsh_memcg_begin).
  */
 void vsh_work_fn(struct kthread_work *work)
 {
 	struct vsh_dev *d = container_of(work, struct vsh_dev, work.work);
 	struct vsh_pass p = { .budget = VSH_PASS_BYTES };
+	struct mem_cgroup *memcg = NULL, *old_memcg = NULL;
 	struct mm_struct *mm = NULL;
 	bool more = false, progress;
 	unsigned int i, rounds;
 	int r;
 
 	mutex_lock(&d->lock);
+	memcg = vsh_memcg_begin(d, &old_memcg);
 	/* the map changed since the last pass: prune the page states */
 	vsh_map_sync(d);
 	if (!vsh_running(d) || (d->mm && !mmget_not_zero(d->mm))) {
 		mutex_unlock(&d->lock);
+		vsh_memcg_end(memcg, old_memcg);
 		return;
 	}
 	mm = d->mm;
@@ -262,6 +291,7 @@ stop:
 out:
 	if (mm)
 		mmput(mm);
+	vsh_memcg_end(memcg, old_memcg);
 	if (p.throttled) {
 		mutex_lock(&d->lock);
 		d->stats.throttled++;

@@ -18,6 +18,8 @@
 #include <linux/virtio_balloon.h>
 #include <uapi/linux/vshape.h>
 
+struct mem_cgroup;
+
 #define VSH_NAME		"vshape"
 #define VSH_PAGE_SHIFT		12
 #define VSH_PAGE_SIZE		BIT_ULL(VSH_PAGE_SHIFT)
@@ -290,6 +292,8 @@ extern unsigned long long vsh_rate_bytes;
 extern const struct vdpa_config_ops vsh_config_ops;
 void vsh_work_fn(struct kthread_work *work);
 bool vsh_running(const struct vsh_dev *d);
+struct mem_cgroup *vsh_memcg_begin(struct vsh_dev *d, struct mem_cgroup **old);
+void vsh_memcg_end(struct mem_cgroup *memcg, struct mem_cgroup *old);
 void vsh_reset_locked(struct vsh_dev *d);
 void vsh_needs_reset(struct vsh_dev *d, struct vsh_vq *vq);
 void vsh_set_target(struct vsh_dev *d, u32 pages);

@@ -34,6 +34,10 @@ tap_check "vs0 and vs1 bound to vhost_vdpa: /dev/vhost-vdpa-0, -1" \
 	wait_for 5 '[ -e /dev/vhost-vdpa-0 ] && [ -e /dev/vhost-vdpa-1 ]'
 echo $((64 << 20)) > /sys/kernel/vshape_host/capacity_bytes
 ram=/run/fuzzram
+# the memory controller too: vdpa_fuzz checks what the device charges
+# to the VMM's memory cgroup
+echo +memory > /sys/fs/cgroup/cgroup.subtree_control ||
+	tap_bail "no memory controller in cgroup2"
 mkdir -p $ram /sys/fs/cgroup/vmm0
 mount -t tmpfs -o size=256M none $ram || tap_bail "tmpfs"
 # a tmpfs with 2 MiB folios, as docs/host.md recommends for guest RAM
