@@ -21,6 +21,13 @@ if [ -z "$kver" ] || [ ! -d "/lib/modules/$kver/build" ]; then
 	echo "build.sh: no 6.12 kernel headers" >&2; exit 4
 fi
 out=$VS_ROOT/build/host-selftest/$kver
+# One build of a tree at a time: make check's two lanes (the host suite,
+# loop-nested, vm-shaping-loopback) each call this script, and two
+# kbuilds in one tree delete each other's .o.d files (fixdep: error
+# opening file).  The second waits, then finds nothing to rebuild.
+mkdir -p "$out"
+exec 9> "$out.lock"
+flock 9
 # the layout before host/ had its own Kbuild
 rm -rf "$out/host-only" "$out/looptest"
 vs_sync_tree "$out" compat host include selftests/host/looptest \
