@@ -44,6 +44,9 @@
 #include <linux/genetlink.h>
 #include <linux/vdpa.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <poll.h>
+#include <linux/userfaultfd.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 #include <linux/virtio_balloon.h>
@@ -634,6 +637,279 @@ static void test_repeated_pfn(void)
 	ok(healthy(), "... device healthy after it");
 }
 
+/*
+ * A worker step that cannot finish: the request's header lies in memory
+ * registered with userfaultfd (missing pages), so the worker's read of it
+ * waits in the fault, holding vsh_dev.lock, until this program (the VMM)
+ * resolves the fault.  Meanwhile what a host user and the VMM's IOTLB
+ * updates do must not wait for the worker: a sysfs read of the device, a
+ * DEV_GET and a DEV_CONFIG_GET (vdpa dev show / config show), and an
+ * IOTLB update + invalidate (set_map, which vhost-vdpa calls under the
+ * VMM's mmap_lock: if it took vsh_dev.lock, mmap_lock would nest outside
+ * the lock the worker faults guest memory in under; issue 12 items 3 and
+ * 5).  Deterministic: the stall lasts until every probe is done (or
+ * STALL_MS), whatever the machine's load.
+ */
+#define UFFD_IOVA	(28ULL << 30)
+#define UFFD_SIZE	(2ULL << 20)
+#define STALL_MS	10000
+
+struct stall {
+	int uffd;
+	const void *src;	/* the page copied in to resolve the fault */
+	int faulted, release, copied;
+};
+
+static void *stall_handler(void *arg)
+{
+	struct stall *s = arg;
+	struct pollfd pfd = { .fd = s->uffd, .events = POLLIN };
+	struct uffdio_copy cp = { .len = 4096 };
+	struct uffd_msg msg;
+	int ms;
+
+	if (poll(&pfd, 1, 10000) != 1 ||
+	    read(s->uffd, &msg, sizeof(msg)) != sizeof(msg) ||
+	    msg.event != UFFD_EVENT_PAGEFAULT)
+		return NULL;
+	__atomic_store_n(&s->faulted, 1, __ATOMIC_RELEASE);
+	for (ms = 0; ms < STALL_MS &&
+	     !__atomic_load_n(&s->release, __ATOMIC_ACQUIRE); ms += 10)
+		usleep(10000);
+	cp.dst = msg.arg.pagefault.address & ~4095ULL;
+	cp.src = (uint64_t)(uintptr_t)s->src;
+	s->copied = !ioctl(s->uffd, UFFDIO_COPY, &cp);
+	return NULL;
+}
+
+/* Seconds a read of the device's sysfs file @file takes; -1 if it fails. */
+static double time_sysfs(const char *file)
+{
+	char path[256], buf[64];
+	double t = now_s();
+	int fd, r;
+
+	snprintf(path, sizeof(path), "/sys/bus/vdpa/devices/%s/vshape/%s",
+		 dev_name_of(), file);
+	fd = open(path, O_RDONLY);
+	r = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
+	if (fd >= 0)
+		close(fd);
+	return r > 0 ? now_s() - t : -1;
+}
+
+/*
+ * One probe of the stalled-worker test, in a thread of its own so that
+ * one that waits for the worker does not hide another: 0 a sysfs read,
+ * 1 DEV_GET, 2 DEV_CONFIG_GET, 3 an IOTLB update + invalidate.
+ */
+struct stall_probe {
+	pthread_t thr;
+	int kind, bad, done;
+	double t;
+};
+
+static void *stall_probe_fn(void *arg)
+{
+	struct stall_probe *p = arg;
+	int nl = p->kind == 1 || p->kind == 2 ?
+		 socket(AF_NETLINK, SOCK_RAW, NETLINK_GENERIC) : -1;
+	uint16_t fam = nl >= 0 ? nl_vdpa_family(nl) : 0;
+	double t0 = now_s();
+	char ans[8192];
+	int r;
+
+	switch (p->kind) {
+	case 0:
+		p->bad = time_sysfs("inflated_bytes") < 0;
+		break;
+	case 1:
+		p->bad = !fam || nl_call(nl, fam, VDPA_CMD_DEV_GET,
+					 dev_name_of(), VDPA_ATTR_DEV_NAME, ans,
+					 sizeof(ans));
+		break;
+	case 2:
+		r = fam ? nl_call(nl, fam, VDPA_CMD_DEV_CONFIG_GET,
+				  dev_name_of(), VDPA_ATTR_DEV_NAME, ans,
+				  sizeof(ans)) : -1000;
+		/* 6.12 answers EOPNOTSUPP for a balloon: still an answer */
+		p->bad = r && r != -EOPNOTSUPP;
+		break;
+	default:
+		p->bad = !!iotlb_msg(VHOST_IOTLB_UPDATE, PROBE_IOVA, 4096, mem,
+				     VHOST_ACCESS_RO) ||
+			 !!iotlb_msg(VHOST_IOTLB_INVALIDATE, PROBE_IOVA, 4096,
+				     NULL, 0);
+		break;
+	}
+	p->t = now_s() - t0;
+	if (nl >= 0)
+		close(nl);
+	__atomic_store_n(&p->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static const char * const stall_probe_names[] = {
+	"sysfs read", "DEV_GET (vdpa dev show)",
+	"DEV_CONFIG_GET (vdpa dev config show)",
+	"IOTLB update+invalidate (set_map)",
+};
+
+/* Start the four probes at once in @p; 0, or -1 if a thread failed. */
+static int stall_probes_start(struct stall_probe *p)
+{
+	int k, bad = 0;
+
+	for (k = 0; k < 4; k++) {
+		memset(&p[k], 0, sizeof(p[k]));
+		p[k].kind = k;
+		if (pthread_create(&p[k].thr, NULL, stall_probe_fn, &p[k])) {
+			p[k].done = 1;
+			p[k].bad = 1;
+			bad = -1;
+		}
+	}
+	return bad;
+}
+
+/* Wait up to @ms for the probes to end; how many ended. */
+static int stall_probes_wait(struct stall_probe *p, int ms)
+{
+	int k, n_done = 0;
+
+	for (; ms > 0; ms -= 10) {
+		for (k = n_done = 0; k < 4; k++)
+			n_done += __atomic_load_n(&p[k].done, __ATOMIC_ACQUIRE);
+		if (n_done == 4)
+			break;
+		usleep(10000);
+	}
+	return n_done;
+}
+
+static void stall_probes_join(struct stall_probe *p)
+{
+	int k;
+
+	for (k = 0; k < 4; k++)
+		if (p[k].thr)
+			pthread_join(p[k].thr, NULL);
+}
+
+static void test_stalled_worker(void)
+{
+	static uint8_t page[4096] __attribute__((aligned(4096)));
+	struct vshape_req_hdr *h = (void *)page;
+	struct vshape_extent *x = (void *)(h + 1);
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	int fd = memfd_create("fuzz-uffd", 0), i, k, in_time = 1, bad = 0;
+	struct stall s = { .src = page };
+	struct stall_probe p[4];
+	double idle[4] = { 0 }, limit = 0;
+	char what[512] = "";
+	int answered, status, setup_bad;
+	unsigned int id;
+	pthread_t thr;
+	uint8_t *area;
+	long len;
+
+	s.uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	area = fd >= 0 && !ftruncate(fd, UFFD_SIZE) ?
+	       mmap(NULL, UFFD_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) :
+	       MAP_FAILED;
+	reg.range.start = (uint64_t)(uintptr_t)area;
+	reg.range.len = UFFD_SIZE;
+	setup_bad = s.uffd < 0 || area == MAP_FAILED ||
+		    ioctl(s.uffd, UFFDIO_API, &api) ||
+		    ioctl(s.uffd, UFFDIO_REGISTER, &reg) ||
+		    iotlb_msg(VHOST_IOTLB_UPDATE, UFFD_IOVA, UFFD_SIZE, area,
+			      VHOST_ACCESS_RW);
+	if (setup_bad) {
+		ok(0, "stalled worker: userfaultfd on a mapped memfd (CONFIG_USERFAULTFD): %s",
+		   strerror(errno));
+		ok(0, "... (not run)");
+		goto out;
+	}
+	/* the idle times: the slowest of three rounds */
+	for (i = 0; i < 3; i++) {
+		bad += stall_probes_start(p) < 0;
+		stall_probes_wait(p, 30000);
+		stall_probes_join(p);
+		for (k = 0; k < 4; k++) {
+			bad += p[k].bad;
+			if (p[k].t > idle[k])
+				idle[k] = p[k].t;
+			if (idle[k] > limit)
+				limit = idle[k];
+		}
+	}
+	/* what the VMM puts in the page when it resolves the fault */
+	h->op = VSHAPE_OP_DEFLATE;
+	h->nr_extents = 1;
+	h->id = 0x5151;
+	x->gpa = DATA_BASE;
+	x->len = 4096;
+	if (pthread_create(&thr, NULL, stall_handler, &s)) {
+		ok(0, "stalled worker: pthread_create");
+		ok(0, "... (not run)");
+		goto out_map;
+	}
+	memset(resp(), 0xff, sizeof(*resp()));
+	set_desc(Q_SHAPING, 0, UFFD_IOVA, sizeof(*h) + sizeof(*x),
+		 VRING_DESC_F_NEXT, 1);
+	set_desc(Q_SHAPING, 1, BUF_BASE + 0x1000, sizeof(struct vshape_resp),
+		 VRING_DESC_F_WRITE, 0);
+	submit(Q_SHAPING, 0);
+	for (i = 0; i < 5000 && !__atomic_load_n(&s.faulted, __ATOMIC_ACQUIRE);
+	     i++)
+		usleep(1000);
+	/* all four at once, while the worker waits in the fault */
+	bad += stall_probes_start(p) < 0;
+	stall_probes_wait(p, (PROBE_SLACK + limit) * 1000 + 100);
+	for (k = 0; k < 4; k++) {
+		int late = !__atomic_load_n(&p[k].done, __ATOMIC_ACQUIRE) ||
+			   p[k].t >= PROBE_SLACK + idle[k];
+
+		in_time &= !late;
+		if (late)
+			snprintf(what + strlen(what), sizeof(what) - strlen(what),
+				 "%s%s", what[0] ? ", " : "",
+				 stall_probe_names[k]);
+	}
+	/* the request must still be unanswered: the worker was stalled */
+	answered = __atomic_load_n(&U(Q_SHAPING)->idx, __ATOMIC_ACQUIRE) !=
+		   used_seen[Q_SHAPING];
+	__atomic_store_n(&s.release, 1, __ATOMIC_RELEASE);
+	len = wait_used(Q_SHAPING, STALL_MS + 10000);
+	pthread_join(thr, NULL);
+	stall_probes_join(p);
+	for (k = 0; k < 4; k++)
+		bad += p[k].bad;
+	status = resp()->status;
+	id = resp()->id;
+	ok(s.faulted && !answered && !bad && in_time,
+	   "worker stalled in a fault under the device lock (%s): sysfs read %.3f s, DEV_GET %.3f s, DEV_CONFIG_GET %.3f s, IOTLB update+invalidate (set_map) %.3f s, each within %d s of its idle time %.3f/%.3f/%.3f/%.3f s; %d failed%s%s",
+	   !s.faulted ? "NO FAULT SEEN" : answered ? "ANSWERED MEANWHILE" :
+	   "request unanswered meanwhile", p[0].t, p[1].t, p[2].t, p[3].t,
+	   PROBE_SLACK, idle[0], idle[1], idle[2], idle[3], bad,
+	   in_time ? "" : "; waited for the worker: ", what);
+	ok(s.copied && len == 24 && status == VSHAPE_S_DONE && id == 0x5151 &&
+	   healthy(),
+	   "... once the VMM resolves the fault the request is answered (status %d) and the device is healthy",
+	   status);
+out_map:
+	iotlb_msg(VHOST_IOTLB_INVALIDATE, UFFD_IOVA, UFFD_SIZE, NULL, 0);
+out:
+	/* closing the userfaultfd wakes a fault still waiting in it */
+	if (s.uffd >= 0)
+		close(s.uffd);
+	if (area != MAP_FAILED)
+		munmap(area, UFFD_SIZE);
+	if (fd >= 0)
+		close(fd);
+}
+
 static void write_dbg(const char *file, const char *val)
 {
 	char path[256];
@@ -832,14 +1108,14 @@ static void test_storm(const char *dev2)
 	munmap(o, 4096);
 }
 
-/* Write @val to a sysfs file of the device; 0 or -errno. */
-static int write_sys(const char *file, const char *val)
+/* Write @val to a sysfs file of vdpa device @dev; 0 or -errno. */
+static int write_sys_dev(const char *dev, const char *file, const char *val)
 {
 	char path[256];
 	int fd, ret = 0;
 
 	snprintf(path, sizeof(path), "/sys/bus/vdpa/devices/%s/vshape/%s",
-		 dev_name_of(), file);
+		 dev, file);
 	fd = open(path, O_WRONLY);
 	if (fd < 0)
 		return -errno;
@@ -847,6 +1123,12 @@ static int write_sys(const char *file, const char *val)
 		ret = -errno;
 	close(fd);
 	return ret;
+}
+
+/* Write @val to a sysfs file of the device; 0 or -errno. */
+static int write_sys(const char *file, const char *val)
+{
+	return write_sys_dev(dev_name_of(), file, val);
 }
 
 static long long read_sys(const char *file)
@@ -2065,6 +2347,90 @@ static void test_shared_ledger(const char *dev2)
 	   ledger_charged());
 }
 
+/* The vdpa device of /dev/vhost-vdpa-N (its sysfs directory holds vhost-vdpa-N). */
+static const char *vdpa_name(const char *vhostdev, char *buf, size_t sz)
+{
+	const char *base = strrchr(vhostdev, '/');
+	DIR *dir = opendir("/sys/bus/vdpa/devices");
+	struct dirent *de;
+	char path[600];
+
+	base = base ? base + 1 : vhostdev;
+	buf[0] = 0;
+	while (dir && !buf[0] && (de = readdir(dir))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/vdpa/devices/%s/%s",
+			 de->d_name, base);
+		if (!access(path, F_OK))
+			snprintf(buf, sz, "%s", de->d_name);
+	}
+	if (dir)
+		closedir(dir);
+	return buf[0] ? buf : NULL;
+}
+
+/*
+ * Quotas that sum to at most the capacity isolate the guests (issue 12
+ * item 4): what a device reports as its capacity (capacity_hint_bytes,
+ * a reply's capacity) is its own share and does not move when another
+ * guest reserves, and each device still gets its whole quota.  Two
+ * devices, two processes, quotas of 24 MiB each on a 48 MiB ledger.
+ */
+static void test_quota_isolation(const char *dev2)
+{
+	struct vshape_extent e = { DATA_BASE, 32 << 20 };
+	unsigned long long g1 = 0, g0, cap_inf;
+	int p1[2], p2[2], status, s1, sr, q;
+	long long h0, h1, c0 = ledger_charged();
+	char name2[256];
+	pid_t child;
+	FILE *from;
+
+	if (!dev2 || !vdpa_name(dev2, name2, sizeof(name2)) || pipe(p1) ||
+	    pipe(p2)) {
+		ok(0, "quota isolation: no second device");
+		ok(0, "... (not run)");
+		return;
+	}
+	set_capacity(48 << 20);
+	q = !write_sys("quota_bytes", "25165824") &&
+	    !write_sys_dev(name2, "quota_bytes", "25165824");
+	child = fork();
+	if (child == 0) {
+		close(p1[1]);
+		close(p2[0]);
+		remote_serve(dev2, p1[0], p2[1]);
+	}
+	close(p1[0]);
+	close(p2[1]);
+	from = fdopen(p2[0], "r");
+	h0 = read_sys("capacity_hint_bytes");
+	remote(p1[1], from, VSHAPE_OP_INFLATE, DATA_BASE, 32 << 20, &g1);
+	s1 = remote(p1[1], from, VSHAPE_OP_RESERVE, DATA_BASE, 32 << 20, &g1);
+	h1 = read_sys("capacity_hint_bytes");
+	shaping(VSHAPE_OP_INFLATE, &e, 1);
+	cap_inf = resp()->capacity;
+	ok(q && c0 == 0 && s1 == VSHAPE_S_PARTIAL && g1 == 24 << 20 &&
+	   h0 == 24 << 20 && h1 == h0 && cap_inf == 24 << 20,
+	   "quotas of 24 MiB per device on a 48 MiB ledger: device 2 reserved %llu MiB (status %d); device 1's capacity_hint_bytes %lld -> %lld KiB, reply capacity %llu KiB (its own share, unchanged)",
+	   g1 >> 20, s1, h0 >> 10, h1 >> 10, cap_inf >> 10);
+	shaping(VSHAPE_OP_RESERVE, &e, 1);
+	sr = resp()->status;
+	g0 = resp()->granted;
+	remote(p1[1], from, VSHAPE_OP_DEFLATE, DATA_BASE, 32 << 20, &g1);
+	shaping(VSHAPE_OP_DEFLATE, &e, 1);
+	write_sys("quota_bytes", "0");
+	write_sys_dev(name2, "quota_bytes", "0");
+	set_capacity(64 << 20);
+	close(p1[1]);
+	fclose(from);
+	waitpid(child, &status, 0);
+	ok(sr == VSHAPE_S_PARTIAL && g0 == 24 << 20 && ledger_charged() == 0,
+	   "... device 1 still gets its whole quota (RESERVE of 32 MiB: status %d, granted %llu MiB); both deflated: ledger %lld",
+	   sr, g0 >> 20, ledger_charged());
+}
+
 /* Entry @i of a stats buffer at @b: packed { le16 tag; le64 val; } */
 static void put_stat(uint8_t *b, int i, uint16_t tag, uint64_t val)
 {
@@ -2392,6 +2758,7 @@ int main(int argc, char **argv)
 	}
 
 	test_vq_num_ready();
+	test_stalled_worker();
 	test_repeated_pfn();
 	test_huge_buffer();
 	test_quota();
@@ -2411,6 +2778,7 @@ int main(int argc, char **argv)
 	test_stats_queue();
 	test_ring_faults();
 	test_shared_ledger(argc == 4 ? argv[3] : NULL);
+	test_quota_isolation(argc == 4 ? argv[3] : NULL);
 	test_storm(argc == 4 ? argv[3] : NULL);
 
 	/* runaway avail index: the queue is stopped, the device survives */
