@@ -1180,6 +1180,57 @@ static void test_quota(void)
 	ok(!write_sys("quota_bytes", "0"), "quota_bytes back to 0 (none)");
 }
 
+/* Write @val to /sys/kernel/vshape_host/@file; 0 or -errno. */
+static int write_ledger(const char *file, const char *val)
+{
+	char path[256];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "/sys/kernel/vshape_host/%s", file);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/*
+ * sysfs write parsing beyond quota_bytes (issue 12 item 6): the ledger's
+ * capacity_bytes and the device's target_pages refuse what they cannot
+ * parse or represent, and keep their value.
+ */
+static void test_sysfs_parsing(void)
+{
+	long long cap0 = -1, cap1 = -1, t0 = read_sys("target_pages");
+	FILE *f = fopen("/sys/kernel/vshape_host/capacity_bytes", "r");
+	int bad;
+
+	if (!f || fscanf(f, "%lld", &cap0) != 1)
+		cap0 = -1;
+	if (f)
+		fclose(f);
+	bad = (write_ledger("capacity_bytes", "4097") == -EINVAL) +
+	      (write_ledger("capacity_bytes", "lots") == -EINVAL) +
+	      (write_ledger("capacity_bytes", "-4096") == -EINVAL) +
+	      (write_ledger("capacity_bytes", "18446744073709551616") == -ERANGE);
+	f = fopen("/sys/kernel/vshape_host/capacity_bytes", "r");
+	if (!f || fscanf(f, "%lld", &cap1) != 1)
+		cap1 = -2;
+	if (f)
+		fclose(f);
+	ok(bad == 4 && cap0 >= 0 && cap1 == cap0,
+	   "capacity_bytes: unaligned, non-numeric, negative (EINVAL) and too large (ERANGE) writes refused, capacity unchanged (%lld)",
+	   cap1);
+	bad = (write_sys("target_pages", "lots") == -EINVAL) +
+	      (write_sys("target_pages", "-1") == -EINVAL) +
+	      (write_sys("target_pages", "4294967296") == -ERANGE);
+	ok(bad == 3 && t0 >= 0 && read_sys("target_pages") == t0,
+	   "target_pages: non-numeric, negative (EINVAL) and over 32 bits (ERANGE) writes refused, target unchanged (%lld)",
+	   read_sys("target_pages"));
+}
+
 /* ---- seeded randomised requests and chains ---- */
 
 static uint64_t rng_state;
@@ -2762,6 +2813,7 @@ int main(int argc, char **argv)
 	test_repeated_pfn();
 	test_huge_buffer();
 	test_quota();
+	test_sysfs_parsing();
 	test_extent_limits();
 	test_release_cases();
 	test_punch_refused();
