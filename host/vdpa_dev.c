@@ -127,12 +127,16 @@ static bool vsh_step_chain(struct vsh_dev *d, struct vsh_vq *vq,
 		return true;	/* bad chain, returned with len 0 if it could be */
 	switch (role) {
 	case VSH_ROLE_INFLATE:
-	case VSH_ROLE_DEFLATE:
+	case VSH_ROLE_DEFLATE: {
+		/* each PFN is a page of work, for the rate and the pass */
+		u64 work = min_t(u64, ch->out_len, VSH_MAX_PFN_BYTES) /
+			   sizeof(__le32) * VSH_PAGE_SIZE;
+
 		vsh_balloon_process(d, vq, role == VSH_ROLE_INFLATE, ch);
-		/* each PFN is a page of work */
-		vsh_spend_bytes(d, min_t(u64, ch->out_len, VSH_MAX_PFN_BYTES) /
-				sizeof(__le32) * VSH_PAGE_SIZE);
+		vsh_spend_bytes(d, work);
+		p->budget -= min(p->budget, work);
 		break;
+	}
 	case VSH_ROLE_STATS:
 		vsh_stats_process(d, vq, ch);
 		break;
