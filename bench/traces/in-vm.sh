@@ -9,12 +9,20 @@
 # debugfs file (step_ns_mean under TCG) to $TRACE_OUT/predictor-*.txt.
 #
 # TRACE_WORKLOADS: workloads to run (default: all, in this order).
+# TRACE_PLAN: a script of this directory (corpus.sh) sourced before the
+# module loads: it prepares what its workloads need, sets $workloads and
+# redefines run_workload NAME, which runs one workload.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 out=${TRACE_OUT:?}
 : "${VSHAPE_KO:?}"
 workloads=${TRACE_WORKLOADS:-"memphase1 sqlite tools memphase2"}
+run_workload() { "w_$1"; }
+if [ -n "${TRACE_PLAN:-}" ]; then
+	# shellcheck source=bench/traces/corpus.sh
+	. "$here/$TRACE_PLAN" || exit 1
+fi
 
 # shellcheck source=selftests/lib/module.sh
 . "$top/selftests/lib/module.sh"
@@ -106,7 +114,7 @@ for _ in range(8):
 
 for w in $workloads; do
 	mark start "$w"
-	"w_$w"
+	run_workload "$w"
 	sleep 3
 	mark end "$w"
 	cat "$dbg/predictor" > "$out/predictor-$w.txt"

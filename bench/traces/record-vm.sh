@@ -23,11 +23,5 @@ rm -rf "$raw"
 mkdir -p "$raw" "$data"
 traces_vm "$raw" 1500 bench/traces/in-vm.sh ${TRACE_WORKLOADS:+"TRACE_WORKLOADS=$TRACE_WORKLOADS"}
 cat "$raw/vs-record.err"
-# marks.txt: "<workload> start|end <last seq at that moment>"
-while read -r w what s; do
-	[ "$what" = start ] && { from=$((s + 1)); continue; }
-	awk -F, -v a="$from" -v b="$s" 'NR == 1 || ($1 >= a && $1 <= b)' \
-		"$raw/session.csv" | xz -9e > "$data/$w.csv.xz"
-	echo "$w: seq $from..$s, $((s - from + 1)) rows -> $data/$w.csv.xz"
-done < "$raw/marks.txt"
+traces_cut "$raw" "$data"
 grep -H step_ns_mean "$raw"/predictor-*.txt
