@@ -54,6 +54,11 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
+class Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        pass  # a client killed at the segment's end: not an error here
+
+
 def sweep():
     while True:
         time.sleep(0.5)
@@ -65,7 +70,7 @@ def sweep():
 
 def serve(port):
     threading.Thread(target=sweep, daemon=True).start()
-    ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+    Server(("127.0.0.1", port), Handler).serve_forever()
 
 
 def load(port, seed, seconds):

@@ -143,7 +143,7 @@ c_gcc() {
 c_sqlite() {
 	local n cache
 	while [ "$(left)" -gt 5 ]; do
-		n=$(( (RANDOM % 6 + 1) * 30000 ))
+		n=$(( (RANDOM % 6 + 1) * 20000 ))
 		cache=$(( (RANDOM % 4 + 1) * 100000 ))
 		plog "rows $n cache ${cache}KiB"
 		run_capped sqlite3 "$c_tmp/w.db" <<SQL >/dev/null
@@ -215,7 +215,7 @@ c_service() {
 c_python() {
 	local n
 	while [ "$(left)" -gt 5 ]; do
-		n=$(( (RANDOM % 8 + 1) * 50000 ))
+		n=$(( (RANDOM % 8 + 1) * 25000 ))
 		plog "python records $n"
 		run_capped "$c_py" -c '
 import json, random, sys, time
@@ -243,7 +243,7 @@ for job in range(random.randint(2, 4)):
 c_perl() {
 	local n
 	while [ "$(left)" -gt 5 ]; do
-		n=$(( (RANDOM % 8 + 1) * 100000 ))
+		n=$(( (RANDOM % 8 + 1) * 50000 ))
 		plog "perl words $n"
 		# shellcheck disable=SC2016 # perl's variables
 		run_capped perl -e '
