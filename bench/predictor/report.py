@@ -99,15 +99,19 @@ def phase_table(d):
 def calib_table(d, key):
     # results of the former additive rule (no calib_window) have an eta
     win = 'calib_window' in d
+    # the traces with a test span (a trace trained on whole has none)
+    runs = [c for h in d['horizons'] for x in h['rates'] for c in x.get(key, [])]
+    names = [t for t in sorted(d['traces'])
+             if not runs or any(c['traces'][t].get('n', 1) > 0 for c in runs)]
     out = ['| horizon | target | forecaster | %s | ' % (
            'window (steps)' if win else 'eta (RAM)') +
-           ' | '.join(sorted(d['traces'])) + ' | pooled | slack |']
-    out.append('|---' * (len(d['traces']) + 6) + '|')
+           ' | '.join(names) + ' | pooled | slack |']
+    out.append('|---' * (len(names) + 6) + '|')
     for h in d['horizons']:
         for x in h['rates']:
             for c in x.get(key, []):
                 cells = []
-                for t in sorted(d['traces']):
+                for t in names:
                     v = c['traces'][t]
                     ok = abs(v['shortfall'] - x['rate']) <= 0.005
                     cells.append('%s%.2f%%%s' % ('' if ok else '**',
