@@ -24,15 +24,15 @@
 #              split (CORPUS_HELDOUT: only in the last round)
 #
 # Environment (record-corpus.sh passes them): CORPUS_SEED (1), CORPUS_ROUNDS
-# (4), CORPUS_SEG_S (seconds per segment, 160), CORPUS_HELDOUT (perl),
+# (5), CORPUS_SEG_S (seconds per segment, 150), CORPUS_HELDOUT (perl),
 # CORPUS_HELDOUT_S (its segment, 240), CORPUS_DISK (the scratch disk's
 # device, /dev/vda), CORPUS_PROGRAMS (the programs of every round).
 # Each round runs its programs in a seeded order; each segment seeds its
 # program with CORPUS_SEED * 1000 + round * 10 + the program's index.
 
 c_seed=${CORPUS_SEED:-1}
-c_rounds=${CORPUS_ROUNDS:-4}
-c_seg=${CORPUS_SEG_S:-160}
+c_rounds=${CORPUS_ROUNDS:-5}
+c_seg=${CORPUS_SEG_S:-150}
 c_held=${CORPUS_HELDOUT:-perl}
 c_held_s=${CORPUS_HELDOUT_S:-240}
 c_disk=${CORPUS_DISK:-/dev/vda}

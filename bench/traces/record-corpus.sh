@@ -13,7 +13,7 @@
 #
 # The plan's knobs (CORPUS_SEED, CORPUS_ROUNDS, CORPUS_SEG_S,
 # CORPUS_HELDOUT, CORPUS_HELDOUT_S, CORPUS_PROGRAMS: see corpus.sh) are
-# passed to the guest; the defaults take about 70 minutes.
+# passed to the guest; the defaults take about 82 minutes.
 # CORPUS_DATA overrides the output directory (a smoke test keeps the
 # committed corpus).  Raw output (session.csv, marks.txt, the plan, one
 # log per segment with its phases) stays in build/traces/corpus-raw/.
@@ -41,7 +41,7 @@ env=(TRACE_PLAN=corpus.sh)
 for v in ${!CORPUS_@}; do
 	[ "$v" = CORPUS_DATA ] || env+=("$v=${!v}")
 done
-rounds=${CORPUS_ROUNDS:-4} seg=${CORPUS_SEG_S:-160}
+rounds=${CORPUS_ROUNDS:-5} seg=${CORPUS_SEG_S:-150}
 nprog=$(wc -w <<<"${CORPUS_PROGRAMS:-gcc sqlite pagecache memphase service python}")
 timeout=$((600 + rounds * nprog * (seg + 15) + ${CORPUS_HELDOUT_S:-240} + 15))
 traces_qemu_args=(--qemu-arg "-drive file=$img,if=virtio,format=raw,cache=unsafe")
