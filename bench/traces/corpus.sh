@@ -26,14 +26,17 @@
 # Environment (record-corpus.sh passes them): CORPUS_SEED (1), CORPUS_ROUNDS
 # (5), CORPUS_SEG_S (seconds per segment, 150), CORPUS_HELDOUT (perl),
 # CORPUS_HELDOUT_S (its segment, 240), CORPUS_DISK (the scratch disk's
-# device, /dev/vda), CORPUS_PROGRAMS (the programs of every round).
+# device, /dev/vda), CORPUS_PROGRAMS (the programs of every round),
+# CORPUS_FIRST_ROUND (1: a later session continues the rounds' numbers
+# and seeds; CORPUS_HELDOUT= leaves the held-out program out).
 # Each round runs its programs in a seeded order; each segment seeds its
 # program with CORPUS_SEED * 1000 + round * 10 + the program's index.
 
 c_seed=${CORPUS_SEED:-1}
 c_rounds=${CORPUS_ROUNDS:-5}
+c_first=${CORPUS_FIRST_ROUND:-1}
 c_seg=${CORPUS_SEG_S:-150}
-c_held=${CORPUS_HELDOUT:-perl}
+c_held=${CORPUS_HELDOUT-perl}
 c_held_s=${CORPUS_HELDOUT_S:-240}
 c_disk=${CORPUS_DISK:-/dev/vda}
 read -r -a c_progs <<<"${CORPUS_PROGRAMS:-gcc sqlite pagecache memphase service python}"
@@ -52,10 +55,10 @@ ls -l "$c_mnt" > "$out/corpus-disk.txt"
 # program inserted at a seeded place of the last round.
 corpus_plan() {
 	local r i j t p=("${c_progs[@]}")
-	for ((r = 1; r <= c_rounds; r++)); do
+	for ((r = c_first; r < c_first + c_rounds; r++)); do
 		RANDOM=$((c_seed * 1000 + r))
 		p=("${c_progs[@]}")
-		if [ "$r" = "$c_rounds" ] && [ -n "$c_held" ]; then
+		if [ "$r" = $((c_first + c_rounds - 1)) ] && [ -n "$c_held" ]; then
 			p+=("$c_held")
 		fi
 		for ((i = ${#p[@]} - 1; i > 0; i--)); do
@@ -66,7 +69,7 @@ corpus_plan() {
 	done
 }
 workloads=$(corpus_plan)
-echo "seed $c_seed rounds $c_rounds seg $c_seg held-out $c_held ($c_held_s s): $workloads" \
+echo "seed $c_seed rounds $c_first..$((c_first + c_rounds - 1)) seg $c_seg held-out $c_held ($c_held_s s): $workloads" \
 	> "$out/corpus-plan.txt"
 
 # left: seconds until the segment's end ($c_end)
