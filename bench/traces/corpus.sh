@@ -149,16 +149,8 @@ c_sqlite() {
 		n=$(( (RANDOM % 6 + 1) * 20000 ))
 		cache=$(( (RANDOM % 4 + 1) * 100000 ))
 		plog "rows $n cache ${cache}KiB"
-		run_capped sqlite3 "$c_tmp/w.db" <<SQL >/dev/null
-PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA temp_store=MEMORY;
-PRAGMA cache_size=-$cache;
-CREATE TABLE t(a INTEGER, b BLOB, c TEXT);
-WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM s WHERE x<$n)
-INSERT INTO t SELECT x, randomblob(800), hex(randomblob(16)) FROM s;
-CREATE INDEX ic ON t(c);
-SELECT count(*), sum(length(b)) FROM (SELECT * FROM t ORDER BY c DESC);
-SELECT a % 97 AS k, count(*) FROM t GROUP BY k ORDER BY 2 DESC LIMIT 3;
-SQL
+		run_capped sqlite3 "$c_tmp/w.db" >/dev/null \
+			<<<"$(sqlite_sql "$n" "$cache")"
 		pause 4
 		rm -f "$c_tmp/w.db"
 		pause 5

@@ -19,6 +19,21 @@ out=${TRACE_OUT:?}
 : "${VSHAPE_KO:?}"
 workloads=${TRACE_WORKLOADS:-"memphase1 sqlite tools memphase2"}
 run_workload() { "w_$1"; }
+# sqlite_sql ROWS CACHE_KIB: the sqlite job of w_sqlite below and of
+# corpus.sh: a bulk insert of ROWS rows of about 800 B, an index, a sort
+# with a cache of CACHE_KIB, a group by
+sqlite_sql() {
+	cat <<SQL
+PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA temp_store=MEMORY;
+PRAGMA cache_size=-$2;
+CREATE TABLE t(a INTEGER, b BLOB, c TEXT);
+WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM s WHERE x<$1)
+INSERT INTO t SELECT x, randomblob(800), hex(randomblob(16)) FROM s;
+CREATE INDEX ic ON t(c);
+SELECT count(*), sum(length(b)) FROM (SELECT * FROM t ORDER BY c DESC);
+SELECT a % 97 AS k, count(*) FROM t GROUP BY k ORDER BY 2 DESC LIMIT 3;
+SQL
+}
 if [ -n "${TRACE_PLAN:-}" ]; then
 	# shellcheck source=bench/traces/corpus.sh
 	. "$here/$TRACE_PLAN" || exit 1
@@ -57,16 +72,8 @@ w_sqlite() {
 	while [ "$SECONDS" -lt "$end" ]; do
 		n=$(( (RANDOM % 5 + 1) * 60000 ))
 		echo "$(date +%s%N) round $r rows $n" >> "$out/sqlite.log"
-		timeout 45 sqlite3 /tmp/w.db <<SQL >/dev/null
-PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA temp_store=MEMORY;
-PRAGMA cache_size=-$(( (RANDOM % 4 + 1) * 100000 ));
-CREATE TABLE t(a INTEGER, b BLOB, c TEXT);
-WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM s WHERE x<$n)
-INSERT INTO t SELECT x, randomblob(800), hex(randomblob(16)) FROM s;
-CREATE INDEX ic ON t(c);
-SELECT count(*), sum(length(b)) FROM (SELECT * FROM t ORDER BY c DESC);
-SELECT a % 97 AS k, count(*) FROM t GROUP BY k ORDER BY 2 DESC LIMIT 3;
-SQL
+		timeout 45 sqlite3 /tmp/w.db >/dev/null \
+			<<<"$(sqlite_sql "$n" $(( (RANDOM % 4 + 1) * 100000 )))"
 		sleep $((RANDOM % 4 + 1))
 		rm -f /tmp/w.db
 		sleep $((RANDOM % 5 + 1))
