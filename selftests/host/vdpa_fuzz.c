@@ -2338,6 +2338,49 @@ static int remote(int to, FILE *from, unsigned int op, uint64_t gpa,
 	return st;
 }
 
+/* The second device's server: a child process, a pipe each way. */
+struct remote_dev {
+	int to;		/* requests to the child */
+	FILE *from;	/* its answers */
+	pid_t child;
+};
+
+/* Start remote_serve() on @dev2 in a child; 0 on success. */
+static int remote_start(const char *dev2, struct remote_dev *r)
+{
+	int p1[2], p2[2];
+
+	if (!dev2 || pipe(p1))
+		return -1;
+	if (pipe(p2)) {
+		close(p1[0]);
+		close(p1[1]);
+		return -1;
+	}
+	r->child = fork();
+	if (r->child == 0) {
+		close(p1[1]);
+		close(p2[0]);
+		remote_serve(dev2, p1[0], p2[1]);
+	}
+	close(p1[0]);
+	close(p2[1]);
+	r->to = p1[1];
+	r->from = fdopen(p2[0], "r");
+	return 0;
+}
+
+/* End the child: EOF on its request pipe, then wait for it. */
+static void remote_stop(struct remote_dev *r)
+{
+	int status;
+
+	close(r->to);
+	if (r->from)
+		fclose(r->from);
+	waitpid(r->child, &status, 0);
+}
+
 static void set_capacity(long long bytes)
 {
 	FILE *f = fopen("/sys/kernel/vshape_host/capacity_bytes", "w");
@@ -2351,28 +2394,18 @@ static void set_capacity(long long bytes)
 static void test_shared_ledger(const char *dev2)
 {
 	struct vshape_extent e = { DATA_BASE, 32 << 20 };
-	int p1[2], p2[2], status, s1, s2, s3, s4;
+	int s1, s2, s3, s4;
 	unsigned long long g1 = 0, g2 = 0;
 	long long c0 = ledger_charged();
-	pid_t child;
-	FILE *from;
+	struct remote_dev r;
 
-	if (!dev2 || pipe(p1) || pipe(p2)) {
+	if (remote_start(dev2, &r)) {
 		ok(0, "shared ledger: no second device");
 		return;
 	}
-	child = fork();
-	if (child == 0) {
-		close(p1[1]);
-		close(p2[0]);
-		remote_serve(dev2, p1[0], p2[1]);
-	}
-	close(p1[0]);
-	close(p2[1]);
-	from = fdopen(p2[0], "r");
 	set_capacity(48 << 20);
-	remote(p1[1], from, VSHAPE_OP_INFLATE, DATA_BASE, 32 << 20, &g1);
-	s1 = remote(p1[1], from, VSHAPE_OP_RESERVE, DATA_BASE, 32 << 20, &g1);
+	remote(r.to, r.from, VSHAPE_OP_INFLATE, DATA_BASE, 32 << 20, &g1);
+	s1 = remote(r.to, r.from, VSHAPE_OP_RESERVE, DATA_BASE, 32 << 20, &g1);
 	shaping(VSHAPE_OP_INFLATE, &e, 1);
 	shaping(VSHAPE_OP_RESERVE, &e, 1);
 	s2 = resp()->status;
@@ -2381,19 +2414,17 @@ static void test_shared_ledger(const char *dev2)
 	   s2 == VSHAPE_S_PARTIAL && g2 == 16 << 20 && resp()->capacity == 0,
 	   "one ledger of 48 MiB for two devices: device 2 reserved %llu MiB, then device 1 got %llu of 32 MiB (status %d, capacity %llu)",
 	   g1 >> 20, g2 >> 20, s2, (unsigned long long)resp()->capacity);
-	s3 = remote(p1[1], from, VSHAPE_OP_RELEASE, DATA_BASE, 32 << 20, &g1);
+	s3 = remote(r.to, r.from, VSHAPE_OP_RELEASE, DATA_BASE, 32 << 20, &g1);
 	shaping(VSHAPE_OP_RESERVE, &e, 1);
 	s4 = resp()->status;
 	ok(s3 == VSHAPE_S_DONE && s4 == VSHAPE_S_DONE &&
 	   ledger_charged() == 32 << 20,
 	   "... device 2 released: device 1's RESERVE of the rest is DONE (status %d), ledger %lld MiB",
 	   s4, ledger_charged() >> 20);
-	remote(p1[1], from, VSHAPE_OP_DEFLATE, DATA_BASE, 32 << 20, &g1);
+	remote(r.to, r.from, VSHAPE_OP_DEFLATE, DATA_BASE, 32 << 20, &g1);
 	shaping(VSHAPE_OP_DEFLATE, &e, 1);
 	set_capacity(64 << 20);
-	close(p1[1]);
-	fclose(from);
-	waitpid(child, &status, 0);
+	remote_stop(&r);
 	ok(ledger_charged() == 0, "... both deflated: ledger empty (%lld)",
 	   ledger_charged());
 }
@@ -2432,14 +2463,13 @@ static void test_quota_isolation(const char *dev2)
 {
 	struct vshape_extent e = { DATA_BASE, 32 << 20 };
 	unsigned long long g1 = 0, g0, cap_inf;
-	int p1[2], p2[2], status, s1, sr, q;
+	int s1, sr, q;
 	long long h0, h1, c0 = ledger_charged();
 	char name2[256];
-	pid_t child;
-	FILE *from;
+	struct remote_dev r;
 
-	if (!dev2 || !vdpa_name(dev2, name2, sizeof(name2)) || pipe(p1) ||
-	    pipe(p2)) {
+	if (!dev2 || !vdpa_name(dev2, name2, sizeof(name2)) ||
+	    remote_start(dev2, &r)) {
 		ok(0, "quota isolation: no second device");
 		ok(0, "... (not run)");
 		return;
@@ -2447,18 +2477,9 @@ static void test_quota_isolation(const char *dev2)
 	set_capacity(48 << 20);
 	q = !write_sys("quota_bytes", "25165824") &&
 	    !write_sys_dev(name2, "quota_bytes", "25165824");
-	child = fork();
-	if (child == 0) {
-		close(p1[1]);
-		close(p2[0]);
-		remote_serve(dev2, p1[0], p2[1]);
-	}
-	close(p1[0]);
-	close(p2[1]);
-	from = fdopen(p2[0], "r");
 	h0 = read_sys("capacity_hint_bytes");
-	remote(p1[1], from, VSHAPE_OP_INFLATE, DATA_BASE, 32 << 20, &g1);
-	s1 = remote(p1[1], from, VSHAPE_OP_RESERVE, DATA_BASE, 32 << 20, &g1);
+	remote(r.to, r.from, VSHAPE_OP_INFLATE, DATA_BASE, 32 << 20, &g1);
+	s1 = remote(r.to, r.from, VSHAPE_OP_RESERVE, DATA_BASE, 32 << 20, &g1);
 	h1 = read_sys("capacity_hint_bytes");
 	shaping(VSHAPE_OP_INFLATE, &e, 1);
 	cap_inf = resp()->capacity;
@@ -2469,14 +2490,12 @@ static void test_quota_isolation(const char *dev2)
 	shaping(VSHAPE_OP_RESERVE, &e, 1);
 	sr = resp()->status;
 	g0 = resp()->granted;
-	remote(p1[1], from, VSHAPE_OP_DEFLATE, DATA_BASE, 32 << 20, &g1);
+	remote(r.to, r.from, VSHAPE_OP_DEFLATE, DATA_BASE, 32 << 20, &g1);
 	shaping(VSHAPE_OP_DEFLATE, &e, 1);
 	write_sys("quota_bytes", "0");
 	write_sys_dev(name2, "quota_bytes", "0");
 	set_capacity(64 << 20);
-	close(p1[1]);
-	fclose(from);
-	waitpid(child, &status, 0);
+	remote_stop(&r);
 	ok(sr == VSHAPE_S_PARTIAL && g0 == 24 << 20 && ledger_charged() == 0,
 	   "... device 1 still gets its whole quota (RESERVE of 32 MiB: status %d, granted %llu MiB); both deflated: ledger %lld",
 	   sr, g0 >> 20, ledger_charged());
