@@ -62,11 +62,6 @@ static u64 vsh_byte_tokens(struct vsh_dev *d)
 	return min(d->byte_tokens, rate);
 }
 
-static void vsh_spend_bytes(struct vsh_dev *d, u64 bytes)
-{
-	d->byte_tokens -= min(d->byte_tokens, bytes);
-}
-
 /* The driver is up and the device has not asked for a reset. */
 bool vsh_running(const struct vsh_dev *d)
 {
@@ -80,6 +75,13 @@ struct vsh_pass {
 	bool throttled;		/* the rate bound deferred work */
 	struct vsh_chain *ch;	/* scratch */
 };
+
+/* @bytes of work done in pass @p: spent from the rate bound and the pass. */
+static void vsh_spend(struct vsh_dev *d, struct vsh_pass *p, u64 bytes)
+{
+	d->byte_tokens -= min(d->byte_tokens, bytes);
+	p->budget -= min(p->budget, bytes);
+}
 
 /*
  * The ring itself is corrupt: stop the device and tell the driver, as
@@ -127,16 +129,12 @@ static bool vsh_step_chain(struct vsh_dev *d, struct vsh_vq *vq,
 		return true;	/* bad chain, returned with len 0 if it could be */
 	switch (role) {
 	case VSH_ROLE_INFLATE:
-	case VSH_ROLE_DEFLATE: {
-		/* each PFN is a page of work, for the rate and the pass */
-		u64 work = min_t(u64, ch->out_len, VSH_MAX_PFN_BYTES) /
-			   sizeof(__le32) * VSH_PAGE_SIZE;
-
+	case VSH_ROLE_DEFLATE:
 		vsh_balloon_process(d, vq, role == VSH_ROLE_INFLATE, ch);
-		vsh_spend_bytes(d, work);
-		p->budget -= min(p->budget, work);
+		/* each PFN is a page of work, for the rate and the pass */
+		vsh_spend(d, p, min_t(u64, ch->out_len, VSH_MAX_PFN_BYTES) /
+			  sizeof(__le32) * VSH_PAGE_SIZE);
 		break;
-	}
 	case VSH_ROLE_STATS:
 		vsh_stats_process(d, vq, ch);
 		break;
@@ -163,8 +161,7 @@ static bool vsh_step_slice(struct vsh_dev *d, struct vsh_vq *vq,
 		return false;
 	}
 	used = vsh_shaping_continue(d, vq, budget);
-	vsh_spend_bytes(d, used);
-	p->budget -= min(p->budget, used);
+	vsh_spend(d, p, used);
 	return true;
 }
 
