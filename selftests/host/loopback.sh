@@ -55,10 +55,12 @@ tap_check "target 8192 pages: config-change reaches the driver, 32 MiB inflated"
 tap_check "driver reports actual = 8192" wait_for 10 file_is $SYS/actual_pages 8192
 echo 0 > $SYS/target_pages
 tap_check "target 0: deflated back to 0" wait_for 30 file_is $SYS/inflated_bytes 0
+# hstat KEY: the value of KEY in the host's debugfs stats
+hstat() { awk -v k="$1" '$1 == k { print $2 }' "$HDBG/stats"; }
 echo 1 > $HDBG/stats_request
 # shellcheck disable=SC2016
 tap_check "stats queue: buffers received" \
-	wait_for 5 '[ "$(awk '"'/^stats_bufs/{print \$2}'"' $HDBG/stats)" -ge 2 ]'
+	wait_for 5 '[ "$(hstat stats_bufs)" -ge 2 ]'
 
 # Now the shaping queue through the loopback test driver.
 echo "$MOD_DEV" > /sys/bus/virtio/drivers/virtio_balloon/unbind
@@ -133,7 +135,7 @@ req release b0-7
 expect "RELEASE 16 MiB: DONE, ledger down to 16 MiB" 0 $((16 * MiB))
 
 # Malformed requests: each must be INVALID and change nothing.
-inv0=$(awk '/^status_invalid/{print $2}' $HDBG/stats)
+inv0=$(hstat status_invalid)
 charged0=$(cat $LEDGER/charged_bytes)
 b0=$(awk '$1==0{print $2}' $D/blocks)
 many=()
@@ -163,7 +165,7 @@ tryinv "reserved field set"    inflate rsv=1 b0
 tryinv "truncated extent array" inflate short=20 b0
 tryinv "RESERVE of pages not in the balloon" reserve 0x1000000:4096
 tap_check "$badn malformed requests all INVALID" [ "$bad" = 0 ]
-inv1=$(awk '/^status_invalid/{print $2}' $HDBG/stats)
+inv1=$(hstat status_invalid)
 tap_check "host debugfs counts them (status_invalid +$badn)" [ $((inv1 - inv0)) = "$badn" ]
 tap_check "malformed requests changed nothing in the ledger" [ "$(cat $LEDGER/charged_bytes)" = "$charged0" ]
 echo "req inflate noresp b0" > $D/request
@@ -215,7 +217,6 @@ echo 0 > /sys/kernel/tracing/events/vshape_host/enable 2>/dev/null
 # within 3 s of their slowest idle time (the fuzz suite's slack: TCG on
 # a shared machine; the lock hold itself is checked against 1 s below).
 H=/sys/kernel/debug/vshape_looptest/hostile
-hstat() { awk -v k="$1" '$1 == k { print $2 }' "$HDBG/stats"; }
 # probe_ms CMD...: milliseconds CMD took (10000 if it failed or hung)
 probe_ms() {
 	local t0 t1
