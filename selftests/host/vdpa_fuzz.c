@@ -1108,14 +1108,11 @@ static void test_storm(const char *dev2)
 	munmap(o, 4096);
 }
 
-/* Write @val to a sysfs file of vdpa device @dev; 0 or -errno. */
-static int write_sys_dev(const char *dev, const char *file, const char *val)
+/* Write @val to the file at @path in one write(); 0 or -errno. */
+static int write_path(const char *path, const char *val)
 {
-	char path[256];
 	int fd, ret = 0;
 
-	snprintf(path, sizeof(path), "/sys/bus/vdpa/devices/%s/vshape/%s",
-		 dev, file);
 	fd = open(path, O_WRONLY);
 	if (fd < 0)
 		return -errno;
@@ -1123,6 +1120,16 @@ static int write_sys_dev(const char *dev, const char *file, const char *val)
 		ret = -errno;
 	close(fd);
 	return ret;
+}
+
+/* Write @val to a sysfs file of vdpa device @dev; 0 or -errno. */
+static int write_sys_dev(const char *dev, const char *file, const char *val)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "/sys/bus/vdpa/devices/%s/vshape/%s",
+		 dev, file);
+	return write_path(path, val);
 }
 
 /* Write @val to a sysfs file of the device; 0 or -errno. */
@@ -1184,16 +1191,9 @@ static void test_quota(void)
 static int write_ledger(const char *file, const char *val)
 {
 	char path[256];
-	int fd, ret = 0;
 
 	snprintf(path, sizeof(path), "/sys/kernel/vshape_host/%s", file);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
+	return write_path(path, val);
 }
 
 /*
