@@ -275,9 +275,16 @@ static void test_agreement(void)
 		mx = agreement(&q, 2000, &mean, &cd);
 		printf("# default: max |fixed - float| %.5f, mean %.6f, conf %.5f\n",
 		       mx, mean, cd);
-		ok(mx < 0.002 && mean < 0.0005 && cd < 0.01,
-		   "default model: fixed within 0.2%% of RAM of float (max %.5f)",
-		   mx);
+		/*
+		 * The worst single step of the 24-unit corpus model is 0.45%
+		 * of RAM off on these synthetic inputs (the 16-unit model
+		 * before it: under 0.2%); on the corpus's test round the
+		 * slack at 1% shortfall of fixed and float differs by under
+		 * 0.6% (docs/predictor.md), which is what the policy sees.
+		 */
+		ok(mx < 0.005 && mean < 0.0005 && cd < 0.01,
+		   "default model: fixed within 0.5%% of RAM of float at every step, 0.05%% on average (max %.5f, mean %.6f)",
+		   mx, mean);
 	}
 	random_fmodel(&fm, 2, 64, 4, 6, 0.3f);
 	r = vs_quantize(&fm, &buf, &len, err, sizeof(err));
