@@ -27,5 +27,6 @@ if [ "$bound" = 0 ]; then
 	tap_import ./vshape_replay_test
 fi
 dmesg | grep -E 'vshape|Out of memory|Killed process' | tap_diag
+klog_kmemleak	# the debug kernel (scripts/check-debug guest); no-op elsewhere
 klog_check guest
 tap_done
