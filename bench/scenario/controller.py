@@ -14,7 +14,10 @@ size) to what the guest uses plus a margin:
 
 With the in-tree driver and no deflate-on-oom, stat-total-memory excludes
 the balloon, so total - available is the guest's own use.  It runs until
-SIGTERM.  The QMP connection is scripts/qmp's (one shared client).
+SIGTERM.  Each target it sets is a line of the log: "T target N MiB,
+balloon B MiB (used U MiB)", B = RAM - N, the balloon that target means
+(bench/scenario/settle.sh waits for it).  The QMP connection is
+scripts/qmp's (one shared client).
 """
 import argparse
 import importlib.machinery
@@ -72,8 +75,11 @@ def main():
             if target != last:
                 call(conn, "balloon", value=target)
                 last = target
-                print("%.3f target %d MiB (used %d MiB)" %
-                      (t, target // MiB, (total - avail) // MiB),
+                # the balloon that target means (RAM - target):
+                # bench/scenario/settle.sh waits for it
+                print("%.3f target %d MiB, balloon %d MiB (used %d MiB)" %
+                      (t, target // MiB, (ram - target) // MiB,
+                       (total - avail) // MiB),
                       file=log, flush=True)
         time.sleep(max(0.0, a.period - (time.monotonic() - t)))
     return 0

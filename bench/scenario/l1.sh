@@ -22,7 +22,9 @@
 # SCEN_WORKLOAD (script run in L2), SCEN_OUT (results dir shared with L0),
 # SCEN_REP, SCEN_CONFIGS, SCEN_PERIOD_MS (200), SCEN_MARGIN_MIB (192),
 # SCEN_L2_MIB (L2's RAM, 768), SCEN_SETTLE_S (the longest wait for the
-# balloon's steady state before the workload, 90),
+# balloon's steady state before the workload, 90), SCEN_SETTLE_TARGET_S
+# (host-reactive's: for the balloon to come near the controller's
+# target, 240), SCEN_SETTLE_TOL_MIB (how near, 32; bench/scenario/settle.sh),
 # SCEN_DISK (the workload disk, bench/scenario/mkdisk.sh), SCEN_MODS (L2's
 # decompressed modules, run.sh), SCEN_WL_ENV
 # (extra VAR=VAL words for the workload).  Writes $SCEN_OUT/rep<N>-<config>.csv and .meta.
@@ -85,41 +87,13 @@ vshape_load() {
 inbox='busybox insmod '"$mods"'/virtio_balloon.ko && wait_for 20 compgen -G "/sys/bus/virtio/drivers/virtio_balloon/virtio*" &&
 	echo "virtio_balloon: features $(cat /sys/bus/virtio/drivers/virtio_balloon/virtio*/features)"'
 
-# settle MAX: wait until L2's balloon (balloon_kb, the 7th column of
-# L2's sampler) has moved less than 4 MiB over 6 s, at most MAX seconds;
-# print the seconds waited.  A VM starts its workload with the balloon
-# where its configuration keeps it at rest, as fpr starts with the free
-# memory of boot already reported: vshape_guest's first inflation from
-# 0 (and host-reactive's) takes the free memory of boot, which page
-# reporting had returned, and every page of it is zeroed in L2
-# (init_on_alloc) and so populated again in L1 before the host frees it;
-# in a smoke run, that first inflation (115 to 576 MiB in the first
-# 280 s) ran through the first cycle's compile and cache phases, and the
-# cache read ran at 0.8 MiB/s instead of 3.5.  At least 6 s: the
-# baseline.
-settle() {
-	local t0=$SECONDS last=-1 cur still=0
-	while [ $((SECONDS - t0)) -lt "$1" ]; do
-		cur=$(tail -n 1 /tmp/l2scen/l2.csv | cut -d, -f7)
-		if ! [[ $cur =~ ^[0-9]+$ ]]; then
-			sleep 2
-			continue
-		fi
-		if [ "$last" -ge 0 ] && [ $((cur - last)) -lt 4096 ] &&
-			[ $((last - cur)) -lt 4096 ]; then
-			still=$((still + 1))
-			[ "$still" -lt 3 ] || break
-		else
-			still=0
-			last=$cur
-		fi
-		sleep 2
-	done
-	echo $((SECONDS - t0))
-}
+# settle (bench/scenario/settle.sh): the balloon's rest before the workload
+# shellcheck source=bench/scenario/settle.sh
+. bench/scenario/settle.sh
 
 run_config() {
-	local cfg=$1 dev load drv vdir='' rfile='' devdir='' ctl='' rc t0 boot_s setup_s wl_s settle_s
+	local cfg=$1 dev load drv vdir='' rfile='' devdir='' ctl='' rc t0 boot_s setup_s wl_s
+	local settle_s=-1 settle_how='?' settle_mib=-1 settle_want=-1
 	# written where L0 sees it while it runs (progress, and no copy)
 	local csv=$out/rep$rep-$1.csv
 	local sock=/tmp/scen-qmp.sock
@@ -169,14 +143,20 @@ run_config() {
 	for _ in $(seq 100); do [ -s /tmp/l2scen/l2.csv ] && break; sleep 0.1; done
 	"$sampler" l1 "$csv" "$period" "$(cat /tmp/l2scen/qemu.pid)" /tmp/l2scen/l2.csv $devdir &
 	local spid=$!
+	# a baseline before the workload, and the balloon's steady state:
+	# host-reactive's, near the controller's target
 	if [ "$cfg" = host-reactive ]; then
+		rm -f /tmp/scen-controller.log
 		bench/scenario/controller.py "$sock" --margin-mib "${SCEN_MARGIN_MIB:-192}" \
 			--log "/tmp/scen-controller.log" &
 		ctl=$!
+		read -r settle_s settle_how settle_mib settle_want < <(settle /tmp/l2scen/l2.csv \
+			"${SCEN_SETTLE_TARGET_S:-240}" /tmp/scen-controller.log)
+	else
+		read -r settle_s settle_how settle_mib settle_want < <(settle /tmp/l2scen/l2.csv \
+			"${SCEN_SETTLE_S:-90}")
 	fi
-	# a baseline before the workload, and the balloon's steady state
-	settle_s=$(settle "${SCEN_SETTLE_S:-90}")
-	log "$cfg: balloon settled in $settle_s s; workload $SCEN_WORKLOAD"
+	log "$cfg: balloon settled in $settle_s s ($settle_how: balloon $settle_mib MiB, target $settle_want MiB); workload $SCEN_WORKLOAD"
 	t0=$SECONDS
 	L2_TIMEOUT=3000 l2 "chroot /tmp/scen-root /bin/bash -c 'cd /wl && SCEN_PHASE_FILE=/tmp/scenario-phase ${SCEN_WL_ENV:-} exec /bin/bash workload.sh'" | sed 's/^/# L2: /'
 	rc=${PIPESTATUS[0]}
@@ -196,9 +176,9 @@ run_config() {
 	# L2's kernel log, for report.py's check and for reading
 	cp /tmp/l2scen/dmesg.txt "$out/rep$rep-$cfg.dmesg" 2>/dev/null
 	[ -z "$ctl" ] || cp /tmp/scen-controller.log "$out/rep$rep-$cfg.controller.log"
-	printf 'config=%s\nrep=%s\nworkload=%s\nworkload_rc=%s\nkver=%s\nperiod_ms=%s\nl2_mib=%s\nworkload_env=%s\ndriver=%s\nl2_boot_s=%s\nsetup_s=%s\nsettle_s=%s\nworkload_s=%s\nend_utc=%s\n' \
+	printf 'config=%s\nrep=%s\nworkload=%s\nworkload_rc=%s\nkver=%s\nperiod_ms=%s\nl2_mib=%s\nworkload_env=%s\ndriver=%s\nl2_boot_s=%s\nsetup_s=%s\nsettle_s=%s\nsettle=%s\nsettle_balloon_mib=%s\nsettle_target_mib=%s\nworkload_s=%s\nend_utc=%s\n' \
 		"$cfg" "$rep" "$SCEN_WORKLOAD" "$rc" "$SCEN_KVER" "$period" "$l2mib" "${SCEN_WL_ENV:-}" "$drv" \
-		"$boot_s" "$setup_s" "$settle_s" "$wl_s" "$(date -u +%FT%TZ)" > "$out/rep$rep-$cfg.meta"
+		"$boot_s" "$setup_s" "$settle_s" "$settle_how" "$settle_mib" "$settle_want" "$wl_s" "$(date -u +%FT%TZ)" > "$out/rep$rep-$cfg.meta"
 	[ "$rc" = 0 ]
 }
 
