@@ -98,6 +98,21 @@ def opt_delta(w, k, unit=1):
     return None if d < 0 else d / unit
 
 
+def opt_col(w, k):
+    """Column k as an array, or None when the samples do not have it (an
+    older sampler) or hold -1 (no vshape_host device: the in-tree
+    configurations)."""
+    if k not in w[0]:
+        return None
+    v = col(w, k)
+    return None if np.all(v < 0) else np.maximum(v, 0)
+
+
+def opt_stat(v, fn):
+    """fn(v) in MiB, or None when v is None."""
+    return None if v is None else float(fn(v)) / MiB
+
+
 def frac(a, b):
     """a / b, or None when b is 0."""
     return a / b if b else None
@@ -123,6 +138,11 @@ def analyse(rows, cfg, k=None):
         used = used - balloon
         held = held - balloon
     demand = col(w, "demand_kb") * 1024
+    # vshape_host's own view of the balloon (sampler.c, L1): what it
+    # holds INFLATED, RESERVED (charged, not populated: a RESERVE parts
+    # the guest's balloon from the host's inflated) and COMMITTED
+    reserved = opt_col(w, "dev_reserved")
+    committed = opt_col(w, "dev_committed")
     phases = [r["phase"] for r in w]
     # ramps and drops of the demand, without page reporting's blocks in
     # flight (metrics.without_spikes); at the issue's 64 MiB and at half
@@ -155,6 +175,10 @@ def analyse(rows, cfg, k=None):
         "used_peak_mib": float(used.max()) / MiB,
         "backed_not_held_mean_mib": M.integral(t, foot - held) / MiB / max(float(t[-1]), 1e-9),
         "balloon_mean_mib": M.integral(t, balloon) / MiB / max(float(t[-1]), 1e-9),
+        "reserved_mean_mib": None if reserved is None else
+        M.integral(t, reserved) / MiB / max(float(t[-1]), 1e-9),
+        "reserved_peak_mib": opt_stat(reserved, np.max),
+        "committed_peak_mib": opt_stat(committed, np.max),
         # vshape_guest's page reporting (sampler.c; -1 where absent)
         "reported_mib": opt_delta(w, "reported_bytes", MiB),
         "report_skipped_blocks": opt_delta(w, "report_skipped"),
@@ -169,7 +193,8 @@ def analyse(rows, cfg, k=None):
         "ramp_coverage": frac(changes["ramps_backed_before"], changes["ramps"]),
         "samples": len(w),
         "series": {"t": t, "used": used, "foot": foot, "balloon": balloon,
-                   "demand": demand, "phases": phases},
+                   "demand": demand, "reserved": reserved,
+                   "committed": committed, "phases": phases},
     }
 
 
@@ -222,7 +247,8 @@ def collect(raw):
                 continue
             res["workload_rc"] = meta.get("workload_rc")
             res["driver"] = meta.get("driver", "")
-            for mk in ("l2_boot_s", "setup_s", "workload_s", "end_utc"):
+            for mk in ("l2_boot_s", "setup_s", "settle_s", "settle", "settle_balloon_mib",
+                       "settle_target_mib", "workload_s", "end_utc"):
                 if mk in meta:
                     res[mk] = meta[mk]
             res["l2_kernel_problems"] = kernel_problems(
@@ -234,7 +260,8 @@ def collect(raw):
 
 
 KEYS = ["footprint_gib_s", "footprint_peak_mib", "footprint_mean_mib", "shmem_gib_s", "used_gib_s",
-        "backed_not_held_mean_mib", "balloon_mean_mib",
+        "backed_not_held_mean_mib", "balloon_mean_mib", "reserved_mean_mib",
+        "reserved_peak_mib", "committed_peak_mib",
         "runtime_s", "psi_some_s", "psi_full_s", "major_faults", "refaults",
         "oom_kills", "ramp_coverage", "reaction_lag_median_s", "reported_mib",
         "report_skipped_blocks", "report_errors"]
@@ -367,26 +394,32 @@ def table(s, nreps, gl):
              "the spikes of page reporting's blocks in flight; backed, not held: the "
              "footprint less what the guest holds, MemTotal − MemFree − balloon, i.e. "
              "free memory still backed plus L2's backed memory outside MemTotal; "
-             "reporting: vshape_guest's own counters, n/a for the in-tree driver):")
+             "reserved, committed: vshape_host's RESERVED and COMMITTED bytes as L1 "
+             "samples them; reporting: vshape_guest's own counters; n/a for the in-tree "
+             "driver):")
     L.append("")
     L.append("| configuration | PSI some / full s | major faults | refaults | OOM kills | "
              "ramps ≥ 64 MiB backed before | drops ≥ 64 MiB returned, lag s | "
              "ramps ≥ 32 MiB backed before | drops ≥ 32 MiB returned, lag s | "
              "backed, not held, mean MiB | balloon mean MiB | "
+             "reserved mean / peak MiB | committed peak MiB | "
              "reported MiB / skipped (COMMITted) blocks / errors |")
-    L.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    L.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for c in ORDER:
         x = s.get(c)
         if not x:
             continue
         L.append("| %s | %s / %s | %s | %s | %d | %d/%d | %d/%d, %s | %d/%d | %d/%d, %s "
-                 "| %s | %s | %s |" % (
+                 "| %s | %s | %s | %s | %s |" % (
             c, fmt(x["psi_some_s"]), fmt(x["psi_full_s"]), fmt(x["major_faults"], 0),
             fmt(x["refaults"], 0), x["oom_kills_total"], x["ramps_backed_before"],
             x["ramps"], x["drops_returned"], x["drops"], fmt(x["reaction_lag_median_s"]),
             x["ramps_32mib_backed_before"], x["ramps_32mib"], x["drops_32mib_returned"],
             x["drops_32mib"], fmt(x["reaction_lag_32mib_median_s"]),
             fmt(x["backed_not_held_mean_mib"], 0), fmt(x["balloon_mean_mib"], 0),
+            "n/a" if x["reserved_mean_mib"] is None else "%s / %s" % (
+                fmt(x["reserved_mean_mib"], 0), fmt(x["reserved_peak_mib"], 0)),
+            fmt(x["committed_peak_mib"], 0),
             "n/a" if x["reported_mib"] is None else "%s / %s / %s" % (
                 fmt(x["reported_mib"], 0), fmt(x["report_skipped_blocks"], 0),
                 fmt(x["report_errors"], 0))))
@@ -413,6 +446,30 @@ def table(s, nreps, gl):
                                           "met" if g["met"] else "not met",
                                           g["goal"], g["measured"]))
     return "\n".join(L)
+
+
+def settle_text(cfg, x):
+    """One run's settle wait, from its .meta (l1.sh)."""
+    want = x.get("settle_target_mib", "-1")
+    return "%s %s s %s at %s MiB%s" % (
+        cfg, x.get("settle_s", "?"), x["settle"], x.get("settle_balloon_mib", "?"),
+        "" if want in ("", "-1") else " (target %s MiB)" % want)
+
+
+def settle_lines(runs):
+    """The settle wait of every run that recorded one, per repetition
+    (markdown; empty when none did)."""
+    md = ""
+    for r in sorted(runs):
+        st = [settle_text(c, runs[r][c]) for c in ORDER
+              if c in runs[r] and runs[r][c].get("settle")]
+        if st:
+            md += "- repetition %d: %s\n" % (r, ", ".join(st))
+    if md:
+        md = ("\nThe balloon's rest before each workload (bench/scenario/settle.sh: "
+              "seconds waited, how it ended — still, near the controller's target, or "
+              "the time limit — and the balloon then):\n\n" + md)
+    return md
 
 
 def first_runs(runs):
@@ -468,6 +525,13 @@ def plot(runs, img):
             d = np.where(sr["demand"] >= 0, sr["demand"], np.nan)
             ax.plot(t, d / MiB, label="predicted demand", color="C2", ls="--")
         ax.plot(t, sr["balloon"] / MiB, label="balloon", color="C7")
+        # vshape_host's RESERVED and COMMITTED (L1's view; vshape only)
+        if sr.get("reserved") is not None:
+            ax.plot(t, sr["reserved"] / MiB, label="reserved (host)", color="C1",
+                    ls=":")
+        if sr.get("committed") is not None:
+            ax.plot(t, sr["committed"] / MiB, label="committed (host)", color="C4",
+                    ls=":")
         ph = sr["phases"]
         for i in range(1, len(ph)):
             if ph[i] != ph[i - 1]:
@@ -539,6 +603,7 @@ def main():
         md += "- repetition %d: %s — %d cycle(s) compared\n" % (
             r, ", ".join("%s %d" % kv for kv in sorted(notes[r]["complete_cycles"].items())),
             notes[r]["cycles"])
+    md += settle_lines(runs)
     logs = [(r, c, x["l2_kernel_problems"]) for r in sorted(runs) for c, x in runs[r].items()
             if x.get("l2_kernel_problems") is not None]
     bad = [(r, c, p) for r, c, p in logs if p]

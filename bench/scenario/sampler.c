@@ -17,7 +17,11 @@
  *
  *   sampler l1 OUT PERIOD_MS QEMU_PID L2_LOG [DEVICE_SYSDIR]
  *	in L1: the allocated bytes of L2's RAM (the memfd QEMU holds open),
- *	L1's Shmem, the vshape_host device's inflated/committed bytes, then
+ *	L1's Shmem, the vshape_host device's inflated, committed and
+ *	reserved bytes (its sysfs inflated_bytes, committed_bytes,
+ *	reserved_bytes: a RESERVE moves a range from inflated to reserved,
+ *	so the guest's balloon and the host's inflated part by it; -1
+ *	without DEVICE_SYSDIR), then
  *	the last complete line of L2_LOG as it was at that moment, so every
  *	row has L1's clock and the guest's latest view.
  *
@@ -201,7 +205,7 @@ static int l1_main(FILE *out, double period, char **argv, int argc)
 		return 1;
 	}
 	strcpy(last, "");
-	fprintf(out, "t1,memfd_bytes,shmem_bytes,dev_inflated,dev_committed,%s\n",
+	fprintf(out, "t1,memfd_bytes,shmem_bytes,dev_inflated,dev_committed,dev_reserved,%s\n",
 		L2_COLUMNS);
 	while (!stop) {
 		next += period;
@@ -227,11 +231,12 @@ static int l1_main(FILE *out, double period, char **argv, int argc)
 		if (fstat(memfd, &st) || slurp("/proc/meminfo", mi, sizeof(mi)))
 			return 1;
 		if (last[0] && isdigit((unsigned char)last[0]))
-			fprintf(out, "%.3f,%lld,%lld,%lld,%lld,%s\n", mono_now() - t0,
+			fprintf(out, "%.3f,%lld,%lld,%lld,%lld,%lld,%s\n", mono_now() - t0,
 				(long long)st.st_blocks * 512,
 				field(mi, "Shmem") * 1024,
 				sysfs_ll(dev, "inflated_bytes"),
-				sysfs_ll(dev, "committed_bytes"), last);
+				sysfs_ll(dev, "committed_bytes"),
+				sysfs_ll(dev, "reserved_bytes"), last);
 		fflush(out);
 		mono_sleep_until(next);
 	}

@@ -3,10 +3,15 @@
 """Unit test of bench/scenario/metrics.py on synthetic series: integrals,
 the zigzag legs, page reporting's spikes taken out, ramp coverage
 (backing before the rise, or with it) and reaction lag (the host's drop
-after the guest's); and of report.py on samples of two repetitions (the
-ratios within each, their median and range).  TAP on stdout."""
+after the guest's); of report.py on samples of two repetitions (the
+ratios within each, their median and range) and on vshape_host's
+reserved bytes (the sampler's dev_reserved column); and of
+bench/scenario/settle.sh on made-up samples and controller logs (a still
+balloon does not end host-reactive's wait before it is near the
+controller's target).  TAP on stdout."""
 import csv
 import os
+import subprocess
 import tempfile
 
 import numpy as np
@@ -130,25 +135,27 @@ ok(M.summary([None]) is None, "summary of nothing is None")
 # report.py on two repetitions: samples as bench/scenario/sampler.c's l1
 # mode writes them; none holds 300 MiB in both, fpr 200 then 100 MiB, so
 # none / fpr is 1.5 in the first and 3.0 in the second: median 2.25
-COLS = ("t1,memfd_bytes,shmem_bytes,dev_inflated,dev_committed,t,phase,total_kb,"
+COLS = ("t1,memfd_bytes,shmem_bytes,dev_inflated,dev_committed,dev_reserved,t,phase,total_kb,"
         "avail_kb,free_kb,cached_kb,balloon_kb,demand_kb,psi_some_us,psi_full_us,"
         "pgmajfault,refault_anon,refault_file,oom_kill").split(",")
 
 
-def fake_run(path, foot_mib, cycles=2):
+def fake_run(path, foot_mib, cycles=2, reserved=None, cols=COLS, meta=""):
+    """reserved(k): dev_reserved of sample k (default 0)."""
     with open(path + ".csv", "w", newline="") as f:
-        w = csv.DictWriter(f, COLS)
+        w = csv.DictWriter(f, cols, extrasaction="ignore")
         w.writeheader()
         k = 0
         for c in range(cycles):
             for phase in ["work"] * 20 + ["idle"] * 10 + (["end"] if c == cycles - 1 else []):
-                w.writerow({**{x: 0 for x in COLS}, "t1": 0.2 * k, "t": 0.2 * k,
+                w.writerow({**{x: 0 for x in cols}, "t1": 0.2 * k, "t": 0.2 * k,
                             "phase": phase, "memfd_bytes": foot_mib * MiB,
                             "total_kb": 1 << 20, "avail_kb": (1 << 20) - 102400,
-                            "free_kb": 1 << 19, "demand_kb": -1})
+                            "free_kb": 1 << 19, "demand_kb": -1,
+                            "dev_reserved": reserved(k) if reserved else 0})
                 k += 1
     with open(path + ".meta", "w") as f:
-        f.write("workload_rc=0\n")
+        f.write("workload_rc=0\n" + meta)
 
 
 with tempfile.TemporaryDirectory() as raw:
@@ -166,5 +173,85 @@ with tempfile.TemporaryDirectory() as raw:
     ok("over 2 repetitions (the median of two is their mean)" in md and
        "| none | " in md and "2.25 [1.50–3.00]" in md,
        "report: the table says 2 repetitions and gives the ratio's median and range")
+
+# vshape_host's reserved bytes: 64 MiB RESERVEd from sample 45 of 61 (0.2 s
+# apart) to the end: 3.1 of 12 s by the trapezoid, a mean of 16.5 MiB
+# (shown as 17), a peak of 64; the in-tree driver's runs
+# have no device (-1), an older sampler no column: both n/a, not 0
+with tempfile.TemporaryDirectory() as raw:
+    fake_run(os.path.join(raw, "rep1-none"), 300, reserved=lambda k: -1,
+             meta="settle_s=7\nsettle=still\nsettle_balloon_mib=0\nsettle_target_mib=-1\n")
+    fake_run(os.path.join(raw, "rep1-fpr"), 200,
+             cols=[c for c in COLS if c != "dev_reserved"])
+    fake_run(os.path.join(raw, "rep1-vshape-predict"), 200,
+             reserved=lambda k: 64 * MiB if k >= 45 else 0)
+    fake_run(os.path.join(raw, "rep1-host-reactive"), 200, reserved=lambda k: -1,
+             meta="settle_s=64\nsettle=target\nsettle_balloon_mib=470\n"
+             "settle_target_mib=488\n")
+    runs, _ = R.collect(raw)
+    vp = runs[1]["vshape-predict"]
+    ok(abs(vp["reserved_mean_mib"] - 64 * 3.1 / 12) < 0.01 and vp["reserved_peak_mib"] == 64,
+       "report: reserved mean %.1f MiB and peak %s MiB from dev_reserved" %
+       (vp["reserved_mean_mib"], vp["reserved_peak_mib"]))
+    ok(runs[1]["none"]["reserved_mean_mib"] is None and
+       runs[1]["fpr"]["reserved_peak_mib"] is None and
+       runs[1]["fpr"]["series"]["reserved"] is None,
+       "report: no device (-1) and no column give no reserved figure")
+    s3 = R.summarise(runs)
+    md = R.table(s3, 1, R.goals(s3))
+    row = [ln for ln in md.splitlines() if ln.startswith("| vshape-predict | ") and "/" in ln]
+    ok(len(row) == 1 and "| 17 / 64 |" in row[0],
+       "report: the behaviour table gives reserved mean / peak (%s)" % row)
+    ok(R.settle_text("host-reactive", runs[1]["host-reactive"]) ==
+       "host-reactive 64 s target at 470 MiB (target 488 MiB)" and
+       R.settle_text("none", runs[1]["none"]) == "none 7 s still at 0 MiB",
+       "report: each run's settle wait as its .meta gives it")
+    sl = R.settle_lines(runs)
+    ok("- repetition 1: none 7 s still at 0 MiB, host-reactive 64 s target at 470 MiB "
+       "(target 488 MiB)\n" in sl and "fpr" not in sl,
+       "report: the settle waits of the runs that recorded one (%r)" % sl)
+
+
+# bench/scenario/settle.sh, polling every 0.05 s: prints "SECONDS HOW
+# BALLOON_MIB TARGET_MIB"
+SETTLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                      "scenario", "settle.sh")
+
+
+def settle(balloon_kb, limit, ctl_lines=None, tol=None):
+    with tempfile.TemporaryDirectory() as d:
+        csv_path = os.path.join(d, "l2.csv")
+        with open(csv_path, "w") as f:
+            f.write("t,phase,total_kb,avail_kb,free_kb,cached_kb,balloon_kb\n")
+            f.write("1.0,-,786432,700000,600000,1000,%d,-1,0\n" % balloon_kb)
+        args = [csv_path, str(limit)]
+        if ctl_lines is not None:
+            args.append(os.path.join(d, "ctl.log"))
+            with open(args[-1], "w") as f:
+                f.write("".join(ln + "\n" for ln in ctl_lines))
+        env = dict(os.environ, SCEN_SETTLE_POLL="0.05")
+        if tol is not None:
+            env["SCEN_SETTLE_TOL_MIB"] = str(tol)
+        out = subprocess.run(["bash", "-c", '. "$0"; settle "$@"', SETTLE] + args,
+                             env=env, capture_output=True, text=True, timeout=30)
+        return out.stdout.split()
+
+
+r = settle(0, 5)
+ok(r[1:] == ["still", "0", "-1"] and int(r[0]) <= 1,
+   "settle: without a controller, a still balloon ends the wait (%s)" % r)
+r = settle(0, 1, [])
+ok(r[1:] == ["limit", "0", "-1"],
+   "settle: host-reactive's balloon still at 0 before the controller's first "
+   "target waits to the limit (%s)" % r)
+line = "12.345 target 278 MiB, balloon 490 MiB (used 86 MiB)"
+r = settle(0, 1, [line])
+ok(r[1:] == ["limit", "0", "490"],
+   "settle: a still balloon far from the controller's target waits to the limit (%s)" % r)
+r = settle(470 << 10, 5, ["1.0 target 500 MiB, balloon 268 MiB (used 300 MiB)", line])
+ok(r[1:] == ["target", "470", "490"] and int(r[0]) <= 1,
+   "settle: within 32 MiB of the controller's last target ends the wait (%s)" % r)
+r = settle(470 << 10, 1, [line], tol=16)
+ok(r[1] == "limit", "settle: the tolerance is SCEN_SETTLE_TOL_MIB (%s)" % r)
 
 done()
