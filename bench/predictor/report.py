@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 """Tables (markdown) and a plot (PNG) of vs-peak results.
 
-usage: report.py --md OUT.md --png OUT.png CORPUS.json... [--ablation DIR]
+usage: report.py --md OUT.md --png OUT.png CORPUS.json... [--ablation DIR
+                  [--ablation-data WHAT]]
 Each CORPUS.json is one vs-peak run (bench/predictor/peak.c).
 """
 import argparse
@@ -188,6 +189,7 @@ def main():
     ap.add_argument('--md', required=True)
     ap.add_argument('--png')
     ap.add_argument('--ablation')
+    ap.add_argument('--ablation-data', default='VM traces')
     ap.add_argument('runs', nargs='+')
     a = ap.parse_args()
     runs = [json.load(open(p)) for p in a.runs]
@@ -218,7 +220,7 @@ def main():
             md += calib_table(d, 'calibrated_kernel_eta')
         md.append('')
     if a.ablation:
-        md += ['### Channel ablation (VM traces, LSTM fixed, slack % of RAM at the rate)', '']
+        md += ['### Channel ablation (%s, LSTM fixed, slack %% of RAM at the rate)' % a.ablation_data, '']
         md += ablation_table(a.ablation)
         md.append('')
     open(a.md, 'w').write('\n'.join(md) + '\n')
