@@ -150,12 +150,13 @@ run_config() {
 		bench/scenario/controller.py "$sock" --margin-mib "${SCEN_MARGIN_MIB:-192}" \
 			--log "/tmp/scen-controller.log" &
 		ctl=$!
-		read -r settle_s settle_how settle_mib settle_want < <(settle /tmp/l2scen/l2.csv \
-			"${SCEN_SETTLE_TARGET_S:-240}" /tmp/scen-controller.log)
+		settle_s=$(settle /tmp/l2scen/l2.csv "${SCEN_SETTLE_TARGET_S:-240}" \
+			/tmp/scen-controller.log)
 	else
-		read -r settle_s settle_how settle_mib settle_want < <(settle /tmp/l2scen/l2.csv \
-			"${SCEN_SETTLE_S:-90}")
+		settle_s=$(settle /tmp/l2scen/l2.csv "${SCEN_SETTLE_S:-90}")
 	fi
+	# (a here-string: L1 has no /dev/fd for a process substitution)
+	read -r settle_s settle_how settle_mib settle_want <<<"$settle_s"
 	log "$cfg: balloon settled in $settle_s s ($settle_how: balloon $settle_mib MiB, target $settle_want MiB); workload $SCEN_WORKLOAD"
 	t0=$SECONDS
 	L2_TIMEOUT=3000 l2 "chroot /tmp/scen-root /bin/bash -c 'cd /wl && SCEN_PHASE_FILE=/tmp/scenario-phase ${SCEN_WL_ENV:-} exec /bin/bash workload.sh'" | sed 's/^/# L2: /'
