@@ -24,7 +24,7 @@
 # SCEN_L2_MIB (L2's RAM, 768), SCEN_SETTLE_S (the longest wait for the
 # balloon's steady state before the workload, 90), SCEN_SETTLE_TARGET_S
 # (host-reactive's: for the balloon to come near the controller's
-# target, 240), SCEN_SETTLE_TOL_MIB (how near, 32; bench/scenario/settle.sh),
+# target, 600), SCEN_SETTLE_TOL_MIB (how near, 32; bench/scenario/settle.sh),
 # SCEN_DISK (the workload disk, bench/scenario/mkdisk.sh), SCEN_MODS (L2's
 # decompressed modules, run.sh), SCEN_WL_ENV
 # (extra VAR=VAL words for the workload).  Writes $SCEN_OUT/rep<N>-<config>.csv and .meta.
@@ -150,7 +150,7 @@ run_config() {
 		bench/scenario/controller.py "$sock" --margin-mib "${SCEN_MARGIN_MIB:-192}" \
 			--log "/tmp/scen-controller.log" &
 		ctl=$!
-		settle_s=$(settle /tmp/l2scen/l2.csv "${SCEN_SETTLE_TARGET_S:-240}" \
+		settle_s=$(settle /tmp/l2scen/l2.csv "${SCEN_SETTLE_TARGET_S:-600}" \
 			/tmp/scen-controller.log)
 	else
 		settle_s=$(settle /tmp/l2scen/l2.csv "${SCEN_SETTLE_S:-90}")

@@ -31,7 +31,7 @@
 # (only collect), SCEN_SETTLE_S (l1.sh: the longest wait for the balloon's
 # steady state before each workload, 90), SCEN_SETTLE_TARGET_S
 # (host-reactive's longest wait for the balloon to come within
-# SCEN_SETTLE_TOL_MIB, 32, of the controller's target, 240; the wait and
+# SCEN_SETTLE_TOL_MIB, 32, of the controller's target, 600; the wait and
 # how it ended are in each run's .meta).  Raw samples go to build/bench-scenario/; then
 # bench/scenario/report.py writes bench/results/scenario.json, the table
 # in docs/benchmarks.md and docs/img/scenario-*.png.
@@ -127,7 +127,7 @@ one_rep() {
 		--env "SCEN_DISK=$out/disk.img" --env "SCEN_MODS=$mods" \
 		--env "SCEN_WL_ENV=${SCEN_WL_ENV:-}" --env "SCEN_L2_MIB=${SCEN_L2_MIB:-768}" \
 		--env "SCEN_SETTLE_S=${SCEN_SETTLE_S:-90}" \
-		--env "SCEN_SETTLE_TARGET_S=${SCEN_SETTLE_TARGET_S:-240}" \
+		--env "SCEN_SETTLE_TARGET_S=${SCEN_SETTLE_TARGET_S:-600}" \
 		--env "SCEN_SETTLE_TOL_MIB=${SCEN_SETTLE_TOL_MIB:-32}" \
 		-- bench/scenario/l1.sh > "$out/rep$rep.log" 2>&1 ||
 		{ echo "scenario: repetition $rep exit $? (log: $out/rep$rep.log)" >&2; return 1; }

@@ -18,7 +18,10 @@
 #	  until then the balloon is still at 0 (a run of ce8205d settled in
 #	  12 s at 0 and inflated 490 MiB through its workload, 469-727 s
 #	  against 111 s);
-#	or MAX seconds pass, "limit".  Prints "SECONDS HOW BALLOON_MIB
+#	or MAX seconds pass, "limit" (l1.sh: SCEN_SETTLE_S, 90, and for
+#	host-reactive SCEN_SETTLE_TARGET_S, 600: its in-tree driver
+#	inflated at 12 MiB/s at load 2-3 but at 1.3 MiB/s at load 8-9, 313
+#	of 489 MiB after 240 s in a smoke run of b6c7ad6).  Prints "SECONDS HOW BALLOON_MIB
 #	TARGET_MIB" (-1 where unknown).
 #
 # A VM starts its workload with the balloon where its configuration
