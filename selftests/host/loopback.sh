@@ -217,47 +217,10 @@ echo 0 > /sys/kernel/tracing/events/vshape_host/enable 2>/dev/null
 # within 3 s of their slowest idle time (the fuzz suite's slack: TCG on
 # a shared machine; the lock hold itself is checked against 1 s below).
 H=/sys/kernel/debug/vshape_looptest/hostile
-# probe_ms CMD...: milliseconds CMD took (10000 if it failed or hung)
-probe_ms() {
-	local t0 t1
-	t0=$(date +%s%N)
-	timeout 10 "$@" > /dev/null 2>&1 || { echo 10000; return; }
-	t1=$(date +%s%N)
-	echo $(((t1 - t0) / 1000000))
-}
-# probe_max: "MS NAME" of the slowest of the three probes
-probe_max() {
-	local a b c
-	a=$(probe_ms cat "$SYS/inflated_bytes")
-	b=$(probe_ms vdpa dev show vs0)
-	c=$(probe_ms cat "$HDBG/stats")
-	if [ "$a" -ge "$b" ] && [ "$a" -ge "$c" ]; then echo "$a sysfs"
-	elif [ "$b" -ge "$c" ]; then echo "$b vdpa-dev-show"
-	else echo "$c debugfs-stats"; fi
-}
-# probe_while PID: probe every 0.2 s until PID exits;
-# "PROBES SLOWEST_MS SLOWEST_NAME"
-probe_while() {
-	local n=0 max=0 t w what=none
-	while kill -0 "$1" 2>/dev/null; do
-		read -r t w <<<"$(probe_max)"; n=$((n + 1))
-		[ "$t" -gt "$max" ] && max=$t what=$w
-		sleep 0.2
-	done
-	echo "$n $max $what"
-}
-idle=0
-for _ in 1 2 3 4 5; do
-	read -r t _ <<<"$(probe_max)"; [ "$t" -gt "$idle" ] && idle=$t
-done
-slack=$((idle + 3000))
-# responsive WHAT PROBES SLOWEST NAME: at least one probe, none beyond
-# the slack (10000 ms: the probe failed or hung)
-responsive() {
-	tap_check "$1: host responsive ($2 probes, slowest $3 ms ($4), idle $idle ms, limit $slack ms)" \
-		test "$2" -ge 1 -a "$3" -le "$slack"
-}
-echo 0 > "$HDBG/max_hold_ns"
+# shellcheck source=selftests/host/hostile-lib.sh
+. ./hostile-lib.sh
+probe_idle
+hold_reset
 
 big0=$(hstat big_buf) bad0=$(hstat bad_pfn) inf0=$(cat "$SYS/inflated_bytes")
 echo huge > "$H" & hpid=$!
@@ -299,9 +262,7 @@ tap_check "storm: 16 x COMMIT + RELEASE of 32 MiB, $(grep -cx "0 $((32 * MiB))" 
 responsive "COMMIT/RELEASE storm" "$n" "$slow" "$what"
 rm -f "$storm"
 req deflate b0-15
-hold=$(cat "$HDBG/max_hold_ns")
-tap_check "hostile mode and storm: the worker never held the device lock 1 s (longest $((hold / 1000)) us)" \
-	test "$hold" -lt 1000000000
+hold_check "hostile mode and storm"
 
 # Ledger held by a device is dropped on device removal (vdpa dev del with
 # the driver still bound); unload is clean.

@@ -1,0 +1,89 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# Host-side checks of the hostile-driver steps (issue 12 item 1), sourced
+# by loopback.sh (the driver in the same kernel) and nested-l1.sh (the
+# driver in L2): while a hostile driver runs, the host must keep
+# answering a sysfs read ($SYS/inflated_bytes), `vdpa dev show vs0` and a
+# read of the device's debugfs stats ($HDBG/stats, the one of the three
+# that takes the device lock), and no worker step may hold the device
+# lock for a second ($HDBG/max_hold_ns).  The caller sets SYS and HDBG.
+#
+#   probe_idle          the slowest of 5 idle probe rounds: sets
+#                       $probe_idle_ms and $probe_limit_ms (idle + 3 s:
+#                       TCG on a shared 2-core machine stretches any
+#                       latency, while an unbounded pass held the lock
+#                       for 13-49 s)
+#   probe_while PID     probe every 0.2 s until PID exits; prints
+#                       "PROBES SLOWEST_MS SLOWEST_NAME"
+#   responsive WHAT PROBES SLOWEST_MS NAME
+#                       one TAP result: at least one probe, none beyond
+#                       the limit (10000 ms: a probe failed or hung)
+#   hold_reset          reset max_hold_ns
+#   hold_check WHAT     one TAP result: max_hold_ns under 1 s since then
+#   task_cpu_ms PID     user + system CPU time of a task (a kthread too)
+#   cgroup_cpu_ms CG    usage_usec / 1000 of cgroup2 path CG (e.g. /vmm)
+
+# probe_ms CMD...: milliseconds CMD took (10000 if it failed or hung)
+probe_ms() {
+	local t0 t1
+	t0=$(date +%s%N)
+	timeout 10 "$@" > /dev/null 2>&1 || { echo 10000; return; }
+	t1=$(date +%s%N)
+	echo $(((t1 - t0) / 1000000))
+}
+
+# probe_max: "MS NAME" of the slowest of the three probes
+probe_max() {
+	local a b c
+	a=$(probe_ms cat "$SYS/inflated_bytes")
+	b=$(probe_ms vdpa dev show vs0)
+	c=$(probe_ms cat "$HDBG/stats")
+	if [ "$a" -ge "$b" ] && [ "$a" -ge "$c" ]; then echo "$a sysfs"
+	elif [ "$b" -ge "$c" ]; then echo "$b vdpa-dev-show"
+	else echo "$c debugfs-stats"; fi
+}
+
+probe_idle() {
+	local t
+	probe_idle_ms=0
+	for _ in 1 2 3 4 5; do
+		read -r t _ <<<"$(probe_max)"
+		[ "$t" -gt "$probe_idle_ms" ] && probe_idle_ms=$t
+	done
+	probe_limit_ms=$((probe_idle_ms + 3000))
+}
+
+probe_while() {
+	local n=0 max=0 t w what=none
+	while kill -0 "$1" 2>/dev/null; do
+		read -r t w <<<"$(probe_max)"; n=$((n + 1))
+		[ "$t" -gt "$max" ] && max=$t what=$w
+		sleep 0.2
+	done
+	echo "$n $max $what"
+}
+
+responsive() {
+	tap_check "$1: host responsive ($2 probes, slowest $3 ms ($4), idle $probe_idle_ms ms, limit $probe_limit_ms ms)" \
+		test "$2" -ge 1 -a "$3" -le "$probe_limit_ms"
+}
+
+hold_reset() { echo 0 > "$HDBG/max_hold_ns"; }
+hold_check() {
+	local hold
+	hold=$(cat "$HDBG/max_hold_ns")
+	tap_check "$1: the worker never held the device lock 1 s (longest $((hold / 1000)) us)" \
+		test "$hold" -lt 1000000000
+}
+
+task_cpu_ms() {
+	local f
+	read -r -a f < "/proc/$1/stat" || return 1
+	# fields 14 and 15 (utime, stime; the comm has no space here)
+	echo $(((f[13] + f[14]) * 1000 / $(getconf CLK_TCK)))
+}
+
+cgroup_cpu_ms() {
+	awk '$1 == "usage_usec" { print int($2 / 1000) }' "/sys/fs/cgroup$1/cpu.stat"
+}
