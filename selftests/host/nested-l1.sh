@@ -9,11 +9,14 @@
 # driver, build/<L2 kver>-test/guest/vshape_guest.ko (the test flavour), drives the device.  L2 runs the
 # agent of nested-l2.sh; this script sends it one step at a time and
 # measures its own Shmem (the memfd) and the device's counters between
-# steps.  A last L2 (the first kernel) runs with its RAM in a file on a
+# steps.  The first L2 starts with a hostile driver instead (l2_hostile).
+# A last L2 (the first kernel) runs with its RAM in a file on a
 # huge=within_size tmpfs: INFLATE must free whole 2 MiB folios.
 #
 # Environment: VSHAPE_HOST_KO, VSHAPE_L2_KVERS (default: VSHAPE_KVER),
-# VSHAPE_MEMTOUCH (selftests/guest/memtouch).
+# VSHAPE_MEMTOUCH (selftests/guest/memtouch), VSHAPE_L2_LOOPTEST_KO (the
+# hostile test driver, selftests/host/looptest, built for the first L2
+# kernel).
 # TAP on stdout; exit 0 passed, 1 failed.  No skip: scripts/vm --nested
 # ends L1 with status 125 before this script runs if it cannot give L1
 # /dev/kvm, and a missing /dev/kvm here is a failure.  Every kernel's log
@@ -22,6 +25,8 @@ set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=selftests/host/nested-lib.sh
 . selftests/host/nested-lib.sh
+# shellcheck source=selftests/host/hostile-lib.sh
+. selftests/host/hostile-lib.sh
 t_start=$(date +%s)
 step() { echo "# [$(($(date +%s) - t_start)) s] $*"; }
 
@@ -29,6 +34,7 @@ step() { echo "# [$(($(date +%s) - t_start)) s] $*"; }
 [ -f "${VSHAPE_HOST_KO:-}" ] || tap_bail "VSHAPE_HOST_KO missing"
 read -r -a l2kvers <<<"${VSHAPE_L2_KVERS:-$VSHAPE_KVER}"
 memtouch=${VSHAPE_MEMTOUCH:-$PWD/selftests/guest/memtouch}
+[ -f "${VSHAPE_L2_LOOPTEST_KO:-}" ] || tap_bail "VSHAPE_L2_LOOPTEST_KO missing (selftests/host/build.sh ${l2kvers[0]})"
 for k in "${l2kvers[@]}"; do
 	[ -f "build/$k-test/guest/vshape_guest.ko" ] || tap_bail "build/$k-test/guest/vshape_guest.ko missing (VSHAPE_TEST=1 scripts/build-kmods $k)"
 done
@@ -91,20 +97,112 @@ guest_inflate() {
 	sleep 0.5
 }
 
+# A hostile guest driver in L2 (issue 12 item 1; loopback.sh runs the
+# same one in a single kernel): vshape_looptest, bound to the device
+# before vshape_guest, posts over the real virtqueues (virtio-pci in L2,
+# vhost-vdpa-device-pci in QEMU) an inflate chain of 16 x 16 MiB over one
+# 16 MiB buffer of 0xff bytes (loopback.sh's 64 MiB took L2 30 s to
+# fill, each page faulted in through L1), 4096 copies of one valid PFN
+# in one 16 KiB buffer and in a chain of 16 such (over the 16 KiB cap),
+# and a storm of 16 x COMMIT + RELEASE of 32 MiB, which here populates
+# and punches L2's memfd for real.  Meanwhile L1 probes itself (hostile-lib.sh): a sysfs
+# read, `vdpa dev show` and the debugfs stats (which takes the device
+# lock) within 3 s of idle, and no worker step holds the lock 1 s.  QEMU
+# runs in its own cgroup (L2_CGROUP): the worker must join it and the
+# storm's CPU time must show there.
+l2_hostile() {
+	local t="$1 hostile" lt=$VSHAPE_L2_LOOPTEST_KO out n slow what pid
+	local big0 bad0 inf0 inf1 p0 pg0 pop0 w wcg qcg w0 w1 c0 c1 done_
+	step "$t"
+	tap_check "$t: vshape_looptest binds the device in L2 (VSHAPE negotiated; hostile mode)" \
+		l2 "mod_load_bind $lt vshape_looptest && ltdev"
+	w=$(pgrep -x vshape-vs0)
+	wcg=$(cat "/proc/$w/cgroup" 2>/dev/null) qcg=$(cat "/proc/$(cat "$l2run/qemu.pid")/cgroup")
+	tap_check "$t: the worker vshape-vs0 (pid $w) runs in QEMU's cgroup (QEMU ${qcg#0::}, worker ${wcg#0::})" \
+		test -n "$w" -a "$wcg" = "0::$L2_CGROUP" -a "$qcg" = "$wcg"
+	probe_idle
+	hold_reset
+
+	big0=$(hst big_buf) bad0=$(hst bad_pfn) inf0=$(cat $SYS/inflated_bytes)
+	# shellcheck disable=SC2016 # expanded in L2
+	l2 'ltdev && echo "huge 16" > $H; read -r r < $H; echo "$r"' > "$l2run/huge.out" &
+	pid=$!
+	read -r n slow what <<<"$(probe_while $pid)"
+	wait $pid
+	responsive "$t: inflate chain of 16 x 16 MiB of 0xff bytes" "$n" "$slow" "$what"
+	out=$(cat "$l2run/huge.out")
+	tap_check "$t: ... returned unprocessed: big_buf +$(($(hst big_buf) - big0)) (want 1), bad_pfn +$(($(hst bad_pfn) - bad0)) (want 0), nothing inflated ($out)" \
+		test "$(grep -c ' rc=0 used_len=0 ' <<<"$out") $(($(hst big_buf) - big0)) $(($(hst bad_pfn) - bad0)) $(cat $SYS/inflated_bytes)" = "1 1 0 $inf0"
+
+	p0=$(hst punched_bytes) pg0=$(hst inflate_pages)
+	# shellcheck disable=SC2016 # expanded in L2
+	out=$(l2 'ltdev && echo "repeat 1" > $H; read -r r < $H; echo "$r"')
+	inf1=$(cat $SYS/inflated_bytes)
+	tap_check "$t: an inflate buffer repeating one valid PFN 4096 times: one page inflated (+$((inf1 - inf0)) bytes, PFNs +$(($(hst inflate_pages) - pg0))) and punched once (punched_bytes +$(($(hst punched_bytes) - p0))) ($out)" \
+		test "$((inf1 - inf0)) $(($(hst inflate_pages) - pg0)) $(($(hst punched_bytes) - p0))" = "4096 4096 4096"
+	big0=$(hst big_buf) p0=$(hst punched_bytes)
+	# shellcheck disable=SC2016 # expanded in L2
+	out=$(l2 'ltdev && echo "repeat 16" > $H; read -r r < $H; echo "$r"')
+	tap_check "$t: a chain of 16 x 16 KiB repeating one valid PFN: returned unprocessed (big_buf +$(($(hst big_buf) - big0)), inflated +$(($(cat $SYS/inflated_bytes) - inf1)) bytes, punched +$(($(hst punched_bytes) - p0)) bytes) ($out)" \
+		test "$(($(hst big_buf) - big0)) $(cat $SYS/inflated_bytes) $(hst punched_bytes)" = "1 $inf1 $p0"
+	# shellcheck disable=SC2016 # expanded in L2
+	l2 'ltdev && echo deflate > $H'
+	tap_check "$t: hostile pages deflated: inflated back to $inf0 bytes" \
+		test "$(cat $SYS/inflated_bytes)" = "$inf0"
+
+	# the storm, through the test driver's shaping test mode (bash
+	# builtins only in L2)
+	# shellcheck disable=SC2016 # expanded in L2
+	l2 'ltdev && echo "alloc 64" > $SH/request && req inflate b0-15 && [ "$status" = 0 ]' ||
+		echo "# $t: the storm's INFLATE of 32 MiB failed"
+	p0=$(hst punched_bytes) pop0=$(hst populated_bytes)
+	w0=$(task_cpu_ms "$w") c0=$(cgroup_cpu_ms "$L2_CGROUP")
+	# shellcheck disable=SC2016 # expanded in L2
+	l2 'ltdev; n=0
+		for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do
+			req commit b0-15; [ "$status $granted" = "0 33554432" ] && n=$((n + 1))
+			req release b0-15; [ "$status $granted" = "0 33554432" ] && n=$((n + 1))
+		done
+		echo "$n"' > "$l2run/storm.out" &
+	pid=$!
+	read -r n slow what <<<"$(probe_while $pid)"
+	wait $pid
+	w1=$(task_cpu_ms "$w") c1=$(cgroup_cpu_ms "$L2_CGROUP")
+	done_=$(cat "$l2run/storm.out")
+	tap_check "$t: storm of 16 x COMMIT + RELEASE of 32 MiB: $done_/32 DONE" test "$done_" = 32
+	responsive "$t: COMMIT/RELEASE storm" "$n" "$slow" "$what"
+	tap_check "$t: ... the memfd populated +$(mb $(($(hst populated_bytes) - pop0))) MiB and punched +$(mb $(($(hst punched_bytes) - p0))) MiB, no more than the 16 x 32 MiB asked" \
+		test $(($(hst populated_bytes) - pop0)) -le $((512 * MiB)) -a $(($(hst punched_bytes) - p0)) -le $((512 * MiB))
+	tap_check "$t: ... the worker's CPU time ($((w1 - w0)) ms) shows in QEMU's cgroup (+$((c1 - c0)) ms)" \
+		test $((w1 - w0)) -gt 50 -a $((c1 - c0)) -ge $((w1 - w0))
+	hold_check "$t: hostile chains and storm"
+	# back to L2 as populated pages (COMMIT, then DEFLATE), not as the
+	# holes the last RELEASE punched: the balloon's INFLATE below must
+	# free what it takes (it fell 33 MiB short of 240 MiB once)
+	# shellcheck disable=SC2016 # expanded in L2
+	l2 'ltdev && req commit b0-15; req deflate b0-15; echo free > $SH/request'
+	tap_check "$t: storm undone: inflated back to $inf0 bytes ($(cat $SYS/inflated_bytes)), ledger empty ($(cat $LEDGER/charged_bytes))" \
+		test "$(cat $SYS/inflated_bytes) $(cat $LEDGER/charged_bytes)" = "$inf0 0"
+	tap_check "$t: vshape_looptest unloads" l2 'rmmod vshape_looptest'
+}
+
 # One L2 boot: every check with the real guest driver.  $2 = last: end by
-# killing QEMU with work in flight instead of a clean exit.
+# killing QEMU with work in flight instead of a clean exit; $3 = hostile:
+# first the hostile driver (l2_hostile), with QEMU in its own cgroup.
 l2_suite() {
-	local k=$1 last=$2 t ko s0 s1 m0 m1 p0 p1 r0 d0 f inv0 rc
+	local k=$1 last=$2 t ko s0 s1 m0 m1 p0 p1 r0 d0 f inv0 rc L2_CGROUP=
 	t="L2 ${k%%+*}"
 	ko=$PWD/build/$k-test/guest/vshape_guest.ko
 	echo $((1024 * MiB)) > $LEDGER/capacity_bytes
 	echo 0 > $SYS/target_pages
+	[ "$3" = 0 ] || L2_CGROUP=/l2vmm
 	if ! start_l2 "$k" "/tmp/l2run-$k"; then
 		tap_not_ok "$t: L2 boots with the agent"
 		tail -n 30 "/tmp/l2run-$k/console.log" | sed 's/^/# L2| /'
 		return
 	fi
 	tap_ok "$t: L2 boots with the agent ($k)"
+	[ "$3" = 0 ] || l2_hostile "$t"
 
 	# Free page reporting stays off, so that L1's Shmem moves only with
 	# the balloon in these steps.
@@ -370,9 +468,11 @@ l2_huge() {
 }
 
 for i in "${!l2kvers[@]}"; do
-	last=0
+	last=0 hostile=0
 	[ "$i" = $((${#l2kvers[@]} - 1)) ] && last=1
-	l2_suite "${l2kvers[$i]}" $last
+	# the hostile driver is built for the first L2 kernel (run.sh)
+	[ "$i" = 0 ] && hostile=1
+	l2_suite "${l2kvers[$i]}" $last $hostile
 done
 step "huge pages"
 l2_huge "${l2kvers[0]}"

@@ -18,8 +18,11 @@
 #   mod_load_bind KO DRIVER [PARAM...], mod_bound DRIVER
 #                        load a driver, wait until it binds
 #                        (selftests/lib/module.sh)
-#   req ARGS             raw shaping request through $D/shaping/request;
-#                        sets status, granted, capacity
+#   req ARGS             raw shaping request through $SH/request (gdev:
+#                        $D/shaping); sets status, granted, capacity
+#   ltdev                the test driver vshape_looptest's files instead
+#                        (selftests/host/looptest): SH=its shaping test
+#                        mode, H=its hostile mode
 set -uo pipefail
 R=${VSHAPE_RUNDIR:-/run/vshape}
 # L2 runs under KVM inside a TCG L1, where every fork and exec costs
@@ -38,7 +41,16 @@ gdev() {
 	done
 	[ -n "$S" ] || return 1
 	D=/sys/kernel/debug/vshape_guest/${S##*/}
+	SH=$D/shaping
 	[ -d "$D" ]
+}
+ltdev() {
+	local d
+	SH='' H=/sys/kernel/debug/vshape_looptest/hostile
+	for d in /sys/kernel/debug/vshape_shaping-virtio*; do
+		[ -e "$d/request" ] && SH=$d && break
+	done
+	[ -n "$SH" ] && [ -e "$H" ]
 }
 gst() {
 	local k v
@@ -56,8 +68,8 @@ req() {
 	status=x granted=x capacity=x
 	# a refused write leaves "last" as the previous request's answer:
 	# status stays x rather than a stale value
-	echo "req $*" > "$D/shaping/request" 2>/dev/null || return 0
-	read -r last < "$D/shaping/last"
+	echo "req $*" > "$SH/request" 2>/dev/null || return 0
+	read -r last < "$SH/last"
 	[[ $last =~ status=([0-9]+) ]] && status=${BASH_REMATCH[1]}
 	[[ $last =~ granted=([0-9]+) ]] && granted=${BASH_REMATCH[1]}
 	[[ $last =~ capacity=([0-9]+) ]] && capacity=${BASH_REMATCH[1]}

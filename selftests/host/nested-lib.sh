@@ -17,7 +17,8 @@ MiB=$((1 << 20))
 SYS=/sys/bus/vdpa/devices/vs0/vshape
 # shellcheck disable=SC2034 # for the scripts that source this
 LEDGER=/sys/kernel/vshape_host
-HSTATS=/sys/kernel/debug/vshape_host/vs0/stats
+HDBG=/sys/kernel/debug/vshape_host/vs0
+HSTATS=$HDBG/stats
 
 shmem() { awk '/^Shmem:/{print $2 * 1024}' /proc/meminfo; }
 # L2's RAM is a shared memfd, or with L2_RAM_FILE set a shared file at
@@ -47,9 +48,10 @@ hst() { awk -v k="$1" '$1 == k { print $2 }' "$HSTATS"; }
 # L2_DEVICE replaces the balloon device (default: vshape_host's vs0
 # through vhost-vdpa-device-pci), e.g. QEMU's own virtio-balloon-pci.
 # L2_VM_TIMEOUT (default 1200 s) bounds the L2 VM's whole life; L2_MEM
-# (default 1G) is L2's RAM.
+# (default 1G) is L2's RAM.  With L2_CGROUP set (a cgroup2 path such as
+# /l2vmm, created if needed) QEMU runs in that cgroup, as a VMM would.
 start_l2() {
-	local kver=$1 mem=${L2_MEM:-1G}
+	local kver=$1 mem=${L2_MEM:-1G} in_cg=()
 	local ram=memory-backend-memfd,id=ram,size=$mem,share=on
 	l2run=$2
 	shift 2
@@ -57,7 +59,12 @@ start_l2() {
 	mkdir -p "$l2run"
 	[ -z "${L2_RAM_FILE:-}" ] ||
 		ram=memory-backend-file,id=ram,size=$mem,share=on,mem-path=$L2_RAM_FILE,align=2M
-	scripts/vm --kernel "$kver" --accel kvm --mem "$mem" --smp 1 --quiet \
+	if [ -n "${L2_CGROUP:-}" ]; then
+		mkdir -p "/sys/fs/cgroup$L2_CGROUP" || return 1
+		# shellcheck disable=SC2016 # expanded by bash -c
+		in_cg=(bash -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "/sys/fs/cgroup$L2_CGROUP")
+	fi
+	"${in_cg[@]}" scripts/vm --kernel "$kver" --accel kvm --mem "$mem" --smp 1 --quiet \
 		--timeout "${L2_VM_TIMEOUT:-1200}" --background --rundir "$l2run" \
 		--append " $(vs_boot_args)" \
 		--qemu-arg "-object $ram" \
