@@ -9,7 +9,7 @@
 # that takes the device lock), and no worker step may hold the device
 # lock for a second ($HDBG/max_hold_ns).  The caller sets SYS and HDBG.
 #
-#   probe_idle          the slowest of 5 idle probe rounds: sets
+#   probe_idle [N]      the slowest of N (default 5) idle probe rounds: sets
 #                       $probe_idle_ms and $probe_limit_ms (idle + 3 s:
 #                       TCG on a shared 2-core machine stretches any
 #                       latency, while an unbounded pass held the lock
@@ -45,9 +45,9 @@ probe_max() {
 }
 
 probe_idle() {
-	local t
+	local t i
 	probe_idle_ms=0
-	for _ in 1 2 3 4 5; do
+	for ((i = 0; i < ${1:-5}; i++)); do
 		read -r t _ <<<"$(probe_max)"
 		[ "$t" -gt "$probe_idle_ms" ] && probe_idle_ms=$t
 	done

@@ -219,7 +219,7 @@ echo 0 > /sys/kernel/tracing/events/vshape_host/enable 2>/dev/null
 H=/sys/kernel/debug/vshape_looptest/hostile
 # shellcheck source=selftests/host/hostile-lib.sh
 . ./hostile-lib.sh
-probe_idle
+probe_idle 5
 hold_reset
 
 big0=$(hstat big_buf) bad0=$(hstat bad_pfn) inf0=$(cat "$SYS/inflated_bytes")

@@ -101,7 +101,7 @@ for s in "${suites[@]}"; do
 			tap_bail "build vshape_looptest.ko for ${l2k%% *}"
 		nested=(vm_suite nested "$top/build/check/host-nested-l1.console"
 			--kernel "$kver" --mem 3G --smp 1 --accel tcg --nested
-			--timeout $((2100 * tscale))
+			--timeout $((2400 * tscale))
 			--env "VSHAPE_HOST_KO=$out/host/vshape_host.ko"
 			--env "VSHAPE_KVER=$kver"
 			--env "VSHAPE_L2_KVERS=$l2k"
