@@ -20,11 +20,8 @@ make -s -C selftests/guest >/dev/null
 console=$PWD/build/check/vm-$kver-guest.console
 mkdir -p "$(dirname "$console")"
 rc=0
-# a debug kernel (scripts/check-debug) runs the same tests several times
-# slower: VSHAPE_HOST_TIMEOUT_SCALE multiplies the limit as for the host suites
-tscale=${VSHAPE_HOST_TIMEOUT_SCALE:-1}
-case $tscale in ''|*[!0-9]*|0) echo "run-vm.sh: VSHAPE_HOST_TIMEOUT_SCALE=$tscale: not a positive integer" >&2; exit 2;; esac
-scripts/vm --kernel "$kver" --mem 2G --quiet --timeout $((800 * tscale)) \
+# (scripts/vm multiplies the limit by VSHAPE_VM_TIMEOUT_SCALE)
+scripts/vm --kernel "$kver" --mem 2G --quiet --timeout 800 \
 	--console "$console" --append " $(vs_boot_args)" \
 	--qemu-arg "-device virtio-balloon-pci,id=balloon0,deflate-on-oom=on" \
 	--env "VSHAPE_KO=$ko" \
