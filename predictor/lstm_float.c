@@ -16,6 +16,12 @@ void vs_f_reset(struct vs_fstate *st)
 	memset(st, 0, sizeof(*st));
 }
 
+/* Q3.12's range: lstm.c saturates features and the cell state to it. */
+static float vs_f_q12(float v)
+{
+	return fminf(fmaxf(v, -32768 / 4096.0f), 32767 / 4096.0f);
+}
+
 void vs_f_features(const struct vs_fmodel *m, struct vs_fstate *st,
 		   const float *in, float *x)
 {
@@ -28,6 +34,8 @@ void vs_f_features(const struct vs_fmodel *m, struct vs_fstate *st,
 		if (f->kind == VS_FEAT_DELTA)
 			v = st->steps ? v - st->prev[f->src] : 0.0f;
 		x[i] = (v - f->offset) * f->scale;
+		if (m->kernel_range)
+			x[i] = vs_f_q12(x[i]);
 	}
 	for (i = 0; i < m->n_raw; i++)
 		st->prev[i] = in[i];
@@ -57,6 +65,8 @@ static void vs_f_layer(const struct vs_fmodel *m, struct vs_fstate *st,
 		gg = tanhf(pre[2 * hid + j]);
 		og = vs_f_sigmoid(pre[3 * hid + j]);
 		st->c[l][j] = fg * st->c[l][j] + ig * gg;
+		if (m->kernel_range)
+			st->c[l][j] = vs_f_q12(st->c[l][j]);
 		st->h[l][j] = og * tanhf(st->c[l][j]);
 	}
 }

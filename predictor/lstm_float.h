@@ -45,6 +45,14 @@ struct vs_fmodel {
 	float wy[VS_MAX_OUT * VS_MAX_HIDDEN];	/* [n_out][H] */
 	float by[VS_MAX_OUT];
 	struct vs_fout out[VS_MAX_OUT];
+	/*
+	 * Compute in the kernel's range: features and cell state limited
+	 * to Q3.12's [-8, 8), where lstm.c saturates them, so that the
+	 * fixed-point step is compared with the function it computes and
+	 * the difference is the quantization's alone.  0 (the trainer, and
+	 * vs_f_from_fixed()): unlimited, the function that was trained.
+	 */
+	int kernel_range;
 };
 
 struct vs_fstate {
