@@ -21,6 +21,15 @@
 #                       the limit (10000 ms: a probe failed or hung)
 #   hold_reset          reset max_hold_ns
 #   hold_check WHAT     one TAP result: max_hold_ns under 1 s since then
+#   slices_read         the device's shaping slices so far ($HDBG/stats)
+#   slices_check WHAT S0 N
+#                       one TAP result: N requests of 32 MiB took at
+#                       least 16 slices each since slices_read gave S0 (a
+#                       request runs 2 MiB at most per hold of the device
+#                       lock, docs/protocol.md; unlike the lock hold this
+#                       does not depend on how fast the host populates:
+#                       executed whole, a 32 MiB COMMIT held the lock
+#                       145 ms under TCG and hold_check passed)
 #   task_cpu_ms PID     user + system CPU time of a task (a kthread too)
 #   cgroup_cpu_ms CG    usage_usec / 1000 of cgroup2 path CG (e.g. /vmm)
 
@@ -75,6 +84,13 @@ hold_check() {
 	hold=$(cat "$HDBG/max_hold_ns")
 	tap_check "$1: the worker never held the device lock 1 s (longest $((hold / 1000)) us)" \
 		test "$hold" -lt 1000000000
+}
+
+slices_read() { awk '$1 == "slices" { print $2 }' "$HDBG/stats"; }
+slices_check() {
+	local n=$(($(slices_read) - $2))
+	tap_check "$1: each request executed in slices of at most 2 MiB ($n slices, want >= $(($3 * 16)))" \
+		test "$n" -ge $(($3 * 16))
 }
 
 task_cpu_ms() {

@@ -248,6 +248,7 @@ tap_check "hostile pages deflated: inflated back to $inf0 bytes" \
 # COMMIT/RELEASE storm on the shaping queue: 16 x COMMIT + RELEASE of 32 MiB
 req inflate b0-15
 storm=$(mktemp)
+s0=$(slices_read)
 (
 	for _ in $(seq 16); do
 		req commit b0-15; echo "$status $granted"
@@ -260,6 +261,7 @@ wait $spid
 tap_check "storm: 16 x COMMIT + RELEASE of 32 MiB, $(grep -cx "0 $((32 * MiB))" "$storm")/32 DONE" \
 	test "$(grep -cx "0 $((32 * MiB))" "$storm")" = 32
 responsive "COMMIT/RELEASE storm" "$n" "$slow" "$what"
+slices_check "storm" "$s0" 32
 rm -f "$storm"
 req deflate b0-15
 hold_check "hostile mode and storm"

@@ -157,7 +157,7 @@ l2_hostile() {
 	# shellcheck disable=SC2016 # expanded in L2
 	l2 'ltdev && echo "alloc 64" > $SH/request && req inflate b0-15 && [ "$status" = 0 ]' ||
 		echo "# $t: the storm's INFLATE of 32 MiB failed"
-	p0=$(hst punched_bytes) pop0=$(hst populated_bytes)
+	p0=$(hst punched_bytes) pop0=$(hst populated_bytes) s0=$(slices_read)
 	w0=$(task_cpu_ms "$w") c0=$(cgroup_cpu_ms "$L2_CGROUP")
 	# shellcheck disable=SC2016 # expanded in L2
 	l2 'ltdev; n=0
@@ -173,6 +173,7 @@ l2_hostile() {
 	done_=$(cat "$l2run/storm.out")
 	tap_check "$t: storm of 16 x COMMIT + RELEASE of 32 MiB: $done_/32 DONE" test "$done_" = 32
 	responsive "$t: COMMIT/RELEASE storm" "$n" "$slow" "$what"
+	slices_check "$t: storm" "$s0" 32
 	tap_check "$t: ... the memfd populated +$(mb $(($(hst populated_bytes) - pop0))) MiB and punched +$(mb $(($(hst punched_bytes) - p0))) MiB, no more than the 16 x 32 MiB asked" \
 		test $(($(hst populated_bytes) - pop0)) -le $((512 * MiB)) -a $(($(hst punched_bytes) - p0)) -le $((512 * MiB))
 	tap_check "$t: ... the worker's CPU time ($((w1 - w0)) ms) shows in QEMU's cgroup (+$((c1 - c0)) ms)" \
