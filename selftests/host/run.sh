@@ -27,6 +27,8 @@ suites=("$@")
 [ ${#suites[@]} -gt 0 ] || suites=(loopback fuzz nested)
 
 # VSHAPE_HOST_KVER: another 6.12 kernel (scripts/check-debug's debug build)
+# VSHAPE_L2_SERIES: nested's L2 kernels of this series only (default every
+# test kernel, 6.12 then 6.1)
 # VSHAPE_HOST_JOBS: 2 (default) runs the nested VM (one vCPU, the longest
 # sub-suite) in the background while loopback and fuzz run one after the
 # other beside it, its results last; 1: one VM at a time.
@@ -85,7 +87,9 @@ for s in "${suites[@]}"; do
 		# triple-faults L1 in about half the runs while L2 (KVM in L1,
 		# emulated SVM + nested paging) faults memory in; with one it
 		# has not (8 of 8 runs), at about the same speed.
-		l2k=$(scripts/kernels | sort -rV | tr '\n' ' ')
+		# VSHAPE_L2_SERIES (scripts/check-debug: 6.12) limits L2
+		# to the kernels of one series
+		l2k=$(scripts/kernels ${VSHAPE_L2_SERIES:+"$VSHAPE_L2_SERIES"} | sort -rV | tr '\n' ' ')
 		# shellcheck disable=SC2086
 		if ! tap_check "nested: build vshape_guest.ko for $l2k and memtouch" \
 			bash -c "VSHAPE_TEST=1 scripts/build-kmods $l2k > /dev/null && make -s -C selftests/guest memtouch > /dev/null"; then
