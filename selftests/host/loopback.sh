@@ -19,7 +19,7 @@ cd "$(dirname "$0")" || exit 1
 # shellcheck source=selftests/lib/lib.sh
 . ../lib/lib.sh
 
-tap_plan 51
+tap_plan 52
 [ "$(uname -r | cut -d. -f1-2)" = 6.12 ] || tap_bail "needs Linux 6.12, running $(uname -r)"
 [ -f "${VSHAPE_HOST_KO:-}" ] || tap_bail "VSHAPE_HOST_KO not set or missing"
 [ -f "${VSHAPE_LOOPTEST_KO:-}" ] || tap_bail "VSHAPE_LOOPTEST_KO not set or missing"
