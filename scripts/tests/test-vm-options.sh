@@ -50,7 +50,11 @@ refused "an unknown option" 'unknown option --frobnicate' \
 # modprobe replaced by one that resolves nothing, on an installed kernel
 kver=$(scripts/kernels 2>/dev/null | tail -n1)
 mkdir -p "$tmp/bin"
-printf '#!/bin/sh\necho "modprobe: FATAL: Module $4 not found" >&2\nexit 1\n' > "$tmp/bin/modprobe"
+cat > "$tmp/bin/modprobe" <<'STUB'
+#!/bin/sh
+echo "modprobe: FATAL: cannot resolve $*" >&2
+exit 1
+STUB
 chmod +x "$tmp/bin/modprobe"
 if [ -z "$kver" ]; then
 	tap_not_ok "mkinitramfs refuses unresolvable modules: no test kernel installed (scripts/setup)"
