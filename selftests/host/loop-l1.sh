@@ -219,6 +219,10 @@ l2 'echo report > /tmp/loop-phase; gdev; knob mode max'
 wait_for -q 120 "[ \$(cat $SYS/inflated_bytes) -eq 0 ]"
 rb0=$(reported)
 l2 "( setsid $VSHAPE_MEMTOUCH 256 20 > /dev/null 2>&1 & )"
+# the job is started in the background: until L2 shows it running, the
+# loop below would sample the footprint before the job and stop at once
+wait_for -q 60 l2 "$jobs_left; jobs_left" ||
+	tap_diag "report: memtouch not seen running in L2 within 60 s"
 # the largest footprint while the job holds its memory
 mpeak=0 speak=0
 while :; do
