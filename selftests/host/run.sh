@@ -105,6 +105,7 @@ for s in "${suites[@]}"; do
 			--timeout 2400
 			--env "VSHAPE_HOST_KO=$out/host/vshape_host.ko"
 			--env "VSHAPE_KVER=$kver"
+			--env "VSHAPE_VM_TIMEOUT_SCALE=${VSHAPE_VM_TIMEOUT_SCALE:-1}"
 			--env "VSHAPE_L2_KVERS=$l2k"
 			--env "VSHAPE_MEMTOUCH=$top/selftests/guest/memtouch"
 			--env "VSHAPE_L2_LOOPTEST_KO=$l2out/selftests/host/looptest/vshape_looptest.ko"
