@@ -13,7 +13,9 @@
 #                       $probe_idle_ms and $probe_limit_ms (idle + 3 s:
 #                       TCG on a shared 2-core machine stretches any
 #                       latency, while an unbounded pass held the lock
-#                       for 13-49 s)
+#                       for 13-49 s; the 3 s times VSHAPE_VM_TIMEOUT_SCALE
+#                       on the debug kernel of scripts/check-debug, where
+#                       an idle probe alone took 7.6 s)
 #   probe_while PID     probe every 0.2 s until PID exits; prints
 #                       "PROBES SLOWEST_MS SLOWEST_NAME"
 #   responsive WHAT PROBES SLOWEST_MS NAME
@@ -60,7 +62,7 @@ probe_idle() {
 		read -r t _ <<<"$(probe_max)"
 		[ "$t" -gt "$probe_idle_ms" ] && probe_idle_ms=$t
 	done
-	probe_limit_ms=$((probe_idle_ms + 3000))
+	probe_limit_ms=$((probe_idle_ms + 3000 * ${VSHAPE_VM_TIMEOUT_SCALE:-1}))
 }
 
 probe_while() {

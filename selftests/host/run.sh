@@ -68,6 +68,7 @@ for s in "${suites[@]}"; do
 	loopback)
 		tap_import -n loopback vm_suite loopback "$top/build/check/host-loopback.console" \
 			--kernel "$kver" --mem 2G --timeout 900 \
+			--env "VSHAPE_VM_TIMEOUT_SCALE=${VSHAPE_VM_TIMEOUT_SCALE:-1}" \
 			--env "VSHAPE_HOST_KO=$out/host/vshape_host.ko" \
 			--env "VSHAPE_LOOPTEST_KO=$out/selftests/host/looptest/vshape_looptest.ko" \
 			-- selftests/host/loopback.sh;;

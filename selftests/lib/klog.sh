@@ -38,6 +38,16 @@ _VS_KLOG_SH=1
 
 KLOG_BAD='WARNING:|BUG:|Oops|kernel BUG|INFO: task .* blocked|blocked for more than|possible circular locking|possible recursive locking|inconsistent lock state|inconsistent .* usage|suspicious RCU usage|lock held when returning|lockdep|KASAN|UBSAN|KFENCE|Call Trace:|general protection fault|soft lockup|hard LOCKUP|detected stall|Kernel panic|list_add corruption|list_del corruption|refcount_t:|suspected memory leak'
 
+# Lines that name a debug facility without reporting a problem: the debug
+# kernel of scripts/check-debug prints them at boot (its lockdep reports
+# start "WARNING: possible ...", its KASAN reports "BUG: KASAN: ...").
+KLOG_BENIGN='RCU lockdep checking is enabled'
+
+# klog_bad: the lines of standard input that report a kernel problem
+klog_bad() {
+	grep -avE "$KLOG_BENIGN" | grep -aE "$KLOG_BAD"
+}
+
 klog_kmemleak() {
 	local f=/sys/kernel/debug/kmemleak
 	[ -w "$f" ] || return 0
@@ -51,9 +61,9 @@ vs_boot_args() {
 
 klog_scan() {
 	if [ -n "${1:-}" ]; then
-		grep -aE "$KLOG_BAD" "$1"
+		klog_bad < "$1"
 	else
-		dmesg | grep -aE "$KLOG_BAD"
+		dmesg | klog_bad
 	fi
 }
 
@@ -61,22 +71,23 @@ klog_check() {
 	local label=$1 file=${2:-} bad first
 	if [ -n "$file" ]; then
 		[ -r "$file" ] || { tap_not_ok "$label kernel log: not readable ($file)"; return 1; }
-		bad=$(grep -aE "$KLOG_BAD" "$file")
+		bad=$(klog_bad < "$file")
 		first=$(grep -am1 . "$file")
 	else
 		local log
 		log=$(dmesg 2>&1) || { tap_not_ok "$label kernel log: dmesg failed: $log"; return 1; }
-		bad=$(grep -aE "$KLOG_BAD" <<<"$log")
+		bad=$(klog_bad <<<"$log")
 		first=$(grep -am1 . <<<"$log")
 	fi
 	if [ -n "$bad" ]; then
 		tap_not_ok "$label kernel log: no WARN, BUG, Oops, lockdep, KASAN, hung task or Call Trace"
 		# the reports with the lines that follow them (the stack)
 		if [ -n "$file" ]; then
-			grep -aE -A8 "$KLOG_BAD" "$file"
+			cat "$file"
 		else
-			grep -aE -A8 "$KLOG_BAD" <<<"$log"
-		fi | head -n 80 | tap_diag
+			cat <<<"$log"
+		fi | grep -avE "$KLOG_BENIGN" | grep -aE -A8 "$KLOG_BAD" |
+			head -n 80 | tap_diag
 		return 1
 	fi
 	if [[ $first != *"Linux version"* ]]; then
@@ -90,7 +101,7 @@ klog_check() {
 # console, without the suites' own TAP lines (whose descriptions name
 # WARN, Oops, ...).
 klog_console_scan() {
-	grep -avE '^[[:space:]]*(ok |not ok |#|1\.\.|Bail out)' "$1" | grep -aE "$KLOG_BAD"
+	grep -avE '^[[:space:]]*(ok |not ok |#|1\.\.|Bail out)' "$1" | klog_bad
 }
 
 # klog_console_doc LABEL CONSOLE: for a runner after its VM has exited, a

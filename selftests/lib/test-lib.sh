@@ -225,6 +225,13 @@ for line in 'WARNING: CPU: 0 PID: 1 at guest/main.c:123 vs_remove+0x1/0x2 [vshap
 	tap_check "klog: fails on '$line'" \
 		bash -c '[ $0 = 1 ] && grep -q "^not ok 1 - test kernel log" <<<"$1" && grep -qF -- "$2" <<<"$1"' "$rc" "$out" "$line"
 done
+klog debug "$ok_log
+[    0.000000] rcu: 	RCU lockdep checking is enabled."
+tap_check "klog: a debug kernel's boot line naming lockdep passes" bash -c '[ $0 = 0 ]' "$rc"
+klog debugbad "$ok_log
+[    0.000000] rcu: 	RCU lockdep checking is enabled.
+[    9.000000] INFO: lockdep is turned off."
+tap_check "klog: ... but a lockdep message after it fails" bash -c '[ $0 = 1 ]' "$rc"
 klog wrapped '[  100.000000] virtio_balloon virtio1: late line'
 tap_check "klog: a log that does not start at boot (wrapped) fails" \
 	bash -c '[ $0 = 1 ] && grep -q "read whole from boot" <<<"$1"' "$rc" "$out"
