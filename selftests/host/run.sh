@@ -75,6 +75,7 @@ for s in "${suites[@]}"; do
 	fuzz)
 		tap_import -n fuzz vm_suite fuzz "$top/build/check/host-fuzz.console" \
 			--kernel "$kver" --mem 1G --timeout 600 \
+			--env "VSHAPE_VM_TIMEOUT_SCALE=${VSHAPE_VM_TIMEOUT_SCALE:-1}" \
 			--env "VSHAPE_HOST_KO=$out/host/vshape_host.ko" \
 			--env "VSHAPE_HOST_TEST_KO=$out/test/host/vshape_host.ko" \
 			--env "VSHAPE_FUZZ=$fuzz" \

@@ -926,17 +926,27 @@ static void write_dbg(const char *file, const char *val)
 /*
  * The longest hold of the device lock by one worker step since
  * max_hold_ns was last reset must stay under a second (issue 12 item 1:
- * one chain or one 2 MiB slice per hold), as the loopback suite checks.
+ * one chain or one 2 MiB slice per hold), as the loopback suite checks;
+ * times VSHAPE_VM_TIMEOUT_SCALE on the debug kernel of scripts/check-debug,
+ * where the same storm ran 84 times slower and one 2 MiB slice of a
+ * COMMIT held the lock 2.6 s (the slices themselves are checked apart).
  */
-#define HOLD_LIMIT_NS	1000000000LL
+static int hold_limit_s(void)
+{
+	const char *e = getenv("VSHAPE_VM_TIMEOUT_SCALE");
+	int n = e ? atoi(e) : 1;
+
+	return n >= 1 && n <= 100 ? n : 1;
+}
 
 static void check_hold(const char *what)
 {
 	long long hold = stat_of("max_hold_ns");
+	int lim = hold_limit_s();
 
-	ok(hold >= 0 && hold < HOLD_LIMIT_NS,
-	   "%s: the worker never held the device lock 1 s (longest %lld us)",
-	   what, hold / 1000);
+	ok(hold >= 0 && hold < lim * 1000000000LL,
+	   "%s: the worker never held the device lock %d s (longest %lld us)",
+	   what, lim, hold / 1000);
 }
 
 /* pid of the device's worker thread ("vshape-<dev>"), or -1 */
