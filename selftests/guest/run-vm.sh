@@ -25,6 +25,7 @@ scripts/vm --kernel "$kver" --mem 2G --quiet --timeout 800 \
 	--console "$console" --append " $(vs_boot_args)" \
 	--qemu-arg "-device virtio-balloon-pci,id=balloon0,deflate-on-oom=on" \
 	--env "VSHAPE_KO=$ko" \
+	--env "VSHAPE_VM_TIMEOUT_SCALE=${VSHAPE_VM_TIMEOUT_SCALE:-1}" \
 	-- selftests/guest/in-guest.sh || rc=$?
 # The harness's TAP is on the guest console.
 grep -aE '^(1\.\.|ok |not ok |Bail out|#)' "$console" || true

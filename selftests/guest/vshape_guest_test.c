@@ -477,4 +477,4 @@ TEST(takes_over_from_inbox_virtio_balloon)
 	EXPECT_STREQ(dev, vs_dev_name());
 }
 
-TEST_HARNESS_MAIN
+VS_HARNESS_MAIN

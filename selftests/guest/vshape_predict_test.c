@@ -834,4 +834,4 @@ TEST_F(policy_knob, bad_write_refused_value_kept)
 	EXPECT_STREQ(self->before, after);
 }
 
-TEST_HARNESS_MAIN
+VS_HARNESS_MAIN

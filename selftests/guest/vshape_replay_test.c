@@ -199,4 +199,4 @@ TEST(records_replay_bit_for_bit)
 	free(buf);
 }
 
-TEST_HARNESS_MAIN
+VS_HARNESS_MAIN

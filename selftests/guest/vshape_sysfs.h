@@ -27,6 +27,27 @@
 #define TEST_TIMEOUT_DEFAULT 300
 #endif
 
+/*
+ * TEST_HARNESS_MAIN, with every test's limit times VSHAPE_VM_TIMEOUT_SCALE
+ * (run-vm.sh passes it): the debug kernel of scripts/check-debug runs the
+ * same tests several times slower, and alloc_storm_deflates_no_oom_kill
+ * was killed at 300 s there while its own waits were still running.
+ */
+#define VS_HARNESS_MAIN							\
+	int main(int argc, char **argv)					\
+	{								\
+		const char *e = getenv("VSHAPE_VM_TIMEOUT_SCALE");	\
+		int n = e ? atoi(e) : 1;				\
+		struct __fixture_metadata *f;				\
+		struct __test_metadata *t;				\
+									\
+		if (n > 1 && n <= 100)					\
+			for (f = __fixture_list; f; f = f->next)	\
+				for (t = f->tests; t; t = t->next)	\
+					t->timeout *= n;		\
+		return test_harness_run(argc, argv);			\
+	}
+
 #define VS_DRV_DIR	"/sys/bus/virtio/drivers/vshape_guest"
 #define VS_DBG_DIR	"/sys/kernel/debug/vshape_guest"
 
