@@ -20,12 +20,11 @@ make -s -C selftests/guest >/dev/null
 console=$PWD/build/check/vm-$kver-guest.console
 mkdir -p "$(dirname "$console")"
 rc=0
-# (scripts/vm multiplies the limit by VSHAPE_VM_TIMEOUT_SCALE)
+# (scripts/vm multiplies the limit by VSHAPE_VM_TIMEOUT_SCALE and passes it in)
 scripts/vm --kernel "$kver" --mem 2G --quiet --timeout 800 \
 	--console "$console" --append " $(vs_boot_args)" \
 	--qemu-arg "-device virtio-balloon-pci,id=balloon0,deflate-on-oom=on" \
 	--env "VSHAPE_KO=$ko" \
-	--env "VSHAPE_VM_TIMEOUT_SCALE=${VSHAPE_VM_TIMEOUT_SCALE:-1}" \
 	-- selftests/guest/in-guest.sh || rc=$?
 # The harness's TAP is on the guest console.
 grep -aE '^(1\.\.|ok |not ok |Bail out|#)' "$console" || true

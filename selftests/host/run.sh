@@ -38,7 +38,8 @@ if [ "$jobs" = 2 ] && [[ " ${suites[*]} " == *" nested "* ]]; then
 	# the longest first, so that the others run beside it
 	read -r -a suites <<<"nested ${suites[*]/nested/}"
 fi
-# VSHAPE_VM_TIMEOUT_SCALE: scripts/vm multiplies each VM's time limit by it
+# VSHAPE_VM_TIMEOUT_SCALE: scripts/vm multiplies each VM's time limit by it and passes it in
+# and passes it into the VM
 kver=${VSHAPE_HOST_KVER:-$(scripts/kernels 6.12 2>/dev/null | tail -n1)}
 if [ -z "$kver" ] || [ ! -d "/lib/modules/$kver/build" ] || [ ! -e "/boot/vmlinuz-$kver" ]; then
 	tap_bail "no Linux 6.12 kernel and headers (run scripts/setup)"
@@ -68,14 +69,12 @@ for s in "${suites[@]}"; do
 	loopback)
 		tap_import -n loopback vm_suite loopback "$top/build/check/host-loopback.console" \
 			--kernel "$kver" --mem 2G --timeout 900 \
-			--env "VSHAPE_VM_TIMEOUT_SCALE=${VSHAPE_VM_TIMEOUT_SCALE:-1}" \
 			--env "VSHAPE_HOST_KO=$out/host/vshape_host.ko" \
 			--env "VSHAPE_LOOPTEST_KO=$out/selftests/host/looptest/vshape_looptest.ko" \
 			-- selftests/host/loopback.sh;;
 	fuzz)
 		tap_import -n fuzz vm_suite fuzz "$top/build/check/host-fuzz.console" \
 			--kernel "$kver" --mem 1G --timeout 600 \
-			--env "VSHAPE_VM_TIMEOUT_SCALE=${VSHAPE_VM_TIMEOUT_SCALE:-1}" \
 			--env "VSHAPE_HOST_KO=$out/host/vshape_host.ko" \
 			--env "VSHAPE_HOST_TEST_KO=$out/test/host/vshape_host.ko" \
 			--env "VSHAPE_FUZZ=$fuzz" \
@@ -107,7 +106,6 @@ for s in "${suites[@]}"; do
 			--timeout 2400
 			--env "VSHAPE_HOST_KO=$out/host/vshape_host.ko"
 			--env "VSHAPE_KVER=$kver"
-			--env "VSHAPE_VM_TIMEOUT_SCALE=${VSHAPE_VM_TIMEOUT_SCALE:-1}"
 			--env "VSHAPE_L2_KVERS=$l2k"
 			--env "VSHAPE_MEMTOUCH=$top/selftests/guest/memtouch"
 			--env "VSHAPE_L2_LOOPTEST_KO=$l2out/selftests/host/looptest/vshape_looptest.ko"
