@@ -39,7 +39,6 @@ if [ "$jobs" = 2 ] && [[ " ${suites[*]} " == *" nested "* ]]; then
 	read -r -a suites <<<"nested ${suites[*]/nested/}"
 fi
 # VSHAPE_VM_TIMEOUT_SCALE: scripts/vm multiplies each VM's time limit by it and passes it in
-# and passes it into the VM
 kver=${VSHAPE_HOST_KVER:-$(scripts/kernels 6.12 2>/dev/null | tail -n1)}
 if [ -z "$kver" ] || [ ! -d "/lib/modules/$kver/build" ] || [ ! -e "/boot/vmlinuz-$kver" ]; then
 	tap_bail "no Linux 6.12 kernel and headers (run scripts/setup)"
