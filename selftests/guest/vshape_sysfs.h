@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../lib/time_scale.h"
+
 /*
  * The harness kills a test after 30 s; under TCG on a loaded 2-core host
  * a test that faults in 700 MiB and waits for the balloon takes longer
@@ -28,20 +30,19 @@
 #endif
 
 /*
- * TEST_HARNESS_MAIN, with every test's limit times VSHAPE_VM_TIMEOUT_SCALE
- * (run-vm.sh passes it): the debug kernel of scripts/check-debug runs the
- * same tests several times slower, and alloc_storm_deflates_no_oom_kill
- * was killed at 300 s there while its own waits were still running.
+ * TEST_HARNESS_MAIN, with every test's limit times vs_time_scale(): the
+ * debug kernel of scripts/check-debug runs the same tests several times
+ * slower, and alloc_storm_deflates_no_oom_kill was killed at 300 s there
+ * while its own waits were still running.
  */
 #define VS_HARNESS_MAIN							\
 	int main(int argc, char **argv)					\
 	{								\
-		const char *e = getenv("VSHAPE_VM_TIMEOUT_SCALE");	\
-		int n = e ? atoi(e) : 1;				\
+		int n = vs_time_scale();				\
 		struct __fixture_metadata *f;				\
 		struct __test_metadata *t;				\
 									\
-		if (n > 1 && n <= 100)					\
+		if (n > 1)						\
 			for (f = __fixture_list; f; f = f->next)	\
 				for (t = f->tests; t; t = t->next)	\
 					t->timeout *= n;		\

@@ -7,13 +7,14 @@
 # answering a sysfs read ($SYS/inflated_bytes), `vdpa dev show vs0` and a
 # read of the device's debugfs stats ($HDBG/stats, the one of the three
 # that takes the device lock), and no worker step may hold the device
-# lock for a second ($HDBG/max_hold_ns).  The caller sets SYS and HDBG.
+# lock for a second ($HDBG/max_hold_ns).  The caller sets SYS and HDBG
+# and has sourced selftests/lib/lib.sh (VS_TIME_SCALE, tap_check).
 #
 #   probe_idle [N]      the slowest of N (default 5) idle probe rounds: sets
 #                       $probe_idle_ms and $probe_limit_ms (idle + 3 s:
 #                       TCG on a shared 2-core machine stretches any
 #                       latency, while an unbounded pass held the lock
-#                       for 13-49 s; the 3 s times VSHAPE_VM_TIMEOUT_SCALE
+#                       for 13-49 s; the 3 s times VS_TIME_SCALE
 #                       on the debug kernel of scripts/check-debug, where
 #                       an idle probe alone took 7.6 s)
 #   probe_while PID     probe every 0.2 s until PID exits; prints
@@ -23,7 +24,7 @@
 #                       the limit (10000 ms: a probe failed or hung)
 #   hold_reset          reset max_hold_ns
 #   hold_check WHAT     one TAP result: max_hold_ns under 1 s since then
-#                       (times VSHAPE_VM_TIMEOUT_SCALE on the debug kernel,
+#                       (times VS_TIME_SCALE on the debug kernel,
 #                       where one 2 MiB slice of a COMMIT took 2.6 s)
 #   slices_read         the device's shaping slices so far ($HDBG/stats)
 #   slices_check WHAT S0 N
@@ -64,7 +65,7 @@ probe_idle() {
 		read -r t _ <<<"$(probe_max)"
 		[ "$t" -gt "$probe_idle_ms" ] && probe_idle_ms=$t
 	done
-	probe_limit_ms=$((probe_idle_ms + 3000 * ${VSHAPE_VM_TIMEOUT_SCALE:-1}))
+	probe_limit_ms=$((probe_idle_ms + 3000 * VS_TIME_SCALE))
 }
 
 probe_while() {
@@ -84,7 +85,7 @@ responsive() {
 
 hold_reset() { echo 0 > "$HDBG/max_hold_ns"; }
 hold_check() {
-	local hold lim=${VSHAPE_VM_TIMEOUT_SCALE:-1}
+	local hold lim=$VS_TIME_SCALE
 	hold=$(cat "$HDBG/max_hold_ns")
 	tap_check "$1: the worker never held the device lock $lim s (longest $((hold / 1000)) us)" \
 		test "$hold" -lt $((lim * 1000000000))

@@ -43,14 +43,10 @@ memfd_bytes() {
 }
 hst() { awk -v k="$1" '$1 == k { print $2 }' "$HSTATS"; }
 
-# VSHAPE_VM_TIMEOUT_SCALE (run.sh passes it; scripts/check-debug's debug
-# L1 runs L2 several times slower): the waits on L2 below are multiplied
-# by it, as scripts/vm multiplies L2's own time limit.
-L2_SCALE=${VSHAPE_VM_TIMEOUT_SCALE:-1}
-
 # start_l2 KVER RUNDIR [extra scripts/vm args...]: boot L2 with the agent
 # and wait until it is up (returns 1 if it is not within 10 minutes, times
-# L2_SCALE).
+# VS_TIME_SCALE: scripts/check-debug's debug L1 runs L2 several times
+# slower, and scripts/vm multiplies L2's own time limit the same way).
 # L2_DEVICE replaces the balloon device (default: vshape_host's vs0
 # through vhost-vdpa-device-pci), e.g. QEMU's own virtio-balloon-pci.
 # L2_VM_TIMEOUT (default 1200 s) bounds the L2 VM's whole life; L2_MEM
@@ -78,7 +74,7 @@ start_l2() {
 		--qemu-arg "-device ${L2_DEVICE:-vhost-vdpa-device-pci,vhostdev=/dev/vhost-vdpa-0}" \
 		"$@" -- selftests/host/nested-l2.sh > /dev/null || return 1
 	# scripts/vm writes RUNDIR/rc when the VM has ended
-	mb_wait_ready -g "$l2run/rc" "$l2run" $((600 * L2_SCALE))
+	mb_wait_ready -g "$l2run/rc" "$l2run" $((600 * VS_TIME_SCALE))
 }
 
 # l2 SNIPPET: run a bash snippet in L2; print its output, return its status
@@ -88,7 +84,7 @@ start_l2() {
 # L2 while six other VMs shared the 2-core host (the following checks
 # then measured L1 while L2 was still faulting memory in).
 l2() {
-	mb_ask -t $((${L2_TIMEOUT:-600} * L2_SCALE)) -g "$l2run/rc" "$l2run" "$*"
+	mb_ask -t $((${L2_TIMEOUT:-600} * VS_TIME_SCALE)) -g "$l2run/rc" "$l2run" "$*"
 }
 
 # stop_l2: end the agent, wait for the VM; returns the VM's status.
@@ -104,7 +100,7 @@ stop_l2() {
 # up early when L2 has ended).
 _host_is_or_gone() { file_is "$1" "$2" || [ -f "$l2run/rc" ]; }
 wait_host() {
-	wait_for -q $(($3 * L2_SCALE)) _host_is_or_gone "$1" "$2"
+	wait_for -q $(($3 * VS_TIME_SCALE)) _host_is_or_gone "$1" "$2"
 	file_is "$1" "$2" && return 0
 	echo "# $1 = $(cat "$1"), wanted $2"
 	return 1

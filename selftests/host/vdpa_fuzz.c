@@ -48,6 +48,8 @@
 #include <poll.h>
 #include <linux/userfaultfd.h>
 #include <linux/virtio_config.h>
+
+#include "../lib/time_scale.h"
 #include <linux/virtio_ring.h>
 #include <linux/virtio_balloon.h>
 
@@ -927,22 +929,14 @@ static void write_dbg(const char *file, const char *val)
  * The longest hold of the device lock by one worker step since
  * max_hold_ns was last reset must stay under a second (issue 12 item 1:
  * one chain or one 2 MiB slice per hold), as the loopback suite checks;
- * times VSHAPE_VM_TIMEOUT_SCALE on the debug kernel of scripts/check-debug,
+ * times vs_time_scale() on the debug kernel of scripts/check-debug,
  * where the same storm ran 84 times slower and one 2 MiB slice of a
  * COMMIT held the lock 2.6 s (the slices themselves are checked apart).
  */
-static int hold_limit_s(void)
-{
-	const char *e = getenv("VSHAPE_VM_TIMEOUT_SCALE");
-	int n = e ? atoi(e) : 1;
-
-	return n >= 1 && n <= 100 ? n : 1;
-}
-
 static void check_hold(const char *what)
 {
 	long long hold = stat_of("max_hold_ns");
-	int lim = hold_limit_s();
+	int lim = vs_time_scale();
 
 	ok(hold >= 0 && hold < lim * 1000000000LL,
 	   "%s: the worker never held the device lock %d s (longest %lld us)",

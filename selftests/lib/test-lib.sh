@@ -122,6 +122,26 @@ t1=${EPOCHREALTIME/[.,]/}
 tap_check "vs_snooze 0.3 sleeps 0.3 s ($(((t1 - t0) / 1000)) ms)" \
 	[ $((t1 - t0)) -ge 300000 -a $((t1 - t0)) -lt 2000000 ]
 
+unset VSHAPE_VM_TIMEOUT_SCALE
+for v in "unset:1" "4:4" "100:100" "101:1" "0:1" "-3:1" "abc:1" "2x:1" ":1"; do
+	if [ "${v%%:*}" = unset ]; then
+		child 'echo "$VS_TIME_SCALE"'
+	else
+		VSHAPE_VM_TIMEOUT_SCALE=${v%%:*} child 'echo "$VS_TIME_SCALE"'
+	fi
+	tap_is "VS_TIME_SCALE with VSHAPE_VM_TIMEOUT_SCALE=${v%%:*} is ${v#*:}" "$rc:$out" "0:${v#*:}"
+done
+gcc -Wall -Wextra -Werror -x c -o "$tmp/scale" - <<EOC || tap_bail "build time_scale.h test"
+#include <stdio.h>
+#include "$lib/time_scale.h"
+int main(void) { printf("%d\\n", vs_time_scale()); return 0; }
+EOC
+for v in "4:4" "100:100" "101:1" "0:1" "abc:1" "2x:1" ":1"; do
+	tap_is "vs_time_scale() with VSHAPE_VM_TIMEOUT_SCALE=${v%%:*} is ${v#*:}" \
+		"$(VSHAPE_VM_TIMEOUT_SCALE=${v%%:*} "$tmp/scale")" "${v#*:}"
+done
+tap_is "vs_time_scale() unset is 1" "$(env -u VSHAPE_VM_TIMEOUT_SCALE "$tmp/scale")" 1
+
 # --- opts.sh -----------------------------------------------------------
 child 'a=1 b=; vs_opts "a:a b:b" -b "x y" -a 2 -c rest "-a" 3; echo "$a|$b|${VS_ARGS[*]}|${#VS_ARGS[@]}"'
 tap_is "vs_opts: sets each option's variable, stops at the first other word" "$rc:$out" "0:2|x y|-c rest -a 3|4"

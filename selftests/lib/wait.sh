@@ -26,11 +26,19 @@
 #                             if it never settled
 #   file_is FILE VALUE        FILE's first line is VALUE (builtins only)
 #   file_val FILE             print FILE's first line (builtins only)
+#   VS_TIME_SCALE             VSHAPE_VM_TIMEOUT_SCALE as scripts/vm passed
+#                             it into this VM (scripts/vm refuses anything
+#                             but a positive integer; here 1 if unset or
+#                             not 1-100): the factor every suite's own
+#                             time bounds take on a slower kernel (the
+#                             debug kernel of scripts/check-debug)
 
 [ -z "${_VS_WAIT_SH:-}" ] || return 0
 _VS_WAIT_SH=1
 
 WAIT_INTERVAL=${WAIT_INTERVAL:-0.1}
+VS_TIME_SCALE=${VSHAPE_VM_TIMEOUT_SCALE:-1}
+[[ $VS_TIME_SCALE =~ ^[1-9][0-9]?$|^100$ ]] || VS_TIME_SCALE=1
 _vs_snooze_fd=
 
 vs_snooze() {
