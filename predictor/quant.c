@@ -87,6 +87,16 @@ static int q_tensor(const float *w, int n, int fx, u8 *dst,
 	if (ret)
 		return ret;
 	eff = vs_eff(sc) * ldexp(1.0, fx - 12);
+	/*
+	 * The multiplier was rounded to nearest: rounded down, the largest
+	 * weight would quantize past 32767 and clip (up to a step off, not
+	 * half).  One unit more (mult >= 8192 here, so under 1.3e-4 of the
+	 * scale) keeps every weight within half a step.
+	 */
+	if (mx / eff > 32767.0 && sc->mult < VS_MULT_MAX) {
+		sc->mult++;
+		eff = vs_eff(sc) * ldexp(1.0, fx - 12);
+	}
 	for (i = 0; i < n; i++)
 		put16(dst + 2 * i, (u16)q16(w[i] / eff));
 	return 0;

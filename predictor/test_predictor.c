@@ -363,22 +363,61 @@ static void test_agreement(void)
 		ok(mx < 0.005 && mean < 0.001 && cd < 0.01,
 		   "random 2x64 model: fixed close to float (max %.5f)", mx);
 	}
-	{
-		/* quantized weights are within half a step of the float ones */
-		static struct vs_fmodel back;
-		double worst = 0, step;
-		int i;
-
-		vs_f_from_fixed(&q, &back);
-		step = ldexp(q.layer[1].sh.mult, -q.layer[1].sh.shift) * 8;
-		for (i = 0; i < 4 * 64 * 64; i++)
-			worst = fmax(worst, fabs(back.layer[1].wh[i] -
-						 fm.layer[1].wh[i]));
-		ok(worst <= step * 0.5 + 1e-7,
-		   "quantization error %.3g <= half a step %.3g", worst,
-		   step * 0.5);
-	}
 	free(buf);
+}
+
+/*
+ * Every quantized weight, the largest of its tensor included, is within
+ * half a step of the float one.  The quantizer rounded the scale's
+ * multiplier to nearest: where that rounded down, the largest weight
+ * landed past 32767 and was clipped (15 of these 128 tensors, up to 1.6
+ * half-steps off; 12% of random maxima); it now rounds up there.  Tried
+ * on 64 one-layer models of random weight scale; the slack is float32's
+ * rounding of the two weights compared.
+ */
+static void test_quant_half_step(void)
+{
+	static struct vs_fmodel fm, back;
+	int k, i, bad = 0, tensors = 0;
+	double over = 0;
+	struct vs_model q;
+	char err[128];
+	size_t len;
+	u8 *buf;
+
+	for (k = 0; k < 64; k++) {
+		random_fmodel(&fm, 1, 8, 4, 2, 0.05f + 0.9f * urand());
+		if (vs_quantize(&fm, &buf, &len, err, sizeof(err)) ||
+		    vs_model_parse(buf, len, &q, err, sizeof(err))) {
+			bad++;
+			continue;
+		}
+		free(buf);
+		vs_f_from_fixed(&q, &back);
+		for (i = 0; i < 2; i++) {
+			const struct vs_scale *sc = i ? &q.layer[0].sh :
+							&q.layer[0].sx;
+			const float *w = i ? fm.layer[0].wh : fm.layer[0].wx;
+			const float *b = i ? back.layer[0].wh : back.layer[0].wx;
+			double half = ldexp(sc->mult, -sc->shift) *
+				      (i ? 8 : 1) / 2, e;
+			int n = 4 * 8 * (i ? 8 : 4), j, fail = 0;
+
+			for (j = 0; j < n; j++) {
+				e = fabs((double)b[j] - w[j]) - half -
+				    fabs(w[j]) * ldexp(1.0, -23);
+				if (e > 0) {
+					fail = 1;
+					over = fmax(over, e / half);
+				}
+			}
+			bad += fail;
+			tensors++;
+		}
+	}
+	ok(!bad && tensors == 128,
+	   "quantization error <= half a step in %d of %d tensors (worst %.2f half-steps over)",
+	   tensors - bad, 128, over);
 }
 
 /* ---- parser ---- */
@@ -660,7 +699,7 @@ static void test_golden(void)
 		return;
 	}
 	printf("# golden model: %zu bytes, crc %08x\n", len, q.crc);
-	ok(q.crc == 0xd05f4cbbu,
+	ok(q.crc == 0x3bcd3bd0u,
 	   "golden model file is bit-exact (crc %08x)", q.crc);
 	seed = 4242;
 	vs_lstm_reset(&q, &st);
@@ -676,7 +715,7 @@ static void test_golden(void)
 			       out[1], out[2], out[3], out[4], out[5]);
 	}
 	printf("# golden outputs crc %08x\n", crc);
-	ok(crc == 0x1be7d8f3u,
+	ok(crc == 0xd6a93f56u,
 	   "golden outputs over 500 steps are bit-exact (crc %08x)", crc);
 	ok(canary, "step writes exactly n_out outputs");
 	free(buf);
@@ -838,6 +877,7 @@ int main(int argc, char **argv)
 	test_fixed();
 	test_parser();
 	test_agreement();
+	test_quant_half_step();
 	test_golden();
 	test_saturation();
 	test_adapt();
