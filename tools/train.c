@@ -16,7 +16,7 @@
  *
  * usage: vs-train --csv FILE --out MODEL.vsf [--hidden 32] [--layers 1]
  *	  [--epochs 30] [--seed 1] [--step 60] [--train 0.6] [--val 0.7]
- *	  [--horizons 5] [--threads 2]
+ *	  [--horizons 5] [--threads 2] [--kernel-range]
  *
  * VM traces: --records A.csv[.xz],B.csv... (tools/vs-record output, one
  * trace per file, step = the records' period) instead of --csv;
@@ -35,6 +35,14 @@
  * (used at t+h, Huber loss) as before.  The confidence output is then
  * fitted to the squared pinball residuals (uncalibrated: the guest's
  * calibration, predictor/calib.h, is what sets the margin).
+ *
+ * --kernel-range trains the function the kernel computes: features and
+ * cell state limited to Q3.12's [-8, 8) as predictor/lstm.c saturates
+ * them (vs_fmodel.kernel_range), in the forward pass, the gradient (none
+ * through a saturated cell) and the validation that picks the epoch.
+ * Without it, unlimited: the kernel then saturates DELTA features the
+ * model never saw saturated (docs/predictor.md).  The model file does
+ * not record it: it is how the weights were fitted, not a model field.
  */
 #include <math.h>
 #include <pthread.h>
@@ -48,6 +56,8 @@
 #define BATCH		32
 #define SIGMA_REF	0.01	/* 1% of RAM */
 #define HUBER		0.25
+#define Q12_MIN		(-32768 / 4096.0f)	/* Q3.12's range (--kernel-range) */
+#define Q12_MAX		(32767 / 4096.0f)
 
 static struct vs_trace *tr;
 static int ntr, nh = 5, hid = 32, nlay = 1, nthreads = 2, maxh = 5;
@@ -57,6 +67,7 @@ static double qlist[VS_MAX_OUT];		/* PEAK levels, or none */
 static int nq;
 static int nd;					/* DEMAND/PEAK outputs */
 static char mname[VS_MODEL_NAME_LEN + 1];
+static int feature_fit;			/* --feature-fit */
 static double train_frac = 0.6, val_frac = 0.7;
 static float **feat;		/* per machine [n][n_feat] normalised */
 static struct vs_fmodel model;
@@ -68,6 +79,8 @@ struct cache {
 	float g[VS_MAX_LAYERS][VS_MAX_HIDDEN], o[VS_MAX_LAYERS][VS_MAX_HIDDEN];
 	float c[VS_MAX_LAYERS][VS_MAX_HIDDEN], tc[VS_MAX_LAYERS][VS_MAX_HIDDEN];
 	float h[VS_MAX_LAYERS][VS_MAX_HIDDEN];
+	/* 1 where kernel_range saturated the cell: no gradient through it */
+	unsigned char sat[VS_MAX_LAYERS][VS_MAX_HIDDEN];
 	float dy[VS_MAX_OUT];
 };
 
@@ -106,7 +119,7 @@ static void fwd_layer(const struct vs_fmodel *m, int l, const float *u,
 {
 	const struct vs_flayer *ly = &m->layer[l];
 	float pre[4 * VS_MAX_HIDDEN];
-	int r, k, j, in = ly->in_dim;
+	int r, k, j, in = ly->in_dim, sat;
 
 	for (r = 0; r < 4 * hid; r++) {
 		float a = ly->b[r];
@@ -128,8 +141,14 @@ static void fwd_layer(const struct vs_fmodel *m, int l, const float *u,
 		float gg = tanhf(pre[2 * hid + j]), og = sigm(pre[3 * hid + j]);
 
 		c[j] = fg * c[j] + ig * gg;
+		sat = 0;
+		if (m->kernel_range && (c[j] < Q12_MIN || c[j] > Q12_MAX)) {
+			c[j] = c[j] < Q12_MIN ? Q12_MIN : Q12_MAX;
+			sat = 1;
+		}
 		h[j] = og * tanhf(c[j]);
 		if (ca) {
+			ca->sat[l][j] = sat;
 			ca->i[l][j] = ig;
 			ca->f[l][j] = fg;
 			ca->g[l][j] = gg;
@@ -269,6 +288,8 @@ static void seq_grad(struct worker *w, int mi, int t0)
 				float dhj = dh[l][j], dcj;
 
 				dcj = dc[l][j] + dhj * o * (1 - tcv * tcv);
+				if (ca->sat[l][j])
+					dcj = 0;
 				da[j] = dcj * gg * ig * (1 - ig);
 				da[hid + j] = dcj * ca->cp[l][j] * fg * (1 - fg);
 				da[2 * hid + j] = dcj * ig * (1 - gg * gg);
@@ -378,6 +399,33 @@ static double validate(const struct vs_fmodel *m)
 	return tot / ntr;
 }
 
+/*
+ * --feature-fit: shrink each feature's scale so that every training step
+ * lands inside Q3.12's [-8, 8) with 1% to spare, where 1 / sd put some
+ * DELTA features past it (docs/predictor.md).
+ */
+static void fit_features(void)
+{
+	int mi, t, i;
+
+	for (i = 0; i < model.n_feat; i++) {
+		const struct vs_ffeat *f = &model.feat[i];
+		double mx = 0, v;
+
+		for (mi = 0; mi < ntr; mi++)
+			for (t = 1; t < (int)(tr[mi].n * train_frac); t++) {
+				v = input(mi, t, i / 2);
+				if (i % 2)
+					v -= input(mi, t - 1, i / 2);
+				v = fabs((v - f->offset) * f->scale);
+				if (v > mx)
+					mx = v;
+			}
+		if (mx > 7.92)
+			model.feat[i].scale *= 7.92 / mx;
+	}
+}
+
 static void setup_model(void)
 {
 	double sum[VS_MAX_FEAT] = { 0 }, sq[VS_MAX_FEAT] = { 0 };
@@ -433,6 +481,8 @@ static void setup_model(void)
 		model.feat[i].offset = model.feat[i].kind ? 0 : mean;
 		model.feat[i].scale = 1.0 / (sd > 1e-4 ? sd : 1e-4);
 	}
+	if (feature_fit)
+		fit_features();
 	for (k = 0; k < nd; k++) {
 		model.out[k].base = 0;
 		model.out[k].offset = 0;
@@ -471,11 +521,21 @@ int main(int argc, char **argv)
 	float *p[16], *pg[16], *pm[16], *pv[16];
 	int pn[16];
 	double lr = 3e-3, bestv = 1e30;
+	int kernel_range = 0;
 	long nsteps = 0, adam_t = 0;
 	time_t start = time(NULL);
 
-	for (i = 1; i + 1 < argc; i += 2) {
-		if (!strcmp(argv[i], "--csv"))
+	for (i = 1; i < argc; i += 2) {
+		if (!strcmp(argv[i], "--kernel-range")) {
+			kernel_range = 1;
+			i--;	/* a flag: no value */
+		} else if (!strcmp(argv[i], "--feature-fit")) {
+			feature_fit = 1;
+			i--;
+		} else if (i + 1 == argc) {
+			fprintf(stderr, "vs-train: %s needs a value\n", argv[i]);
+			return 2;
+		} else if (!strcmp(argv[i], "--csv"))
 			csv = argv[i + 1];
 		else if (!strcmp(argv[i], "--out"))
 			outp = argv[i + 1];
@@ -532,8 +592,10 @@ int main(int argc, char **argv)
 			snprintf(mname, sizeof(mname), "%s", argv[i + 1]);
 		else if (!strcmp(argv[i], "--threads"))
 			nthreads = atoi(argv[i + 1]);
-		else
-			break;
+		else {
+			fprintf(stderr, "vs-train: unknown option %s\n", argv[i]);
+			return 2;
+		}
 	}
 	if (nhlist)
 		nh = nhlist;
@@ -592,6 +654,8 @@ int main(int argc, char **argv)
 			}
 	setup_model();
 	model.step_ms = step;
+	/* features below, the forward pass and validate() all see it */
+	model.kernel_range = kernel_range;
 	feat = calloc(ntr, sizeof(*feat));
 	for (mi = 0; mi < ntr; mi++) {
 		struct vs_fstate st;
