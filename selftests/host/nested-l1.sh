@@ -46,7 +46,7 @@ mount -t debugfs none /sys/kernel/debug 2>/dev/null
 base=$(shmem)
 tap_check "vshape_host loads in L1" insmod "$VSHAPE_HOST_KO"
 vdpa dev add mgmtdev vshape name vs0 || tap_bail "vdpa dev add failed"
-tap_check "vs0 bound to vhost_vdpa: /dev/vhost-vdpa-0" wait_for 5 '[ -e /dev/vhost-vdpa-0 ]'
+tap_check "vs0 bound to vhost_vdpa: /dev/vhost-vdpa-0" wait_for $((5 * VS_TIME_SCALE)) '[ -e /dev/vhost-vdpa-0 ]'
 
 mb() { echo $(($1 / MiB)); }
 
@@ -313,7 +313,7 @@ l2_suite() {
 	refused() { [ "$(hst status_refused_capacity)" -gt "$r0" ]; }
 	for _ in 1 2 3; do
 		l2 "( $memtouch 300 3 > /dev/null 2>&1 & )"
-		wait_for -q 20 refused && break
+		wait_for -q $((20 * VS_TIME_SCALE)) refused && break
 	done
 	tap_check "$t: host answered REFUSED_CAPACITY to RESERVE ($r0 -> $(hst status_refused_capacity), req_reserve $(hst req_reserve))" refused
 	# shellcheck disable=SC2016 # expanded in L2
@@ -378,7 +378,7 @@ l2_suite() {
 		tap_check "$t: ledger empty after the guest unloaded" [ "$(cat $LEDGER/charged_bytes)" = 0 ]
 
 		# the host's target through the config interrupt (in-tree driver)
-		l2 'mod_load_bind -t 20 virtio_balloon virtio_balloon'
+		l2 "mod_load_bind -t $((20 * VS_TIME_SCALE)) virtio_balloon virtio_balloon"
 		echo 16384 > $SYS/target_pages
 		tap_check "$t: in-tree virtio_balloon follows target_pages (config interrupt via vhost-vdpa-device-pci): 64 MiB inflated" \
 			wait_host $SYS/inflated_bytes $((64 * MiB)) 180
@@ -397,7 +397,7 @@ l2_suite() {
 		# more than 30 s once, and the first did at load 5 with two
 		# other nested stacks: kill once the first is in)
 		# shellcheck disable=SC2016
-		wait_for 180 '[ "$(cat $SYS/inflated_bytes)" -gt 0 ]'
+		wait_for $((180 * VS_TIME_SCALE)) '[ "$(cat $SYS/inflated_bytes)" -gt 0 ]'
 		inf=$(cat $SYS/inflated_bytes) charged=$(cat $LEDGER/charged_bytes)
 		kill -9 "$(cat "$l2run/qemu.pid")"
 		tap_check "$t: QEMU killed with the inflation in flight ($((inf >> 10)) of 524288 KiB inflated, ledger $(mb "$charged") MiB)" \

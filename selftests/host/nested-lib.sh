@@ -89,9 +89,9 @@ l2() {
 
 # stop_l2: end the agent, wait for the VM; returns the VM's status.
 stop_l2() {
-	mb_quit -t 60 -g "$l2run/rc" "$l2run"
+	mb_quit -t $((60 * VS_TIME_SCALE)) -g "$l2run/rc" "$l2run"
 	# shellcheck disable=SC2016 # evaluated by wait_for at each try
-	wait_for -q 60 '[ -f "$l2run/rc" ]' ||
+	wait_for -q $((60 * VS_TIME_SCALE)) '[ -f "$l2run/rc" ]' ||
 		{ echo "# L2 did not exit: killing QEMU"; kill "$(cat "$l2run/qemu.pid")"; }
 	scripts/vm --wait "$l2run" > /dev/null 2>&1
 }

@@ -7,7 +7,8 @@
 #
 #   mod_load_bind [-t SECS] [-b BUS] MODULE DRIVER [PARAM=VALUE...]
 #       load MODULE (a path: insmod; a name: modprobe) with the
-#       parameters, then wait (default 10 s) until DRIVER is bound to a
+#       parameters, then wait (default 10 s, times VS_TIME_SCALE: a
+#       guest of a debug L1 binds slower) until DRIVER is bound to a
 #       device on BUS (default virtio).  Sets MOD_DEV to the device's
 #       name (e.g. virtio0).  On failure says why ("# ..." on stdout:
 #       the load failed, or the driver bound nothing, listing BUS's
@@ -33,7 +34,7 @@ MOD_DEV=
 . "${BASH_SOURCE[0]%/*}/opts.sh"
 
 _mod_opts() {
-	_mod_t=10 _mod_bus=virtio
+	_mod_t=$((10 * VS_TIME_SCALE)) _mod_bus=virtio
 	vs_opts 't:_mod_t b:_mod_bus' "$@" || return
 	_mod_args=("${VS_ARGS[@]}")
 }
