@@ -487,6 +487,9 @@ echo "# L1 Shmem before the VMs $(mb "$base") MiB, after $(mb "$s1") MiB"
 tap_check "no leak: L1 Shmem back to its level before the VMs (within 32 MiB)" \
 	[ $((s1 - base)) -le $((32 * MiB)) ]
 tap_check "vshape_host unloads" rmmod vshape_host
+# on the debug kernel: a kmemleak scan now, after the module's objects
+# are gone, so that a leak shows in the log klog_check reads
+klog_kmemleak
 klog_check L1
 if [ "$TAP_FAILS" != 0 ]; then
 	dmesg | tail -n 30 | sed 's/^/# L1 dmesg| /'
