@@ -44,6 +44,7 @@ static int vsh_stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "bad_ring %llu\n", s->bad_ring);
 	seq_printf(m, "bad_pfn %llu\n", s->bad_pfn);
 	seq_printf(m, "throttled %llu\n", s->throttled);
+	seq_printf(m, "pass_budget %llu\n", s->pass_budget);
 	seq_printf(m, "backing_err %llu\n", s->backing_err);
 	seq_printf(m, "inflate_pages %llu\n", s->inflate_pages);
 	seq_printf(m, "deflate_pages %llu\n", s->deflate_pages);

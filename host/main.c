@@ -66,7 +66,7 @@ static int vsh_dev_add(struct vdpa_mgmt_dev *mdev, const char *name,
 	kthread_init_delayed_work(&d->refill_work, vsh_refill_fn);
 	d->tokens = vsh_rate_burst;
 	d->last_refill = jiffies;
-	d->byte_tokens = vsh_rate_bytes;
+	d->byte_tokens = min_t(u64, vsh_rate_bytes, VSH_RATE_BYTES_MAX);
 	d->last_byte_refill = jiffies;
 
 	ret = -ENOMEM;

@@ -43,14 +43,15 @@ static bool vsh_take_token(struct vsh_dev *d)
 /*
  * Rate bound on work bytes (PFN pages and extent bytes processed): refill
  * the byte bucket, which holds at most one second of vsh_rate_bytes, and
- * return the bytes the caller may work on now (U64_MAX if unbounded).
+ * return the bytes the caller may work on now (U64_MAX if unbounded, 0
+ * while a debt is being paid back: vsh_spend()).
  */
 static u64 vsh_byte_tokens(struct vsh_dev *d)
 {
-	u64 rate = READ_ONCE(vsh_rate_bytes);
+	s64 rate = min_t(u64, READ_ONCE(vsh_rate_bytes), VSH_RATE_BYTES_MAX);
 	unsigned long now = jiffies;
 	unsigned long elapsed = now - d->last_byte_refill;
-	u64 add;
+	s64 add;
 
 	if (!rate)
 		return U64_MAX;
@@ -59,7 +60,7 @@ static u64 vsh_byte_tokens(struct vsh_dev *d)
 		d->byte_tokens = min(d->byte_tokens + add, rate);
 		d->last_byte_refill = now;
 	}
-	return min(d->byte_tokens, rate);
+	return d->byte_tokens > 0 ? min(d->byte_tokens, rate) : 0;
 }
 
 /* The driver is up and the device has not asked for a reset. */
@@ -76,10 +77,18 @@ struct vsh_pass {
 	struct vsh_chain *ch;	/* scratch */
 };
 
-/* @bytes of work done in pass @p: spent from the rate bound and the pass. */
+/*
+ * @bytes of work done in pass @p: spent from the rate bound and the pass.
+ * A standard-queue chain is taken whole once any token is left, so its
+ * work (at most VSH_MAX_PFN_BYTES / 4 pages) may exceed the tokens: the
+ * bucket then goes into debt, and no chain is taken until it is paid,
+ * so the rate holds on average (flooring it at 0 let one 16 MiB chain
+ * through per jiffy whatever the rate).  A slice never exceeds them.
+ */
 static void vsh_spend(struct vsh_dev *d, struct vsh_pass *p, u64 bytes)
 {
-	d->byte_tokens -= min(d->byte_tokens, bytes);
+	if (READ_ONCE(vsh_rate_bytes))
+		d->byte_tokens -= min_t(u64, bytes, VSH_RATE_BYTES_MAX);
 	p->budget -= min(p->budget, bytes);
 }
 
@@ -293,9 +302,12 @@ out:
 	if (mm)
 		mmput(mm);
 	vsh_memcg_end(memcg, old_memcg);
-	if (p.throttled) {
+	if (p.throttled || !p.budget) {
 		mutex_lock(&d->lock);
-		d->stats.throttled++;
+		if (p.throttled)
+			d->stats.throttled++;
+		else
+			d->stats.pass_budget++;
 		mutex_unlock(&d->lock);
 	}
 	if (more)

@@ -7,6 +7,7 @@
 #ifndef _VSHAPE_HOST_H
 #define _VSHAPE_HOST_H
 
+#include <linux/bits.h>
 #include <linux/types.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
@@ -41,6 +42,8 @@ struct mem_cgroup;
 #define VSH_MAX_PFN_BYTES	(16U << 10)
 #define VSH_SLICE_BYTES		(2ULL << 20)
 #define VSH_PASS_BYTES		(64ULL << 20)
+/* rate_bytes is taken as at most this: byte_tokens' s64 arithmetic stays exact */
+#define VSH_RATE_BYTES_MAX	BIT_ULL(62)
 
 #define VSH_CONFIG_SIZE	(sizeof(struct virtio_balloon_config) + \
 			 sizeof(struct vshape_config))
@@ -166,6 +169,7 @@ struct vsh_stats {
 	u64 bad_ring;		/* corrupt ring: avail index, ring access */
 	u64 bad_pfn;		/* standard queue PFNs outside guest RAM */
 	u64 throttled;		/* worker passes deferred by the rate bound */
+	u64 pass_budget;	/* worker passes ended by VSH_PASS_BYTES */
 	u64 backing_err;	/* vfs_fallocate failures */
 	u64 inflate_pages;	/* standard inflate queue, 4 KiB pages */
 	u64 deflate_pages;	/* standard deflate queue, 4 KiB pages */
@@ -227,7 +231,11 @@ struct vsh_dev {
 	u64 guest_stats[VIRTIO_BALLOON_S_NR];	/* last stats buffer */
 	bool stats_want;		/* host asked for fresh stats */
 	unsigned int tokens;		/* rate bound: requests left */
-	u64 byte_tokens;		/* rate bound: work bytes left */
+	/*
+	 * rate bound: work bytes left, negative while a standard-queue
+	 * chain taken whole (up to 16 MiB of PFN work) is paid back
+	 */
+	s64 byte_tokens;
 	unsigned long last_refill;	/* jiffies */
 	unsigned long last_byte_refill;	/* jiffies */
 	struct vsh_ext *ext;		/* VSH_MAX_EXTENTS scratch */

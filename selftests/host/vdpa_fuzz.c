@@ -66,6 +66,7 @@
 
 static uint8_t *mem;
 static int memfd, vfd, kickfd[NQ];
+static int cfgfd = -1;		/* the config-change interrupt (SET_CONFIG_CALL) */
 static const char *dbg;
 static int n, fails;
 static uint16_t avail_idx[NQ], used_seen[NQ];
@@ -290,8 +291,22 @@ static void setup(const char *dev)
 		xioctl(VHOST_SET_VRING_CALL, &call, "SET_VRING_CALL");
 		xioctl(VHOST_VDPA_SET_VRING_ENABLE, &en, "SET_VRING_ENABLE");
 	}
+	if (cfgfd >= 0)
+		close(cfgfd);
+	cfgfd = eventfd(0, EFD_NONBLOCK);
+	xioctl(VHOST_VDPA_SET_CONFIG_CALL, &cfgfd, "SET_CONFIG_CALL");
 	status |= VIRTIO_CONFIG_S_DRIVER_OK;
 	xioctl(VHOST_VDPA_SET_STATUS, &status, "SET_STATUS DRIVER_OK");
+}
+
+/* config-change interrupts since the last call (0 if none) */
+static uint64_t config_irqs(void)
+{
+	uint64_t v = 0;
+
+	if (read(cfgfd, &v, sizeof(v)) != sizeof(v))
+		return 0;
+	return v;
 }
 
 /* Submit a malformed shaping chain built by the caller at head 0. */
@@ -1735,6 +1750,59 @@ static void test_avail_wrap(void)
  * F_SEAL_FUTURE_WRITE, mapped at 24 GiB): REFUSED_CAPACITY with nothing
  * granted, and no page may have moved to INFLATED.
  */
+/*
+ * RELEASE punches too (a reserved page may have been touched): when the
+ * backing store refuses, no page leaves RESERVED and no charge drops.
+ * INFLATE and RESERVE first, then the seal, then RELEASE.
+ */
+static void test_release_refused(void)
+{
+	struct vshape_extent e = { 24ULL << 30, 4 << 20 };
+	int sfd = memfd_create("fuzz-sealed-rel", MFD_ALLOW_SEALING);
+	long long r0, c0, b0;
+	uint8_t *m;
+	long len;
+
+	if (sfd < 0 || ftruncate(sfd, 4 << 20)) {
+		ok(0, "sealed memfd: %s", strerror(errno));
+		return;
+	}
+	m = mmap(NULL, 4 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, sfd, 0);
+	if (m == MAP_FAILED ||
+	    iotlb_msg(VHOST_IOTLB_UPDATE, e.gpa, e.len, m, VHOST_ACCESS_RW)) {
+		ok(0, "sealed memfd mapped: %s", strerror(errno));
+		close(sfd);
+		return;
+	}
+	r0 = read_sys("reserved_bytes");
+	c0 = ledger_charged();
+	len = shaping(VSHAPE_OP_INFLATE, &e, 1);
+	len = len == 24 && resp()->status == VSHAPE_S_DONE ?
+	      shaping(VSHAPE_OP_RESERVE, &e, 1) : -1;
+	if (len != 24 || resp()->status != VSHAPE_S_DONE ||
+	    fcntl(sfd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE)) {
+		ok(0, "INFLATE + RESERVE of 4 MiB, then sealed: len %ld status %u (%s)",
+		   len, resp()->status, strerror(errno));
+	} else {
+		b0 = stat_of("backing_err");
+		len = shaping(VSHAPE_OP_RELEASE, &e, 1);
+		ok(len == 24 && resp()->status == VSHAPE_S_REFUSED_CAPACITY &&
+		   resp()->granted == 0 &&
+		   read_sys("reserved_bytes") == r0 + (4 << 20) &&
+		   ledger_charged() == c0 + (4 << 20) &&
+		   stat_of("backing_err") > b0,
+		   "RELEASE of 4 MiB reserved the backing store cannot free (sealed memfd): status %u, granted %llu, reserved %lld -> %lld bytes, ledger +%lld (nothing released)",
+		   resp()->status, (unsigned long long)resp()->granted, r0,
+		   read_sys("reserved_bytes"), ledger_charged() - c0);
+	}
+	shaping(VSHAPE_OP_DEFLATE, &e, 1);
+	ok(read_sys("reserved_bytes") == r0 && ledger_charged() == c0,
+	   "... DEFLATE drops the reservation and its charge");
+	iotlb_msg(VHOST_IOTLB_INVALIDATE, e.gpa, e.len, NULL, 0);
+	munmap(m, 4 << 20);
+	close(sfd);
+}
+
 static void test_punch_refused(void)
 {
 	struct vshape_extent e = { 24ULL << 30, 4 << 20 };
@@ -1769,6 +1837,184 @@ static void test_punch_refused(void)
 	iotlb_msg(VHOST_IOTLB_INVALIDATE, e.gpa, e.len, NULL, 0);
 	munmap(m, 4 << 20);
 	close(sfd);
+	test_release_refused();
+}
+
+/*
+ * An INFLATE of 8 KiB at @gpa whose chain the caller lays out from
+ * @segs (readable lengths, then @wsegs writable lengths, all of the one
+ * request and response at BUF_BASE and BUF_BASE + 0x1000 in order); the
+ * response is read back from its pieces.  Returns the used length.
+ */
+static long inflate_split(uint64_t gpa, const uint32_t *segs, int nseg,
+			  const uint32_t *wsegs, int nw, struct vshape_resp *r)
+{
+	struct vshape_req_hdr *h = (void *)(mem + BUF_BASE);
+	struct vshape_extent *x = (void *)(h + 1);
+	uint64_t off = 0;
+	long len;
+	int i;
+
+	h->op = VSHAPE_OP_INFLATE;
+	h->nr_extents = 1;
+	h->id = 0x5a17;
+	h->reserved = 0;
+	x->gpa = gpa;
+	x->len = 8192;
+	for (i = 0; i < nseg; i++) {
+		set_desc(Q_SHAPING, i, BUF_BASE + off, segs[i],
+			 VRING_DESC_F_NEXT, i + 1);
+		off += segs[i];
+	}
+	/* each writable piece 0x100 apart, so a misplaced write shows */
+	memset(mem + BUF_BASE + 0x1000, 0xff, 0x1000);
+	for (i = 0; i < nw; i++)
+		set_desc(Q_SHAPING, nseg + i, BUF_BASE + 0x1000 + 0x100 * i,
+			 wsegs[i], VRING_DESC_F_WRITE |
+			 (i < nw - 1 ? VRING_DESC_F_NEXT : 0), nseg + i + 1);
+	submit(Q_SHAPING, 0);
+	len = wait_used(Q_SHAPING, 5000);
+	for (i = 0, off = 0; i < nw && r; i++) {
+		uint32_t k = wsegs[i];
+
+		if (off + k > sizeof(*r))
+			k = sizeof(*r) - off;
+		memcpy((uint8_t *)r + off, mem + BUF_BASE + 0x1000 + 0x100 * i, k);
+		off += k;
+	}
+	return len;
+}
+
+/*
+ * Chains the enumerated cases did not lay out (issue 12 item 6): unknown
+ * descriptor flags (only NEXT and WRITE are valid: INDIRECT is not
+ * offered, and the others are packed-ring or undefined bits); a response
+ * area of 1 and 23 bytes (protocol.md: returned with used length 0, no
+ * page state changed); a 24-byte response split over three descriptors;
+ * an extent split across descriptors (its gpa and its len in separate
+ * pieces).  Each one moves the inflated bytes by exactly what it says.
+ */
+static void test_chain_layouts(void)
+{
+	static const uint16_t bad_flags[] = { 0x8, 0x10, 0x80, 0x8000 };
+	uint64_t gpa = DATA_BASE + (8 << 20);
+	struct vshape_resp r;
+	long long bc, i0;
+	unsigned int i;
+	long len;
+
+	for (i = 0; i < sizeof(bad_flags) / sizeof(bad_flags[0]); i++) {
+		char what[64];
+
+		set_desc(Q_SHAPING, 0, BUF_BASE, 32,
+			 VRING_DESC_F_NEXT | bad_flags[i], 1);
+		set_desc(Q_SHAPING, 1, BUF_BASE + 0x1000, 24,
+			 VRING_DESC_F_WRITE, 0);
+		snprintf(what, sizeof(what), "unknown descriptor flag 0x%x",
+			 bad_flags[i]);
+		bad_chain(what);
+	}
+	for (i = 0; i < 2; i++) {
+		uint32_t rd[1] = { 32 }, wr[1] = { i ? 23 : 1 };
+
+		bc = stat_of("bad_chain");
+		i0 = read_sys("inflated_bytes");
+		len = inflate_split(gpa, rd, 1, wr, 1, NULL);
+		ok(len == 0 && stat_of("bad_chain") == bc + 1 &&
+		   read_sys("inflated_bytes") == i0 &&
+		   mem[BUF_BASE + 0x1000] == 0xff && healthy(),
+		   "INFLATE with a response area of %u bytes: used length %ld, counted, nothing inflated or written, healthy",
+		   wr[0], len);
+	}
+	{
+		uint32_t rd[1] = { 32 }, wr[3] = { 8, 8, 8 };
+
+		i0 = read_sys("inflated_bytes");
+		len = inflate_split(gpa, rd, 1, wr, 3, &r);
+		ok(len == 24 && r.status == VSHAPE_S_DONE && r.id == 0x5a17 &&
+		   r.granted == 8192 &&
+		   read_sys("inflated_bytes") == i0 + 8192,
+		   "a 24-byte response split over 3 descriptors: written in order (status %u, id 0x%x, granted %llu), 8 KiB inflated",
+		   r.status, r.id, (unsigned long long)r.granted);
+		shaping(VSHAPE_OP_DEFLATE, &(struct vshape_extent){ gpa, 8192 }, 1);
+	}
+	{
+		/* header | gpa | 3 bytes of len | its other 5 */
+		uint32_t rd[4] = { 16, 8, 3, 5 }, wr[1] = { 24 };
+
+		i0 = read_sys("inflated_bytes");
+		len = inflate_split(gpa, rd, 4, wr, 1, &r);
+		ok(len == 24 && r.status == VSHAPE_S_DONE && r.granted == 8192 &&
+		   read_sys("inflated_bytes") == i0 + 8192,
+		   "an extent split over 3 descriptors (gpa, then its len in 3 + 5 bytes): read whole, 8 KiB inflated (status %u, granted %llu)",
+		   r.status, (unsigned long long)r.granted);
+		shaping(VSHAPE_OP_DEFLATE, &(struct vshape_extent){ gpa, 8192 }, 1);
+	}
+}
+
+/*
+ * Post @nr inflate-queue chains at once, each one 16 KiB buffer of
+ * invalid PFNs (4096 PFNs: 16 MiB of work for the rate and the pass, and
+ * nothing to free), kick once and wait for them all; returns how many
+ * were answered and sets *@secs.
+ */
+static int pfn_chains(int nr, int ms, double *secs)
+{
+	uint32_t *pfns = (void *)(mem + DATA_BASE + (24 << 20));
+	double t0 = now_s();
+	uint64_t one = 1;
+	int i, done = 0;
+
+	for (i = 0; i < 4096; i++)
+		pfns[i] = 0xffffffff;
+	for (i = 0; i < nr; i++) {
+		set_desc(0, i, DATA_BASE + (24 << 20), 16384, 0, 0);
+		A(0)->ring[avail_idx[0]++ % qnum] = i;
+	}
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	A(0)->idx = avail_idx[0];
+	if (write(kickfd[0], &one, sizeof(one)) != sizeof(one))
+		perror("kick");
+	for (i = 0; i < nr; i++)
+		done += wait_used(0, ms) == 0;
+	*secs = now_s() - t0;
+	return done;
+}
+
+/*
+ * The work bounds of issue 12 item 1 on the standard queues: a worker
+ * pass does at most VSH_PASS_BYTES (64 MiB) of work, so 8 chains of 16
+ * MiB of PFN work take at least two passes, one ended by the budget
+ * (debugfs pass_budget); and rate_bytes bounds PFN work too: at 16 MiB/s
+ * (a bucket of one second) the same 128 MiB takes at least 7 s, where a
+ * bucket floored at 0 let one chain through per jiffy (all 8 in a few
+ * ms).  Request tokens are plentiful throughout (rate_limit untouched),
+ * so only the byte bound can defer them.
+ */
+static void test_work_bounds(void)
+{
+	char old[32] = "";
+	long long pb = stat_of("pass_budget"), th, bad = stat_of("bad_pfn");
+	double t;
+	int done;
+
+	done = pfn_chains(8, 10000, &t);
+	ok(done == 8 && stat_of("pass_budget") > pb &&
+	   stat_of("bad_pfn") == bad + 8 * 4096,
+	   "8 inflate chains of 4096 invalid PFNs (128 MiB of work): %d/8 answered, passes ended by the 64 MiB budget +%lld",
+	   done, stat_of("pass_budget") - pb);
+	if (set_param("rate_bytes", "16777216", old, sizeof(old))) {
+		ok(0, "set rate_bytes");
+		return;
+	}
+	usleep(1100000);	/* a full bucket: 16 MiB */
+	th = stat_of("throttled");
+	done = pfn_chains(8, 20000, &t);
+	ok(done == 8 && t >= 6.0 && stat_of("throttled") > th,
+	   "rate_bytes 16 MiB/s: 128 MiB of PFN work took %.1f s (at least 7 s less the bucket's 1 s, limit 6 s), %lld passes deferred",
+	   t, stat_of("throttled") - th);
+	set_param("rate_bytes", old, NULL, 0);
+	ok(healthy(), "... device healthy after it");
 }
 
 /* set_vq_num while the queue is ready: ignored */
@@ -1786,7 +2032,7 @@ static void test_vq_num_ready(void)
 }
 
 /* after a corrupt ring: the device asks for a reset (DEVICE_NEEDS_RESET) */
-static void test_needs_reset(void)
+static void test_needs_reset(uint64_t irqs)
 {
 	uint8_t status = 0;
 
@@ -1794,6 +2040,10 @@ static void test_needs_reset(void)
 		perror("GET_STATUS");
 	ok(status & VIRTIO_CONFIG_S_NEEDS_RESET,
 	   "corrupt ring: device status 0x%x has DEVICE_NEEDS_RESET", status);
+	/* a driver learns of it from the config-change interrupt (virtio 2.1.2) */
+	ok(irqs > 0,
+	   "corrupt ring: the config-change interrupt fired (%llu) to tell the driver",
+	   (unsigned long long)irqs);
 }
 
 /*
@@ -2862,6 +3112,7 @@ int main(int argc, char **argv)
 	}
 
 	test_vq_num_ready();
+	test_work_bounds();
 	test_stalled_worker();
 	/* the stall above held the lock on purpose; the hostile chains not */
 	write_dbg("max_hold_ns", "0");
@@ -2878,6 +3129,7 @@ int main(int argc, char **argv)
 	test_random();
 	test_extents_dump();
 	test_chain_limits();
+	test_chain_layouts();
 	test_straddle();
 	test_alias_and_prune();
 	test_commit_huge();
@@ -2890,6 +3142,7 @@ int main(int argc, char **argv)
 	test_storm(argc == 4 ? argv[3] : NULL);
 
 	/* runaway avail index: the queue is stopped, the device survives */
+	config_irqs();		/* those of the tests before */
 	before = stat_of("bad_ring");
 	A(Q_SHAPING)->idx = avail_idx[Q_SHAPING] + 100;
 	{
@@ -2901,7 +3154,7 @@ int main(int argc, char **argv)
 	usleep(300000);
 	ok(stat_of("bad_ring") == before + 1,
 	   "avail index 100 ahead of a ring of 8: queue stopped, counted");
-	test_needs_reset();
+	test_needs_reset(config_irqs());
 	test_regions_overflow();
 	test_reset_queued();
 	test_avail_wrap();
