@@ -1751,6 +1751,40 @@ static void test_avail_wrap(void)
  * granted, and no page may have moved to INFLATED.
  */
 /*
+ * 4 MiB of a memfd that can be sealed later (F_SEAL_FUTURE_WRITE: the
+ * backing store then refuses to punch), mapped at @gpa in the device's
+ * IOTLB; NULL, with a failed result, if any step fails.
+ */
+static uint8_t *sealable_ram(uint64_t gpa, int *fdp)
+{
+	int fd = memfd_create("fuzz-sealable", MFD_ALLOW_SEALING);
+	uint8_t *m = MAP_FAILED;
+
+	if (fd >= 0 && !ftruncate(fd, 4 << 20))
+		m = mmap(NULL, 4 << 20, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 fd, 0);
+	if (m != MAP_FAILED &&
+	    !iotlb_msg(VHOST_IOTLB_UPDATE, gpa, 4 << 20, m, VHOST_ACCESS_RW)) {
+		*fdp = fd;
+		return m;
+	}
+	ok(0, "4 MiB of a sealable memfd mapped at 0x%llx: %s",
+	   (unsigned long long)gpa, strerror(errno));
+	if (m != MAP_FAILED)
+		munmap(m, 4 << 20);
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+static void sealable_ram_free(uint64_t gpa, uint8_t *m, int fd)
+{
+	iotlb_msg(VHOST_IOTLB_INVALIDATE, gpa, 4 << 20, NULL, 0);
+	munmap(m, 4 << 20);
+	close(fd);
+}
+
+/*
  * RELEASE punches too (a reserved page may have been touched): when the
  * backing store refuses, no page leaves RESERVED and no charge drops.
  * INFLATE and RESERVE first, then the seal, then RELEASE.
@@ -1758,22 +1792,14 @@ static void test_avail_wrap(void)
 static void test_release_refused(void)
 {
 	struct vshape_extent e = { 24ULL << 30, 4 << 20 };
-	int sfd = memfd_create("fuzz-sealed-rel", MFD_ALLOW_SEALING);
 	long long r0, c0, b0;
 	uint8_t *m;
 	long len;
+	int sfd;
 
-	if (sfd < 0 || ftruncate(sfd, 4 << 20)) {
-		ok(0, "sealed memfd: %s", strerror(errno));
+	m = sealable_ram(e.gpa, &sfd);
+	if (!m)
 		return;
-	}
-	m = mmap(NULL, 4 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, sfd, 0);
-	if (m == MAP_FAILED ||
-	    iotlb_msg(VHOST_IOTLB_UPDATE, e.gpa, e.len, m, VHOST_ACCESS_RW)) {
-		ok(0, "sealed memfd mapped: %s", strerror(errno));
-		close(sfd);
-		return;
-	}
 	r0 = read_sys("reserved_bytes");
 	c0 = ledger_charged();
 	len = shaping(VSHAPE_OP_INFLATE, &e, 1);
@@ -1798,32 +1824,23 @@ static void test_release_refused(void)
 	shaping(VSHAPE_OP_DEFLATE, &e, 1);
 	ok(read_sys("reserved_bytes") == r0 && ledger_charged() == c0,
 	   "... DEFLATE drops the reservation and its charge");
-	iotlb_msg(VHOST_IOTLB_INVALIDATE, e.gpa, e.len, NULL, 0);
-	munmap(m, 4 << 20);
-	close(sfd);
+	sealable_ram_free(e.gpa, m, sfd);
 }
 
 static void test_punch_refused(void)
 {
 	struct vshape_extent e = { 24ULL << 30, 4 << 20 };
-	int sfd = memfd_create("fuzz-sealed", MFD_ALLOW_SEALING);
 	long long i0 = read_sys("inflated_bytes"), b0 = stat_of("backing_err");
 	uint8_t *m;
 	long len;
+	int sfd;
 
-	if (sfd < 0 || ftruncate(sfd, 4 << 20)) {
-		ok(0, "sealed memfd: %s", strerror(errno));
+	m = sealable_ram(e.gpa, &sfd);
+	if (!m)
 		return;
-	}
-	m = mmap(NULL, 4 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, sfd, 0);
-	if (m == MAP_FAILED) {
-		ok(0, "sealed memfd mmap: %s", strerror(errno));
-		return;
-	}
 	memset(m, 0x5a, 4 << 20);
-	if (iotlb_msg(VHOST_IOTLB_UPDATE, e.gpa, e.len, m, VHOST_ACCESS_RW) ||
-	    fcntl(sfd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE)) {
-		ok(0, "sealed memfd mapped and sealed: %s", strerror(errno));
+	if (fcntl(sfd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE)) {
+		ok(0, "sealed memfd: %s", strerror(errno));
 	} else {
 		len = shaping(VSHAPE_OP_INFLATE, &e, 1);
 		ok(len == 24 && resp()->status == VSHAPE_S_REFUSED_CAPACITY &&
@@ -1834,9 +1851,7 @@ static void test_punch_refused(void)
 		   read_sys("inflated_bytes"));
 		shaping(VSHAPE_OP_DEFLATE, &e, 1);
 	}
-	iotlb_msg(VHOST_IOTLB_INVALIDATE, e.gpa, e.len, NULL, 0);
-	munmap(m, 4 << 20);
-	close(sfd);
+	sealable_ram_free(e.gpa, m, sfd);
 	test_release_refused();
 }
 
