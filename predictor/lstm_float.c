@@ -17,7 +17,7 @@ void vs_f_reset(struct vs_fstate *st)
 }
 
 /* Q3.12's range: lstm.c saturates features and the cell state to it. */
-static float vs_f_q12(float v)
+float vs_f_q12(float v)
 {
 	return fminf(fmaxf(v, -32768 / 4096.0f), 32767 / 4096.0f);
 }

@@ -65,6 +65,8 @@ struct vs_fstate {
 float vs_f_sigmoid(float x);
 void vs_f_reset(struct vs_fstate *st);
 /* Normalised features of one step (updates st->prev and st->steps). */
+/* @v limited to Q3.12's [-8, 8), where lstm.c saturates it */
+float vs_f_q12(float v);
 void vs_f_features(const struct vs_fmodel *m, struct vs_fstate *st,
 		   const float *in, float *x);
 void vs_f_step(const struct vs_fmodel *m, struct vs_fstate *st,

@@ -56,8 +56,6 @@
 #define BATCH		32
 #define SIGMA_REF	0.01	/* 1% of RAM */
 #define HUBER		0.25
-#define Q12_MIN		(-32768 / 4096.0f)	/* Q3.12's range (--kernel-range) */
-#define Q12_MAX		(32767 / 4096.0f)
 
 static struct vs_trace *tr;
 static int ntr, nh = 5, hid = 32, nlay = 1, nthreads = 2, maxh = 5;
@@ -120,6 +118,7 @@ static void fwd_layer(const struct vs_fmodel *m, int l, const float *u,
 	const struct vs_flayer *ly = &m->layer[l];
 	float pre[4 * VS_MAX_HIDDEN];
 	int r, k, j, in = ly->in_dim, sat;
+	float cl;
 
 	for (r = 0; r < 4 * hid; r++) {
 		float a = ly->b[r];
@@ -141,11 +140,9 @@ static void fwd_layer(const struct vs_fmodel *m, int l, const float *u,
 		float gg = tanhf(pre[2 * hid + j]), og = sigm(pre[3 * hid + j]);
 
 		c[j] = fg * c[j] + ig * gg;
-		sat = 0;
-		if (m->kernel_range && (c[j] < Q12_MIN || c[j] > Q12_MAX)) {
-			c[j] = c[j] < Q12_MIN ? Q12_MIN : Q12_MAX;
-			sat = 1;
-		}
+		cl = m->kernel_range ? vs_f_q12(c[j]) : c[j];
+		sat = cl != c[j];
+		c[j] = cl;
 		h[j] = og * tanhf(c[j]);
 		if (ca) {
 			ca->sat[l][j] = sat;
@@ -197,6 +194,14 @@ static float target(int mi, int t, int k)
 static float input(int mi, int t, int i)
 {
 	return tr[mi].ch[chs[i]][t] / 4096.0f;
+}
+
+/* feature @i before normalisation: input i / 2, or its step (DELTA) */
+static double raw_feat(int mi, int t, int i)
+{
+	double v = input(mi, t, i / 2);
+
+	return i % 2 ? v - input(mi, t - 1, i / 2) : v;
 }
 
 /* loss of one step; writes dy */
@@ -414,10 +419,8 @@ static void fit_features(void)
 
 		for (mi = 0; mi < ntr; mi++)
 			for (t = 1; t < (int)(tr[mi].n * train_frac); t++) {
-				v = input(mi, t, i / 2);
-				if (i % 2)
-					v -= input(mi, t - 1, i / 2);
-				v = fabs((v - f->offset) * f->scale);
+				v = fabs((raw_feat(mi, t, i) - f->offset) *
+					 f->scale);
 				if (v > mx)
 					mx = v;
 			}
@@ -459,10 +462,8 @@ static void setup_model(void)
 
 		for (t = 1; t + maxh < a; t++) {
 			for (i = 0; i < model.n_feat; i++) {
-				double v = input(mi, t, i / 2);
+				double v = raw_feat(mi, t, i);
 
-				if (i % 2)
-					v -= input(mi, t - 1, i / 2);
 				sum[i] += v;
 				sq[i] += v * v;
 			}
