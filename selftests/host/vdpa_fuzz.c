@@ -174,16 +174,26 @@ static long shaping(uint16_t op, const struct vshape_extent *ext, int nr)
 	return wait_used(Q_SHAPING, 5000);
 }
 
+/* A request of one extent at BUF_BASE (header, then the extent). */
+static void put_req1(uint16_t op, uint32_t id, uint64_t gpa, uint64_t len)
+{
+	struct vshape_req_hdr *h = (void *)(mem + BUF_BASE);
+	struct vshape_extent *x = (void *)(h + 1);
+
+	h->op = op;
+	h->nr_extents = 1;
+	h->id = id;
+	h->reserved = 0;
+	x->gpa = gpa;
+	x->len = len;
+}
+
 /* Post a shaping request like shaping() and kick, without waiting. */
 static void shaping_nowait(uint16_t op, const struct vshape_extent *ext)
 {
 	struct vshape_req_hdr *h = (void *)(mem + BUF_BASE);
 
-	h->op = op;
-	h->nr_extents = 1;
-	h->id = 0x5678;
-	h->reserved = 0;
-	memcpy(h + 1, ext, sizeof(*ext));
+	put_req1(op, 0x5678, ext->gpa, ext->len);
 	set_desc(Q_SHAPING, 0, BUF_BASE, sizeof(*h) + sizeof(*ext),
 		 VRING_DESC_F_NEXT, 1);
 	set_desc(Q_SHAPING, 1, BUF_BASE + 0x1000, sizeof(struct vshape_resp),
@@ -1864,18 +1874,11 @@ static void test_punch_refused(void)
 static long inflate_split(uint64_t gpa, const uint32_t *segs, int nseg,
 			  const uint32_t *wsegs, int nw, struct vshape_resp *r)
 {
-	struct vshape_req_hdr *h = (void *)(mem + BUF_BASE);
-	struct vshape_extent *x = (void *)(h + 1);
 	uint64_t off = 0;
 	long len;
 	int i;
 
-	h->op = VSHAPE_OP_INFLATE;
-	h->nr_extents = 1;
-	h->id = 0x5a17;
-	h->reserved = 0;
-	x->gpa = gpa;
-	x->len = 8192;
+	put_req1(VSHAPE_OP_INFLATE, 0x5a17, gpa, 8192);
 	for (i = 0; i < nseg; i++) {
 		set_desc(Q_SHAPING, i, BUF_BASE + off, segs[i],
 			 VRING_DESC_F_NEXT, i + 1);
@@ -2226,17 +2229,11 @@ static void test_refill(void)
  */
 static long shaping_segs(int nseg)
 {
-	struct vshape_req_hdr *h = (void *)(mem + BUF_BASE);
-	struct vshape_extent *x = (void *)(h + 1);
-	uint32_t len = sizeof(*h) + sizeof(*x), off = 0;
+	uint32_t len = sizeof(struct vshape_req_hdr) +
+		       sizeof(struct vshape_extent), off = 0;
 	int i;
 
-	h->op = VSHAPE_OP_DEFLATE;
-	h->nr_extents = 1;
-	h->id = 0x77;
-	h->reserved = 0;
-	x->gpa = DATA_BASE;
-	x->len = 4096;
+	put_req1(VSHAPE_OP_DEFLATE, 0x77, DATA_BASE, 4096);
 	memset(resp(), 0xff, sizeof(*resp()));
 	for (i = 0; i < nseg - 1; i++) {
 		uint32_t n = i < nseg - 2 ? 1 : len - off;
