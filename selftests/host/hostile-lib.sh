@@ -17,8 +17,12 @@
 #                       for 13-49 s; the 3 s times VS_TIME_SCALE
 #                       on the debug kernel of scripts/check-debug, where
 #                       an idle probe alone took 7.6 s)
-#   probe_while PID     probe every 0.2 s until PID exits; prints
-#                       "PROBES SLOWEST_MS SLOWEST_NAME"
+#   probe_while PID     probe until PID exits, pausing after each round
+#                       as long as the round took (0.2 s at least), so
+#                       that the probes take at most half of a vCPU the
+#                       hostile guest's VMM shares (nested's L1 has one;
+#                       on the debug kernel a round of forks takes
+#                       seconds); prints "PROBES SLOWEST_MS SLOWEST_NAME"
 #   responsive WHAT PROBES SLOWEST_MS NAME
 #                       one TAP result: at least one probe, none beyond
 #                       the limit (10000 ms: a probe failed or hung)
@@ -68,12 +72,16 @@ probe_idle() {
 	probe_limit_ms=$((probe_idle_ms + 3000 * VS_TIME_SCALE))
 }
 
+_probe_gone() { ! kill -0 "$1" 2>/dev/null; }
 probe_while() {
-	local n=0 max=0 t w what=none
+	local n=0 max=0 t w what=none t0 us
 	while kill -0 "$1" 2>/dev/null; do
+		t0=${EPOCHREALTIME/./}
 		read -r t w <<<"$(probe_max)"; n=$((n + 1))
 		[ "$t" -gt "$max" ] && max=$t what=$w
-		sleep 0.2
+		us=$((${EPOCHREALTIME/./} - t0))
+		[ "$us" -ge 200000 ] || us=200000
+		wait_for -q "$((us / 1000000)).$(printf %06d $((us % 1000000)))" _probe_gone "$1"
 	done
 	echo "$n $max $what"
 }

@@ -30,6 +30,23 @@ cd "$(dirname "$0")/../.." || exit 1
 t_start=$(date +%s)
 step() { echo "# [$(($(date +%s) - t_start)) s] $*"; }
 
+# Progress of a long run (on the debug L1 of scripts/check-debug this
+# suite takes hours, and a step can wait 40 minutes on an L2 that no
+# longer answers): every 5 minutes, the last line on the console of the
+# L2 booted last.
+heartbeat() {
+	local c f
+	while vs_snooze 300; do
+		c=
+		for f in /tmp/l2run-*/console.log; do
+			[ -e "$f" ] && { [ -z "$c" ] || [ "$f" -nt "$c" ]; } && c=$f
+		done
+		step "heartbeat: ${c:-no L2 yet}: $(tail -n1 "${c:-/dev/null}" 2>/dev/null | tr -cd '[:print:]' | cut -c1-160)"
+	done
+}
+heartbeat &
+heartbeat_pid=$!
+
 [ -e /dev/kvm ] || tap_bail "no /dev/kvm in L1 (scripts/vm --nested should have loaded kvm_amd/kvm_intel)"
 [ -f "${VSHAPE_HOST_KO:-}" ] || tap_bail "VSHAPE_HOST_KO missing"
 read -r -a l2kvers <<<"${VSHAPE_L2_KVERS:-$VSHAPE_KVER}"
@@ -495,4 +512,5 @@ if [ "$TAP_FAILS" != 0 ]; then
 	dmesg | tail -n 30 | sed 's/^/# L1 dmesg| /'
 fi
 echo "# L1 suite time $(($(date +%s) - t_start)) s"
+kill "$heartbeat_pid"
 tap_done

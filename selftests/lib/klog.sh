@@ -49,9 +49,10 @@ klog_bad() {
 }
 
 klog_kmemleak() {
-	local f=/sys/kernel/debug/kmemleak
+	local f=/sys/kernel/debug/kmemleak t0=${EPOCHSECONDS:-0}
 	[ -w "$f" ] || return 0
 	echo scan > "$f" 2>/dev/null
+	tap_diag "kmemleak: scan took $((${EPOCHSECONDS:-0} - t0)) s"
 	head -n 80 "$f" | sed 's/^/kmemleak: /' | tap_diag
 }
 
