@@ -49,7 +49,11 @@ hst() { awk -v k="$1" '$1 == k { print $2 }' "$HSTATS"; }
 # slower, and scripts/vm multiplies L2's own time limit the same way).
 # L2_DEVICE replaces the balloon device (default: vshape_host's vs0
 # through vhost-vdpa-device-pci), e.g. QEMU's own virtio-balloon-pci.
-# L2_VM_TIMEOUT (default 1200 s) bounds the L2 VM's whole life; L2_MEM
+# L2_VM_TIMEOUT (default 2400 s, nested's own limit on L1, which an L2
+# cannot outlive anyway; 1200 s was too close: the first L2 of nested
+# lives about 200 s under Debian's L1 and the debug L1 is 15-20 times
+# slower, against a limit of 1200 s x 4 there) bounds the L2 VM's whole
+# life; L2_MEM
 # (default 1G) is L2's RAM.  With L2_CGROUP set (a cgroup2 path such as
 # /l2vmm, created if needed) QEMU runs in that cgroup, as a VMM would.
 start_l2() {
@@ -67,7 +71,7 @@ start_l2() {
 		in_cg=(bash -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "/sys/fs/cgroup$L2_CGROUP")
 	fi
 	"${in_cg[@]}" scripts/vm --kernel "$kver" --accel kvm --mem "$mem" --smp 1 --quiet \
-		--timeout "${L2_VM_TIMEOUT:-1200}" --background --rundir "$l2run" \
+		--timeout "${L2_VM_TIMEOUT:-2400}" --background --rundir "$l2run" \
 		--append " $(vs_boot_args)" \
 		--qemu-arg "-object $ram" \
 		--qemu-arg "-machine memory-backend=ram" \
