@@ -603,6 +603,17 @@ static int vsh_set_map(struct vdpa_device *vdpa, unsigned int asid,
 {
 	if (asid)
 		return -EINVAL;
+#ifdef VS_MUTANT_SET_MAP_LOCKED	/* test-only fault: scripts/check-mutants */
+	{
+		struct vsh_dev *d = vdpa_to_vsh(vdpa);
+		int ret;
+
+		mutex_lock(&d->lock);
+		ret = vsh_regions_from_iotlb(d, iotlb);
+		mutex_unlock(&d->lock);
+		return ret;
+	}
+#endif
 	return vsh_regions_from_iotlb(vdpa_to_vsh(vdpa), iotlb);
 }
 
