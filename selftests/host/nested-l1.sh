@@ -32,8 +32,8 @@ step() { echo "# [$(($(date +%s) - t_start)) s] $*"; }
 
 # Progress of a long run (on the debug L1 of scripts/check-debug this
 # suite takes hours, and a step can wait 40 minutes on an L2 that no
-# longer answers): every 5 minutes, the last line on the console of the
-# L2 booted last.
+# longer answers): every 5 minutes, the last line of text on the console
+# of the L2 booted last.
 heartbeat() {
 	local c f
 	while vs_snooze 300; do
@@ -41,7 +41,7 @@ heartbeat() {
 		for f in /tmp/l2run-*/console.log; do
 			[ -e "$f" ] && { [ -z "$c" ] || [ "$f" -nt "$c" ]; } && c=$f
 		done
-		step "heartbeat: ${c:-no L2 yet}: $(tail -n1 "${c:-/dev/null}" 2>/dev/null | tr -cd '[:print:]' | cut -c1-160)"
+		step "heartbeat: ${c:-no L2 yet}: $(grep -a '[[:graph:]]' "${c:-/dev/null}" 2>/dev/null | tail -n1 | tr -cd '[:print:]' | cut -c1-160)"
 	done
 }
 heartbeat &
