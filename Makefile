@@ -81,7 +81,8 @@ lint:
 check: setup
 	scripts/check
 
-# Separate from check: five suite runs, about 30 minutes (docs/testing.md).
+# Separate from check: one suite run per mutant, about 10 minutes each;
+# SET_MAP_LOCKED needs the debug kernel built (docs/testing.md).
 check-mutants: setup
 	scripts/check-mutants
 
