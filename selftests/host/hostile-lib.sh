@@ -74,14 +74,15 @@ probe_idle() {
 
 _probe_gone() { ! kill -0 "$1" 2>/dev/null; }
 probe_while() {
-	local n=0 max=0 t w what=none t0 us
+	local n=0 max=0 t w what=none t0 us pause
 	while kill -0 "$1" 2>/dev/null; do
 		t0=${EPOCHREALTIME/./}
 		read -r t w <<<"$(probe_max)"; n=$((n + 1))
 		[ "$t" -gt "$max" ] && max=$t what=$w
 		us=$((${EPOCHREALTIME/./} - t0))
 		[ "$us" -ge 200000 ] || us=200000
-		wait_for -q "$((us / 1000000)).$(printf %06d $((us % 1000000)))" _probe_gone "$1"
+		printf -v pause '%d.%06d' $((us / 1000000)) $((us % 1000000))
+		wait_for -q "$pause" _probe_gone "$1"
 	done
 	echo "$n $max $what"
 }

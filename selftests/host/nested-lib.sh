@@ -50,20 +50,21 @@ hst() { awk -v k="$1" '$1 == k { print $2 }' "$HSTATS"; }
 # L2_DEVICE replaces the balloon device (default: vshape_host's vs0
 # through vhost-vdpa-device-pci), e.g. QEMU's own virtio-balloon-pci.
 # L2_VM_TIMEOUT (default 2400 s, nested's own limit on L1, which an L2
-# cannot outlive anyway; 1200 s was too close: the first L2 of nested
-# lives about 200 s under Debian's L1 and the debug L1 is 15-20 times
+# cannot outlive anyway; 1200 s was too short: the first L2 of nested
+# lives about 200 s under Debian's L1 and the debug L1 is 15-80 times
 # slower, against a limit of 1200 s x 4 there) bounds the L2 VM's whole
-# life; L2_MEM (default 1G) is L2's RAM.  With L2_CGROUP set (a cgroup2 path such as
-# /l2vmm, created if needed) QEMU runs in that cgroup, as a VMM would.
+# life; L2_MEM (default 1G) is L2's RAM.  With L2_CGROUP set (a cgroup2
+# path such as /l2vmm, created if needed) QEMU runs in that cgroup, as a
+# VMM would.
 #
 # Under a slower L1 (VS_TIME_SCALE > 1: the debug L1) L2 boots without
 # the soft-lockup watchdog and RCU stall warnings: its clock runs on
 # while its vCPU waits for L1 (every exit and nested page fault goes
 # through the debug L1's KVM), so a stretch of 2-3 s of L2 kernel work
 # spans a minute of its time ("BUG: soft lockup - CPU#0 stuck for 52s!
-# [swapper/0:1]" during L2's boot, 2026-12-02).  Those
-# detectors watch L2's kernel, not the host module; they stay on in the
-# nested run on Debian's kernels.
+# [swapper/0:1]" during L2's boot, 2026-12-02).  Those detectors watch
+# L2's kernel, not the host module; they stay on in the nested run on
+# Debian's kernels.
 start_l2() {
 	local kver=$1 mem=${L2_MEM:-1G} in_cg=() slow=''
 	local ram=memory-backend-memfd,id=ram,size=$mem,share=on

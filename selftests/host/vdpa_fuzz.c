@@ -1756,11 +1756,6 @@ static void test_avail_wrap(void)
 }
 
 /*
- * INFLATE where the backing store refuses to punch (a memfd sealed with
- * F_SEAL_FUTURE_WRITE, mapped at 24 GiB): REFUSED_CAPACITY with nothing
- * granted, and no page may have moved to INFLATED.
- */
-/*
  * 4 MiB of a memfd that can be sealed later (F_SEAL_FUTURE_WRITE: the
  * backing store then refuses to punch), mapped at @gpa in the device's
  * IOTLB; NULL, with a failed result, if any step fails.
@@ -1837,6 +1832,11 @@ static void test_release_refused(void)
 	sealable_ram_free(e.gpa, m, sfd);
 }
 
+/*
+ * INFLATE where the backing store refuses to punch (a memfd sealed with
+ * F_SEAL_FUTURE_WRITE, mapped at 24 GiB): REFUSED_CAPACITY with nothing
+ * granted, and no page may have moved to INFLATED.
+ */
 static void test_punch_refused(void)
 {
 	struct vshape_extent e = { 24ULL << 30, 4 << 20 };
